@@ -1,0 +1,1 @@
+"""Ordering: the embedded solo orderer, and later the replicated engine's adapter."""

@@ -1,0 +1,256 @@
+"""The contract SDK: ``Contract``, ``@method`` / ``@query``, ``Context`` and ``require``.
+
+Contracts must be deterministic: no wall clock (use ``ctx.time_ms``), no random
+or uuid (use ``ctx.derive_id``), no floats, no I/O, no iteration over unordered
+sets without sorting. Every value a contract stores, emits or returns passes the
+canonical codec, which refuses floats and anything outside the data model.
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, ClassVar, Protocol, TypeVar, Union
+
+from consortia.errors import BadInput, Revert
+from consortia.identity.x509 import Identity
+from consortia.ledger.records import Event
+from consortia.types import codec
+
+__all__ = ["Context", "Contract", "Revert", "method", "query", "require", "BadArgs", "StateAccess"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+MAX_KEY_BYTES = 512
+KEY_END = "\U0010ffff"
+
+
+class BadArgs(BadInput):
+    code = "BAD_ARGS"
+
+
+def method(fn: F) -> F:
+    """Mark a state-changing contract method (called by a signed transaction)."""
+    fn._consortia_kind = "method"  # type: ignore[attr-defined]
+    return fn
+
+
+def query(fn: F) -> F:
+    """Mark a read-only contract method (called through the query API, no transaction)."""
+    fn._consortia_kind = "query"  # type: ignore[attr-defined]
+    return fn
+
+
+def require(condition: object, error: Revert | str, message: str = "") -> None:
+    """Revert the transaction with ``error`` unless ``condition`` holds (unlike ``assert``, kept under -O)."""
+    if condition:
+        return
+    if isinstance(error, Revert):
+        raise error
+    raise Revert(message or error, code=error)
+
+
+class StateAccess(Protocol):
+    """What a context needs from the world state: raw bytes under full keys."""
+
+    def get(self, key: str) -> bytes | None: ...
+    def put(self, key: str, value: bytes) -> None: ...
+    def delete(self, key: str) -> None: ...
+    def range(self, start: str, end: str, limit: int) -> list[tuple[str, bytes]]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ArgSpec:
+    name: str
+    annotation: Any
+    required: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One callable contract entry point with its argument spec."""
+
+    name: str
+    kind: str
+    fn: Callable[..., Any]
+    args: tuple[ArgSpec, ...]
+    doc: str
+
+
+class Contract:
+    """Base class. Subclasses set ``name`` and define ``@method`` / ``@query`` functions."""
+
+    name: ClassVar[str]
+    namespace: ClassVar[str | None] = None  # state prefix; defaults to ``name``
+    description: ClassVar[str] = ""
+    _entries: ClassVar[dict[str, Entry]]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        entries: dict[str, Entry] = {}
+        for attr in dir(cls):
+            fn = getattr(cls, attr, None)
+            kind = getattr(fn, "_consortia_kind", None)
+            if kind is None or attr.startswith("_"):
+                continue
+            entries[attr] = Entry(attr, kind, fn, _arg_specs(fn), (fn.__doc__ or "").strip())  # type: ignore[arg-type]
+        cls._entries = entries
+
+    @classmethod
+    def entry(cls, name: str) -> Entry | None:
+        return cls._entries.get(name)
+
+    @classmethod
+    def entries(cls) -> dict[str, Entry]:
+        return dict(cls._entries)
+
+    @property
+    def state_prefix(self) -> str:
+        return (self.namespace or self.name) + "/"
+
+
+def _arg_specs(fn: Callable[..., Any]) -> tuple[ArgSpec, ...]:
+    import inspect
+
+    hints = typing.get_type_hints(fn)
+    params = list(inspect.signature(fn).parameters.values())[2:]  # skip self, ctx
+    return tuple(
+        ArgSpec(p.name, hints.get(p.name, Any), p.default is inspect.Parameter.empty) for p in params
+    )
+
+
+def bind_args(entry: Entry, args: dict[str, Any]) -> dict[str, Any]:
+    """Check ``args`` against the entry's annotations; raise ``BadArgs`` naming the field."""
+    if type(args) is not dict:
+        raise BadArgs(f"args: expected an object, got {type(args).__name__}")
+    known = {a.name for a in entry.args}
+    extra = sorted(set(args) - known)
+    if extra:
+        raise BadArgs(f"{entry.name}: unknown argument(s) {', '.join(extra)}; expected {', '.join(sorted(known)) or 'none'}")
+    for spec in entry.args:
+        if spec.name not in args:
+            if spec.required:
+                raise BadArgs(f"{entry.name}: missing argument {spec.name!r}")
+            continue
+        check_type(f"{spec.name}", args[spec.name], spec.annotation)
+    return args
+
+
+def _type_name(annotation: Any) -> str:
+    return getattr(annotation, "__name__", None) or str(annotation).replace("typing.", "")
+
+
+def check_type(path: str, value: Any, annotation: Any) -> None:
+    """Raise ``BadArgs`` unless ``value`` matches ``annotation`` (exactly: bool is not int)."""
+    if annotation is Any or annotation is object:
+        codec.check_value(value, path)
+        return
+    origin = typing.get_origin(annotation)
+    if origin in (Union, types.UnionType):
+        for option in typing.get_args(annotation):
+            try:
+                check_type(path, value, option)
+                return
+            except BadArgs:
+                continue
+        raise BadArgs(f"{path}: expected {_type_name(annotation)}, got {type(value).__name__}")
+    if annotation is type(None):
+        if value is not None:
+            raise BadArgs(f"{path}: expected null, got {type(value).__name__}")
+        return
+    if origin is list:
+        if type(value) is not list:
+            raise BadArgs(f"{path}: expected a list, got {type(value).__name__}")
+        (item_type,) = typing.get_args(annotation) or (Any,)
+        for i, item in enumerate(value):
+            check_type(f"{path}[{i}]", item, item_type)
+        return
+    if origin is dict:
+        if type(value) is not dict:
+            raise BadArgs(f"{path}: expected an object, got {type(value).__name__}")
+        _, item_type = typing.get_args(annotation) or (str, Any)
+        for key, item in value.items():
+            check_type(f"{path}.{key}", item, item_type)
+        return
+    if annotation in (int, str, bool, list, dict):
+        if type(value) is not annotation:
+            raise BadArgs(f"{path}: expected {annotation.__name__}, got {type(value).__name__}")
+        if annotation in (list, dict) or annotation is int:
+            codec.check_value(value, path)
+        return
+    raise BadArgs(f"{path}: unsupported parameter annotation {annotation!r}")
+
+
+class Context:
+    """What a contract sees of the world during one call."""
+
+    __slots__ = ("_state", "_prefix", "_writable", "caller", "tx_id", "height", "time_ms",
+                 "_hash", "events", "_contract", "_derived")
+
+    def __init__(self, state: StateAccess, contract: Contract, caller: Identity | None, tx_id: bytes,
+                 height: int, time_ms: int, hasher: Callable[[bytes], bytes], writable: bool) -> None:
+        self._state = state
+        self._contract = contract.name
+        self._prefix = contract.state_prefix
+        self._writable = writable
+        self.caller = caller
+        self.tx_id = tx_id
+        self.height = height
+        self.time_ms = time_ms
+        self._hash = hasher
+        self.events: list[Event] = []
+        self._derived = 0
+
+    # -- state ------------------------------------------------------------------------
+
+    def _key(self, key: str) -> str:
+        if type(key) is not str or not key or len(key.encode()) > MAX_KEY_BYTES or KEY_END in key or "\x00" in key:
+            raise BadArgs(f"state key must be a non-empty string of at most {MAX_KEY_BYTES} bytes, got {key!r:.80}")
+        return self._prefix + key
+
+    def get(self, key: str, default: Any = None) -> Any:
+        raw = self._state.get(self._key(key))
+        return default if raw is None else codec.decode(raw)
+
+    def has(self, key: str) -> bool:
+        return self._state.get(self._key(key)) is not None
+
+    def put(self, key: str, value: Any) -> None:
+        self._check_writable()
+        self._state.put(self._key(key), codec.encode(value))
+
+    def delete(self, key: str) -> None:
+        self._check_writable()
+        self._state.delete(self._key(key))
+
+    def range(self, prefix: str = "", limit: int = 1000, after: str = "") -> list[tuple[str, Any]]:
+        """Entries whose key starts with ``prefix`` (keys relative to the contract), in key order."""
+        start = self._prefix + prefix
+        if after:
+            start = self._prefix + after + "\x00"
+        rows = self._state.range(start, self._prefix + prefix + KEY_END, limit)
+        cut = len(self._prefix)
+        return [(k[cut:], codec.decode(v)) for k, v in rows]
+
+    def _check_writable(self) -> None:
+        if not self._writable:
+            raise Revert("queries cannot change state", code="READ_ONLY")
+
+    # -- events and ids ---------------------------------------------------------------
+
+    def emit(self, name: str, **data: Any) -> None:
+        self._check_writable()
+        codec.check_value(data, f"event {name}")
+        self.events.append(Event(self._contract, name, data))
+
+    def derive_id(self, *parts: str) -> str:
+        """A fresh id derived from the transaction (deterministic on every node)."""
+        self._derived += 1
+        material = codec.dumps_unchecked([self.tx_id.hex(), self._derived, *[str(p) for p in parts]])
+        return self._hash(material).hex()[:32]
+
+    def require_caller(self) -> Identity:
+        if self.caller is None:
+            raise Revert("this call needs a signed caller", code="UNAUTHENTICATED")
+        return self.caller

@@ -1,0 +1,295 @@
+"""Order-execute: check each transaction, run it in a snapshot, commit the block.
+
+Business failures never raise out of here: a transaction that fails validation
+gets a ``rejected`` receipt, one that a contract refuses gets ``reverted``; both
+stay in the block and change no state.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography import x509
+
+from consortia.contracts.sdk import BadArgs, Context, Contract, bind_args
+from consortia.contracts.system import (
+    CONFIG_KEY,
+    DEFAULT_CONFIG,
+    SYSTEM_CONTRACTS,
+    frozen_contract_key,
+    frozen_identity_key,
+    org_key,
+    revoked_key,
+)
+from consortia.crypto.suite import CryptoSuite
+from consortia.errors import ConsortiaError, Fault, Revert, TxRejected
+from consortia.execution.state import BlockState
+from consortia.identity.x509 import CertificateError, Identity, load_der_b64, load_pem, member_identity
+from consortia.ledger.records import (
+    BlockHeader,
+    Receipt,
+    SignedTx,
+    compute_receipts_root,
+    compute_tx_root,
+    ZERO_HASH,
+)
+from consortia.ledger.store import Store, Versioned
+from consortia.types import codec
+
+SENDER_ROLES = frozenset({"admin", "client"})
+STATE_DOMAIN = b"consortia/state/v1\x00"
+
+
+def _reject(code: str, message: str) -> TxRejected:
+    return TxRejected(message, code=code)
+
+
+class _Bounded(OrderedDict[Any, Any]):
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit = limit
+
+    def remember(self, key: Any, value: Any) -> None:
+        self[key] = value
+        if len(self) > self.limit:
+            self.popitem(last=False)
+
+
+@dataclass(frozen=True, slots=True)
+class CommittedBlock:
+    header: BlockHeader
+    hash: str
+    txs: list[SignedTx]
+    receipts: list[Receipt]
+
+
+class Reader:
+    """Reads ``sys/`` state through any ``get(key) -> bytes | None``."""
+
+    def __init__(self, get: Any) -> None:
+        self._get = get
+
+    def value(self, key: str) -> Any:
+        raw = self._get("sys/" + key)
+        return None if raw is None else codec.decode(raw)
+
+    def config(self) -> dict[str, Any]:
+        return {**DEFAULT_CONFIG, **(self.value(CONFIG_KEY) or {})}
+
+
+class Executor:
+    def __init__(self, store: Store, suite: CryptoSuite, chain_id: str, contracts: dict[str, Contract]) -> None:
+        self.store = store
+        self.suite = suite
+        self.chain_id = chain_id
+        self.contracts = contracts
+        self._certs: _Bounded = _Bounded(50_000)  # sender b64 -> (x509 cert, public key)
+        self._members: _Bounded = _Bounded(50_000)  # (sender, ca pem) -> Identity
+        self._verified: _Bounded = _Bounded(1_000_000)  # tx ids whose signature this process checked
+        self._lock = threading.Lock()
+
+    # -- stateless checks (any thread) -------------------------------------------------
+
+    def _cert(self, sender: str) -> tuple[x509.Certificate, bytes]:
+        found = self._certs.get(sender)
+        if found is None:
+            try:
+                cert = load_der_b64(sender)
+                from cryptography.hazmat.primitives import serialization
+                from cryptography.hazmat.primitives.asymmetric import ed25519
+
+                key = cert.public_key()
+                if not isinstance(key, ed25519.Ed25519PublicKey):
+                    raise CertificateError(f"sender key does not belong to suite {self.suite.name}")
+                public = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+            except CertificateError as exc:
+                raise _reject("UNKNOWN_IDENTITY", f"sender: {exc.message}") from None
+            found = (cert, public)
+            with self._lock:
+                self._certs.remember(sender, found)
+        return found  # type: ignore[no-any-return]
+
+    def verify_signature(self, tx: SignedTx) -> None:
+        """Check chain id and signature; remember the tx as verified by this process."""
+        if tx.tx["chain"] != self.chain_id:
+            raise _reject("WRONG_CHAIN", f"transaction is for chain {tx.tx['chain']!r:.80}, this is {self.chain_id!r}")
+        _, public = self._cert(tx.tx["sender"])
+        if not self.suite.verify(public, tx.signed_message(), tx.sig):
+            raise _reject("BAD_SIGNATURE", "signature does not verify against the sender's certificate")
+        with self._lock:
+            self._verified.remember(tx.id, True)
+
+    # -- stateful checks ---------------------------------------------------------------
+
+    def identity(self, reader: Reader, sender: str, time_ms: int) -> Identity:
+        cert, _ = self._cert(sender)
+        try:
+            org_id = cert.subject.get_attributes_for_oid(x509.oid.NameOID.ORGANIZATION_NAME)[0].value
+        except IndexError:
+            raise _reject("UNKNOWN_IDENTITY", "sender certificate names no organisation") from None
+        org = reader.value(org_key(str(org_id)))
+        if org is None:
+            raise _reject("UNKNOWN_IDENTITY", f"organisation {org_id!r} is not a member of this chain")
+        key = (sender, org["ca_cert"])
+        member = self._members.get(key)
+        if member is None:
+            try:
+                member = member_identity(self.suite, cert, load_pem(org["ca_cert"]))
+            except CertificateError as exc:
+                raise _reject("UNKNOWN_IDENTITY", f"sender: {exc.message}") from None
+            with self._lock:
+                self._members.remember(key, member)
+        if not member.not_before_ms <= time_ms <= member.not_after_ms:
+            raise _reject("CERT_EXPIRED", f"certificate of {member.id} is not valid at block time")
+        if reader.value(revoked_key(member.org, member.fingerprint)) is not None:
+            raise _reject("IDENTITY_REVOKED", f"certificate of {member.id} has been revoked")
+        if reader.value(frozen_identity_key(member.id)) is not None:
+            raise _reject("IDENTITY_FROZEN", f"identity {member.id} is frozen by governance")
+        return member  # type: ignore[no-any-return]
+
+    def check_tx(self, reader: Reader, tx: SignedTx, height: int, time_ms: int,
+                 committed: Any) -> tuple[Identity, Contract, dict[str, Any]]:
+        """Every check a transaction must pass before it runs; raises ``TxRejected``."""
+        body = tx.tx
+        max_bytes = reader.config()["max_tx_bytes"]
+        if len(tx.raw) > max_bytes:
+            raise _reject("TX_TOO_LARGE", f"transaction is {len(tx.raw)} bytes, the limit is {max_bytes}")
+        if body["chain"] != self.chain_id:
+            raise _reject("WRONG_CHAIN", f"transaction is for chain {body['chain']!r:.80}, this is {self.chain_id!r}")
+        if tx.id not in self._verified:
+            self.verify_signature(tx)
+        if committed(tx.id):
+            raise _reject("TX_DUPLICATE", f"transaction {tx.id.hex()} is already on the chain")
+        if body["not_after_height"] is not None and height > body["not_after_height"]:
+            raise _reject("TX_EXPIRED", f"transaction expired at height {body['not_after_height']}")
+        if body["not_after_ms"] is not None and time_ms > body["not_after_ms"]:
+            raise _reject("TX_EXPIRED", f"transaction expired at {body['not_after_ms']} ms")
+        member = self.identity(reader, body["sender"], time_ms)
+        if not member.roles & SENDER_ROLES:
+            raise _reject("FORBIDDEN_ROLE", f"{member.id} has roles {sorted(member.roles)}; sending needs admin or client")
+        contract = self.contracts.get(body["contract"])
+        if contract is None:
+            raise _reject("UNKNOWN_CONTRACT", f"no contract {body['contract']!r}")
+        if body["contract"] not in SYSTEM_CONTRACTS and reader.value(frozen_contract_key(body["contract"])):
+            raise _reject("CONTRACT_FROZEN", f"contract {body['contract']!r} is frozen by governance")
+        entry = contract.entry(body["method"])
+        if entry is None or entry.kind != "method":
+            raise _reject("UNKNOWN_METHOD", f"contract {body['contract']!r} has no method {body['method']!r}")
+        try:
+            args = bind_args(entry, body["args"])
+        except BadArgs as exc:
+            raise _reject("BAD_ARGS", exc.message) from None
+        return member, contract, args
+
+    def precheck(self, tx: SignedTx) -> None:
+        """Admission check against committed state, so callers hear of bad input at once."""
+        self.verify_signature(tx)
+        top = self.store.height()
+        header = self.store.get_header(top)
+        time_ms = header.time_ms if header else 0
+        reader = Reader(lambda k: (v.value if (v := self.store.state_read(k)) else None))
+        self.check_tx(reader, tx, top + 1, time_ms, lambda tx_id: self.store.tx_location(tx_id) is not None)
+
+    # -- execution ---------------------------------------------------------------------
+
+    def apply_tx(self, state: BlockState, tx: SignedTx, time_ms: int, seen: set[bytes]) -> Receipt:
+        tx_id = tx.id.hex()
+        reader = Reader(state.get)
+        try:
+            member, contract, args = self.check_tx(
+                reader, tx, state.height, time_ms, lambda i: i in seen or self.store.has_tx_committed(i))
+        except TxRejected as exc:
+            return Receipt.rejected(tx_id, exc.code, exc.message)
+        entry = contract.entry(tx.tx["method"])
+        assert entry is not None  # checked by check_tx
+        snapshot = state.snapshot()
+        ctx = Context(state, contract, member, tx.id, state.height, time_ms, self.suite.hash, writable=True)
+        try:
+            result = entry.fn(contract, ctx, **args)
+            codec.check_value(result, "result")
+        except Revert as exc:
+            state.revert(snapshot)
+            return Receipt.reverted(tx_id, exc.code, exc.message)
+        except ConsortiaError as exc:
+            state.revert(snapshot)
+            return Receipt.reverted(tx_id, exc.code, exc.message)
+        except Exception as exc:  # noqa: BLE001 - a contract bug must not stop the chain
+            state.revert(snapshot)
+            return Receipt.reverted(tx_id, "CONTRACT_ERROR", f"contract raised {type(exc).__name__}")
+        return Receipt.ok(tx_id, tuple(ctx.events), result)
+
+    def apply_block(self, txs: list[SignedTx], time_ms: int, proposer: str) -> CommittedBlock:
+        """Execute ``txs`` as the next block and commit it atomically."""
+        top = self.store.get_block(self.store.height())
+        if top is None:
+            raise Fault("cannot apply a block before genesis")
+        time_ms = max(time_ms, top.header.time_ms)
+        state = BlockState(self.store, top.height + 1)
+        receipts: list[Receipt] = []
+        seen: set[bytes] = set()
+        for idx, tx in enumerate(txs):
+            state.idx = idx
+            receipts.append(self.apply_tx(state, tx, time_ms, seen))
+            seen.add(tx.id)
+            with self._lock:
+                self._verified.pop(tx.id, None)
+        return self._commit(state, top.header, top.hash, txs, receipts, time_ms, proposer)
+
+    def _commit(self, state: BlockState, prev: BlockHeader | None, prev_hash: str, txs: list[SignedTx],
+                receipts: list[Receipt], time_ms: int, proposer: str,
+                meta: dict[str, bytes] | None = None) -> CommittedBlock:
+        writes = state.writes()
+        tx_ids = [t.id for t in txs]
+        header = BlockHeader(
+            chain=self.chain_id,
+            height=state.height,
+            prev_hash=prev_hash,
+            time_ms=time_ms,
+            tx_root=compute_tx_root(self.suite, tx_ids),
+            receipts_root=compute_receipts_root(self.suite, receipts),
+            state_root=self.compute_state_root(prev.state_root if prev else ZERO_HASH, writes),
+            tx_count=len(txs),
+            proposer=proposer,
+            suite=self.suite.name,
+        )
+        block_hash = header.hash(self.suite)
+        self.store.commit_block(header, block_hash, [t.to_wire() for t in txs], tx_ids, receipts, writes, meta)
+        return CommittedBlock(header, block_hash, txs, receipts)
+
+    def compute_state_root(self, prev_root: str, writes: dict[str, Versioned | None]) -> str:
+        """Chain the previous root with this block's sorted write set."""
+        write_set = [[k, None if v is None else v.value.decode()] for k, v in sorted(writes.items())]
+        digest = self.suite.hash(codec.dumps_unchecked(write_set))
+        return self.suite.hash(STATE_DOMAIN + bytes.fromhex(prev_root) + digest).hex()
+
+    def apply_genesis(self, genesis: dict[str, Any]) -> CommittedBlock:
+        """Write block 0: the organisations and config of a checked genesis document."""
+        state = BlockState(self.store, 0)
+        for org in genesis["orgs"]:
+            state.put("sys/" + org_key(org["id"]), codec.encode(org))
+        state.put("sys/" + CONFIG_KEY, codec.encode(genesis["config"]))
+        meta = {"genesis": codec.encode(genesis), "chain_id": self.chain_id.encode()}
+        return self._commit(state, None, ZERO_HASH, [], [], genesis["time_ms"], "genesis", meta)
+
+    def query(self, contract_name: str, method_name: str, args: Any, caller: Identity | None) -> Any:
+        """Run a ``@query`` method against committed state."""
+        from consortia.errors import NotFound
+        from consortia.execution.state import ReadState
+
+        contract = self.contracts.get(contract_name)
+        if contract is None:
+            raise NotFound(f"no contract {contract_name!r}", code="UNKNOWN_CONTRACT")
+        entry = contract.entry(method_name)
+        if entry is None or entry.kind != "query":
+            raise NotFound(f"contract {contract_name!r} has no query {method_name!r}", code="UNKNOWN_METHOD")
+        bound = bind_args(entry, args)
+        top = self.store.height()
+        header = self.store.get_header(top)
+        ctx = Context(ReadState(self.store), contract, caller, b"", top, header.time_ms if header else 0,
+                      self.suite.hash, writable=False)
+        result = entry.fn(contract, ctx, **bound)
+        codec.check_value(result, "result")
+        return result

@@ -1,0 +1,1 @@
+"""Organisations, their CAs, member certificates and roles."""

@@ -1,0 +1,1 @@
+"""Transactions, blocks, receipts, the block store and the world state."""

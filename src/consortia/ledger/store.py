@@ -1,0 +1,235 @@
+"""Block store, transaction index and world state in one SQLite database (WAL).
+
+A block, its receipts, its transaction index entries and the state writes it
+produced are committed in one SQLite transaction with ``synchronous=FULL``: after
+``commit_block`` returns the block is on disk, and a crash at any point leaves
+either all of it or none of it.
+
+The committing thread owns the write connection; every other thread reads
+through its own connection (WAL lets readers run beside the writer).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from consortia.errors import Fault
+from consortia.ledger.records import BlockHeader, Receipt
+from consortia.types import codec
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS blocks (
+    height INTEGER PRIMARY KEY,
+    hash BLOB NOT NULL UNIQUE,
+    header BLOB NOT NULL,
+    txs BLOB NOT NULL,
+    receipts BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS tx_index (
+    id BLOB PRIMARY KEY, height INTEGER NOT NULL, idx INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS state (
+    key TEXT PRIMARY KEY, value BLOB NOT NULL, height INTEGER NOT NULL, idx INTEGER NOT NULL
+) WITHOUT ROWID;
+"""
+
+CACHE_LIMIT = 200_000
+
+
+@dataclass(frozen=True, slots=True)
+class Versioned:
+    """A state value with the (height, tx index) of the write that produced it."""
+
+    value: bytes
+    height: int
+    idx: int
+
+
+@dataclass(frozen=True, slots=True)
+class StoredBlock:
+    height: int
+    hash: str
+    header: BlockHeader
+    txs: list[dict[str, Any]]
+    receipts: list[Receipt]
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("PRAGMA cache_size=-65536")
+    return conn
+
+
+class Store:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._writer = _connect(path)
+        self._writer.executescript(SCHEMA)
+        self._local = threading.local()
+        self._cache: dict[str, Versioned | None] = {}
+        self._cache_lock = threading.Lock()
+
+    def close(self) -> None:
+        self._writer.close()
+
+    def _reader(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = _connect(self.path)
+            self._local.conn = conn
+        return conn
+
+    # -- meta -------------------------------------------------------------------------
+
+    def get_meta(self, key: str) -> bytes | None:
+        row = self._reader().execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return None if row is None else bytes(row[0])
+
+    # -- blocks -----------------------------------------------------------------------
+
+    def height(self) -> int:
+        """Height of the latest committed block, or -1 for an empty store."""
+        row = self._reader().execute("SELECT MAX(height) FROM blocks").fetchone()
+        return -1 if row[0] is None else int(row[0])
+
+    def get_block(self, height: int) -> StoredBlock | None:
+        row = self._reader().execute(
+            "SELECT height, hash, header, txs, receipts FROM blocks WHERE height=?", (height,)
+        ).fetchone()
+        return None if row is None else _stored_block(row)
+
+    def get_block_by_hash(self, block_hash: str) -> StoredBlock | None:
+        try:
+            key = bytes.fromhex(block_hash)
+        except ValueError:
+            return None
+        row = self._reader().execute(
+            "SELECT height, hash, header, txs, receipts FROM blocks WHERE hash=?", (key,)
+        ).fetchone()
+        return None if row is None else _stored_block(row)
+
+    def get_header(self, height: int) -> BlockHeader | None:
+        row = self._reader().execute("SELECT header FROM blocks WHERE height=?", (height,)).fetchone()
+        return None if row is None else BlockHeader.from_dict(codec.decode(row[0]))
+
+    def iter_blocks(self, start: int = 0) -> Iterator[StoredBlock]:
+        height = start
+        while (block := self.get_block(height)) is not None:
+            yield block
+            height += 1
+
+    def tx_location(self, tx_id: bytes) -> tuple[int, int] | None:
+        row = self._reader().execute("SELECT height, idx FROM tx_index WHERE id=?", (tx_id,)).fetchone()
+        return None if row is None else (int(row[0]), int(row[1]))
+
+    def has_tx_committed(self, tx_id: bytes) -> bool:
+        """Writer-side lookup, used while executing a block."""
+        return self._writer.execute("SELECT 1 FROM tx_index WHERE id=?", (tx_id,)).fetchone() is not None
+
+    # -- state ------------------------------------------------------------------------
+
+    def state_get(self, key: str) -> Versioned | None:
+        """Committed value of ``key`` (writer side, cached)."""
+        with self._cache_lock:
+            if key in self._cache:
+                return self._cache[key]
+        row = self._writer.execute("SELECT value, height, idx FROM state WHERE key=?", (key,)).fetchone()
+        found = None if row is None else Versioned(bytes(row[0]), int(row[1]), int(row[2]))
+        with self._cache_lock:
+            if len(self._cache) >= CACHE_LIMIT:
+                self._cache.clear()
+            self._cache[key] = found
+        return found
+
+    def state_read(self, key: str) -> Versioned | None:
+        """Committed value of ``key`` for API readers (their own connection)."""
+        row = self._reader().execute("SELECT value, height, idx FROM state WHERE key=?", (key,)).fetchone()
+        return None if row is None else Versioned(bytes(row[0]), int(row[1]), int(row[2]))
+
+    def state_range(self, start: str, end: str, limit: int, *, writer: bool = True) -> list[tuple[str, Versioned]]:
+        """Committed entries with ``start <= key < end`` in key order."""
+        conn = self._writer if writer else self._reader()
+        rows = conn.execute(
+            "SELECT key, value, height, idx FROM state WHERE key >= ? AND key < ? ORDER BY key LIMIT ?",
+            (start, end, limit),
+        ).fetchall()
+        return [(str(k), Versioned(bytes(v), int(h), int(i))) for k, v, h, i in rows]
+
+    def state_items(self) -> Iterator[tuple[str, bytes, int, int]]:
+        """Every state row in key order (for comparisons and rebuild checks)."""
+        for k, v, h, i in self._reader().execute("SELECT key, value, height, idx FROM state ORDER BY key"):
+            yield str(k), bytes(v), int(h), int(i)
+
+    # -- commit -----------------------------------------------------------------------
+
+    def commit_block(
+        self,
+        header: BlockHeader,
+        block_hash: str,
+        txs: list[dict[str, Any]],
+        tx_ids: list[bytes],
+        receipts: list[Receipt],
+        writes: dict[str, Versioned | None],
+        meta: dict[str, bytes] | None = None,
+    ) -> None:
+        """Write the block, its index entries and its state writes atomically."""
+        conn = self._writer
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            top = conn.execute("SELECT MAX(height) FROM blocks").fetchone()[0]
+            expected = 0 if top is None else int(top) + 1
+            if header.height != expected:
+                raise Fault(f"commit out of order: block {header.height}, expected {expected}")
+            conn.execute(
+                "INSERT INTO blocks (height, hash, header, txs, receipts) VALUES (?,?,?,?,?)",
+                (
+                    header.height,
+                    bytes.fromhex(block_hash),
+                    header.encode(),
+                    codec.dumps_unchecked(txs),
+                    codec.dumps_unchecked([r.to_dict() for r in receipts]),
+                ),
+            )
+            conn.executemany(
+                "INSERT OR IGNORE INTO tx_index (id, height, idx) VALUES (?,?,?)",
+                [(tx_id, header.height, i) for i, tx_id in enumerate(tx_ids)],
+            )
+            deletes = [(k,) for k, v in writes.items() if v is None]
+            upserts = [(k, v.value, v.height, v.idx) for k, v in writes.items() if v is not None]
+            if deletes:
+                conn.executemany("DELETE FROM state WHERE key=?", deletes)
+            if upserts:
+                conn.executemany("INSERT OR REPLACE INTO state (key, value, height, idx) VALUES (?,?,?,?)", upserts)
+            for key, value in (meta or {}).items():
+                conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?,?)", (key, value))
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            with self._cache_lock:
+                self._cache.clear()
+            raise
+        with self._cache_lock:
+            if len(self._cache) + len(writes) >= CACHE_LIMIT:
+                self._cache.clear()
+            self._cache.update(writes)
+
+
+def _stored_block(row: tuple[Any, ...]) -> StoredBlock:
+    height, block_hash, header, txs, receipts = row
+    return StoredBlock(
+        height=int(height),
+        hash=bytes(block_hash).hex(),
+        header=BlockHeader.from_dict(codec.decode(header)),
+        txs=codec.decode(txs),
+        receipts=[Receipt.from_dict(r) for r in codec.decode(receipts)],
+    )

@@ -1,0 +1,91 @@
+"""A local consortium directory: each organisation's CA, its members, and the genesis.
+
+    <home>/genesis.json
+    <home>/orgs/<org>/ca.pem, ca.key
+    <home>/orgs/<org>/members/<name>/cert.pem, key.pem
+    <home>/node/chain.db          (the embedded node's data)
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from consortia.crypto.suite import CryptoSuite, get_suite
+from consortia.errors import BadInput, Conflict, NotFound
+from consortia.execution.genesis import check_genesis
+from consortia.identity.wallet import save_member, write_secret
+from consortia.identity.x509 import ROLES, cert_pem, check_member_name, create_ca, issue_member, load_pem
+from consortia.types import codec
+
+DEMO_ORGS: list[dict[str, str]] = [
+    {"id": "hongqiao-auto", "name": "Hongqiao Automotive Group Co., Ltd.", "kind": "core"},
+    {"id": "jinglian-parts", "name": "Suzhou Jinglian Precision Parts Co., Ltd.", "kind": "supplier"},
+    {"id": "pudong-bank", "name": "Pudong Commercial Bank", "kind": "funder"},
+    {"id": "sh-regulator", "name": "Shanghai Financial Regulatory Office", "kind": "regulator"},
+]
+DEFAULT_MEMBERS: list[tuple[str, list[str]]] = [("admin", ["admin", "client"]), ("clerk", ["client"]),
+                                               ("node", ["node"])]
+
+
+def org_plan(count: int) -> list[dict[str, str]]:
+    if count < 1:
+        raise BadInput("a consortium needs at least one organisation", code="BAD_ARGS")
+    extra = [{"id": f"org{i}", "name": f"Member Organisation {i}", "kind": "member"}
+             for i in range(len(DEMO_ORGS) + 1, count + 1)]
+    return (DEMO_ORGS + extra)[:count]
+
+
+def init_consortium(home: Path, *, orgs: int = 4, chain_id: str = "consortia-local", suite_name: str = "ed25519-sha256",
+                    config: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Create CAs, member certificates and the genesis document under ``home``."""
+    home = Path(home)
+    if (home / "genesis.json").exists():
+        raise Conflict(f"{home} already holds a consortium (genesis.json exists)", code="ALREADY_INITIALISED")
+    suite = get_suite(suite_name)
+    now = int(time.time() * 1000)
+    org_records = []
+    for plan in org_plan(orgs):
+        org_dir = home / "orgs" / plan["id"]
+        org_dir.mkdir(parents=True, exist_ok=True)
+        ca_signer = suite.generate_signer()
+        ca = create_ca(ca_signer, plan["id"], plan["name"], now)
+        write_secret(org_dir / "ca.key", ca_signer.private_key_pem())
+        (org_dir / "ca.pem").write_text(cert_pem(ca))
+        members = DEFAULT_MEMBERS + ([("inspector", ["auditor", "client"])] if plan["kind"] == "regulator" else [])
+        for name, roles in members:
+            signer = suite.generate_signer()
+            save_member(home, plan["id"], name, signer, issue_member(ca_signer, ca, name, roles, signer.public_key, now))
+        org_records.append({**plan, "ca_cert": cert_pem(ca)})
+    genesis = check_genesis({"chain_id": chain_id, "suite": suite.name, "time_ms": now, "orgs": org_records,
+                             "config": config or {}})
+    (home / "genesis.json").write_text(json.dumps(genesis, indent=2, ensure_ascii=False) + "\n")
+    return genesis
+
+
+def load_genesis(home: Path) -> dict[str, Any]:
+    path = Path(home) / "genesis.json"
+    if not path.exists():
+        raise NotFound(f"no consortium at {home} (missing genesis.json); run `consortia init` first",
+                       code="NOT_INITIALISED")
+    return check_genesis(codec.decode(path.read_bytes()))
+
+
+def create_member(home: Path, suite: CryptoSuite, org: str, name: str, roles: list[str]) -> Path:
+    """Issue a new member certificate with the organisation's CA kept in ``home``."""
+    org_dir = Path(home) / "orgs" / org
+    if not (org_dir / "ca.key").exists():
+        raise NotFound(f"no CA key for organisation {org!r} under {home}", code="ORG_NOT_FOUND")
+    check_member_name(name)
+    if (org_dir / "members" / name / "key.pem").exists():
+        raise Conflict(f"identity {org}/{name} already exists", code="IDENTITY_EXISTS")
+    bad = [r for r in roles if r not in ROLES]
+    if bad or not roles:
+        raise BadInput(f"roles must be a non-empty subset of {ROLES}, got {roles}", code="BAD_ROLE")
+    ca_signer = suite.load_signer((org_dir / "ca.key").read_bytes())
+    ca = load_pem((org_dir / "ca.pem").read_bytes())
+    signer = suite.generate_signer()
+    cert = issue_member(ca_signer, ca, name, roles, signer.public_key, int(time.time() * 1000))
+    return save_member(home, org, name, signer, cert)

@@ -1,0 +1,175 @@
+"""One node: block store and state, executor, orderer, and the admission queue."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from consortia.consensus.solo import SoloOrderer
+from consortia.contracts.kv import KeyValue
+from consortia.contracts.sdk import Contract
+from consortia.contracts.system import Governance, Membership
+from consortia.crypto.suite import get_suite
+from consortia.errors import BadInput, ConsortiaError, Fault, TxRejected, Unavailable
+from consortia.execution.executor import CommittedBlock, Executor, Reader
+from consortia.execution.genesis import check_genesis
+from consortia.ledger.records import SignedTx
+from consortia.ledger.store import Store
+from consortia.node.metrics import NodeMetrics
+from consortia.types import codec
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH = 5_000
+MAX_PENDING = 200_000
+
+
+def default_contracts() -> dict[str, Contract]:
+    contracts: list[Contract] = [Governance(), Membership(), KeyValue()]
+    return {c.name: c for c in contracts}
+
+
+@dataclass(frozen=True, slots=True)
+class Committed:
+    """What a waiting submitter receives: the receipt and where the tx landed."""
+
+    height: int
+    index: int
+    receipt: dict[str, Any]
+
+
+class Node:
+    def __init__(self, genesis: dict[str, Any], data_dir: Path, *, name: str = "node",
+                 contracts: dict[str, Contract] | None = None) -> None:
+        self.genesis = check_genesis(genesis)
+        self.chain_id: str = self.genesis["chain_id"]
+        self.suite = get_suite(self.genesis["suite"])
+        self.name = name
+        self.store = Store(Path(data_dir) / "chain.db")
+        self.executor = Executor(self.store, self.suite, self.chain_id, contracts or default_contracts())
+        self.metrics = NodeMetrics()
+        self._waiters: dict[bytes, tuple[Future[Committed], float]] = {}
+        self._lock = threading.Lock()
+        self._listeners: list[Callable[[CommittedBlock], None]] = []
+        self._open_chain()
+        config = Reader(lambda k: (v.value if (v := self.store.state_read(k)) else None)).config()
+        self.max_tx_bytes: int = config["max_tx_bytes"]
+        self.orderer = SoloOrderer(config["block_max_txs"], config["block_timeout_ms"])
+        self.started_at = 0.0
+
+    def _open_chain(self) -> None:
+        stored = self.store.get_meta("genesis")
+        if stored is None:
+            block = self.executor.apply_genesis(self.genesis)
+            log.info("initialised chain %s, genesis %s", self.chain_id, block.hash)
+        elif codec.decode(stored) != codec.decode(codec.encode(self.genesis)):
+            raise Fault(f"data directory {self.store.path.parent} belongs to a different genesis")
+        self.metrics.height.set(self.store.height())
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.started_at = time.time()
+        self.orderer.start(self._deliver)
+
+    def stop(self) -> None:
+        self.orderer.stop()
+        with self._lock:
+            waiters, self._waiters = self._waiters, {}
+        for future, _ in waiters.values():
+            if not future.done():
+                future.set_exception(Unavailable("node stopped before the transaction committed"))
+        self.store.close()
+
+    @property
+    def healthy(self) -> bool:
+        return self.orderer.failure is None
+
+    def add_listener(self, listener: Callable[[CommittedBlock], None]) -> None:
+        self._listeners.append(listener)
+
+    def remove_listener(self, listener: Callable[[CommittedBlock], None]) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
+    # -- admission ---------------------------------------------------------------------
+
+    def parse(self, wire: Any) -> SignedTx:
+        return SignedTx.from_wire(self.suite, wire, self.max_tx_bytes)
+
+    def submit(self, wires: list[Any]) -> list[tuple[bytes, Future[Committed]]]:
+        """Check every transaction, then queue them all; any bad one refuses the whole batch."""
+        if not self.healthy:
+            raise Unavailable("node has stopped committing blocks; see its log", code="NODE_FAILED")
+        if type(wires) is not list or not wires:
+            raise BadInput("expected a non-empty list of signed transactions", code="BAD_TX")
+        if len(wires) > MAX_BATCH:
+            raise BadInput(f"at most {MAX_BATCH} transactions per request, got {len(wires)}", code="TOO_LARGE")
+        parsed: list[SignedTx] = []
+        ids: set[bytes] = set()
+        for i, wire in enumerate(wires):
+            try:
+                tx = self.parse(wire)
+                if tx.id in ids:
+                    raise TxRejected("the same transaction appears twice in this batch", code="TX_DUPLICATE")
+                self.executor.precheck(tx)
+            except ConsortiaError as exc:
+                self.metrics.rejections.labels(exc.code).inc()
+                raise type(exc)(f"transaction {i}: {exc.message}", code=exc.code, index=i, **exc.details) from None
+            ids.add(tx.id)
+            parsed.append(tx)
+        return self._enqueue(parsed)
+
+    def _enqueue(self, parsed: list[SignedTx]) -> list[tuple[bytes, Future[Committed]]]:
+        out: list[tuple[bytes, Future[Committed]]] = []
+        fresh: list[SignedTx] = []
+        now = time.monotonic()
+        with self._lock:
+            if len(self._waiters) + len(parsed) > MAX_PENDING:
+                raise Unavailable("too many transactions waiting; retry shortly", code="MEMPOOL_FULL")
+            for tx in parsed:
+                known = self._waiters.get(tx.id)
+                if known is None:
+                    known = (Future(), now)
+                    self._waiters[tx.id] = known
+                    fresh.append(tx)
+                out.append((tx.id, known[0]))
+        if fresh:
+            self.orderer.submit(fresh)
+        self.metrics.pending.set(self.orderer.pending())
+        return out
+
+    # -- commit ------------------------------------------------------------------------
+
+    def _deliver(self, batch: list[SignedTx], time_ms: int) -> None:
+        started = time.perf_counter()
+        block = self.executor.apply_block(batch, time_ms, self.name)
+        self.metrics.block_seconds.observe(time.perf_counter() - started)
+        self.metrics.blocks.inc()
+        self.metrics.height.set(block.header.height)
+        now = time.monotonic()
+        with self._lock:
+            done = [(i, self._waiters.pop(tx.id, None)) for i, tx in enumerate(block.txs)]
+        for (i, waiter), receipt in zip(done, block.receipts, strict=True):
+            self.metrics.txs.labels(receipt.status).inc()
+            if waiter is not None:
+                self.metrics.commit_latency.observe(now - waiter[1])
+                if not waiter[0].done():
+                    waiter[0].set_result(Committed(block.header.height, i, receipt.to_dict()))
+        self.metrics.pending.set(self.orderer.pending())
+        for listener in list(self._listeners):
+            try:
+                listener(block)
+            except Exception:  # noqa: BLE001 - a listener must not stop the chain
+                log.exception("block listener failed")
+
+    # -- reads -------------------------------------------------------------------------
+
+    def query(self, contract: str, method: str, args: Any, caller: Any = None) -> Any:
+        return self.executor.query(contract, method, args, caller)

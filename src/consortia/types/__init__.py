@@ -1,0 +1,1 @@
+"""Domain primitives and the canonical codec."""

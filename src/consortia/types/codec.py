@@ -1,0 +1,82 @@
+"""The one canonical byte encoding that everything hashed or signed goes through.
+
+Canonical form is compact JSON (UTF-8, no insignificant whitespace) with object
+keys sorted by code point at every depth. Values are restricted to a small,
+float-free data model so that every implementation produces the same bytes:
+
+    None, bool, int in the signed 64-bit range, str, list, dict with str keys.
+
+Bytes are carried as lowercase hex strings by the records that need them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from consortia.errors import BadInput
+
+INT_MIN = -(2**63)
+INT_MAX = 2**63 - 1
+MAX_DEPTH = 32
+
+_DUMPS_OPTIONS = orjson.OPT_SORT_KEYS
+
+
+class CodecError(BadInput):
+    code = "BAD_ENCODING"
+
+
+def check_value(value: Any, path: str = "$", depth: int = 0) -> None:
+    """Raise ``CodecError`` unless ``value`` belongs to the canonical data model."""
+    if depth > MAX_DEPTH:
+        raise CodecError(f"{path}: nesting deeper than {MAX_DEPTH}")
+    if value is None or value is True or value is False or type(value) is str:
+        return
+    if type(value) is int:
+        if not INT_MIN <= value <= INT_MAX:
+            raise CodecError(f"{path}: integer {value} outside the signed 64-bit range")
+        return
+    if type(value) is list:
+        for i, item in enumerate(value):
+            check_value(item, f"{path}[{i}]", depth + 1)
+        return
+    if type(value) is dict:
+        for key, item in value.items():
+            if type(key) is not str:
+                raise CodecError(f"{path}: object key {key!r} is not a string")
+            check_value(item, f"{path}.{key}", depth + 1)
+        return
+    if isinstance(value, float):
+        raise CodecError(f"{path}: floats are not allowed (got {value!r}); use integer minor units")
+    raise CodecError(f"{path}: unsupported type {type(value).__name__}")
+
+
+def encode(value: Any) -> bytes:
+    """Canonical bytes of ``value``; raises ``CodecError`` for anything outside the model."""
+    check_value(value)
+    return orjson.dumps(value, option=_DUMPS_OPTIONS)
+
+
+def decode(data: bytes | str) -> Any:
+    """Parse JSON and check it belongs to the data model (canonical or not)."""
+    try:
+        value = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise CodecError(f"not valid JSON: {exc}") from None
+    check_value(value)
+    return value
+
+
+def decode_canonical(data: bytes) -> Any:
+    """Parse bytes that must already be in canonical form (block store, wire records)."""
+    value = decode(data)
+    if orjson.dumps(value, option=_DUMPS_OPTIONS) != data:
+        raise CodecError("bytes are not in canonical form")
+    return value
+
+
+def dumps_unchecked(value: Any) -> bytes:
+    """Canonical bytes of a value already known to be in the model (our own records)."""
+    return orjson.dumps(value, option=_DUMPS_OPTIONS)
