@@ -29,12 +29,12 @@ from consortia.errors import ConsortiaError, Fault, Revert, TxRejected
 from consortia.execution.state import BlockState
 from consortia.identity.x509 import CertificateError, Identity, load_der_b64, load_pem, member_identity
 from consortia.ledger.records import (
+    ZERO_HASH,
     BlockHeader,
     Receipt,
     SignedTx,
     compute_receipts_root,
     compute_tx_root,
-    ZERO_HASH,
 )
 from consortia.ledger.store import Store, Versioned
 from consortia.types import codec
@@ -93,7 +93,7 @@ class Executor:
 
     # -- stateless checks (any thread) -------------------------------------------------
 
-    def _cert(self, sender: str) -> tuple[x509.Certificate, bytes]:
+    def sender_cert(self, sender: str) -> tuple[x509.Certificate, bytes]:
         found = self._certs.get(sender)
         if found is None:
             try:
@@ -116,7 +116,7 @@ class Executor:
         """Check chain id and signature; remember the tx as verified by this process."""
         if tx.tx["chain"] != self.chain_id:
             raise _reject("WRONG_CHAIN", f"transaction is for chain {tx.tx['chain']!r:.80}, this is {self.chain_id!r}")
-        _, public = self._cert(tx.tx["sender"])
+        _, public = self.sender_cert(tx.tx["sender"])
         if not self.suite.verify(public, tx.signed_message(), tx.sig):
             raise _reject("BAD_SIGNATURE", "signature does not verify against the sender's certificate")
         with self._lock:
@@ -125,7 +125,7 @@ class Executor:
     # -- stateful checks ---------------------------------------------------------------
 
     def identity(self, reader: Reader, sender: str, time_ms: int) -> Identity:
-        cert, _ = self._cert(sender)
+        cert, _ = self.sender_cert(sender)
         try:
             org_id = cert.subject.get_attributes_for_oid(x509.oid.NameOID.ORGANIZATION_NAME)[0].value
         except IndexError:

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from cryptography.x509.oid import NameOID
 
@@ -72,7 +72,7 @@ def _crypto_key(signer: Signer) -> ed25519.Ed25519PrivateKey:
 
 
 def _utc(ms: int) -> dt.datetime:
-    return dt.datetime.fromtimestamp(ms / 1000, tz=dt.timezone.utc)
+    return dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC)
 
 
 def create_ca(signer: Signer, org_id: str, org_name: str, now_ms: int, years: int = 10) -> x509.Certificate:

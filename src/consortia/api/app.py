@@ -1,0 +1,269 @@
+"""The node's REST API (FastAPI). OpenAPI at /docs and /openapi.json.
+
+Request bodies are read raw and parsed by the canonical codec, so malformed
+input gets the same codes here as anywhere else; their schemas are declared for
+the OpenAPI document by hand.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Query, Request
+from fastapi.responses import Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.concurrency import run_in_threadpool
+
+from consortia import __version__
+from consortia.api import errors
+from consortia.api.auth import HEADER, caller_of
+from consortia.api.events import EventHub, event_stream
+from consortia.api.responses import OrjsonResponse
+from consortia.errors import BadInput, NotFound, TooLarge
+from consortia.ledger.records import SignedTx, compute_receipt_proof, compute_tx_proof
+from consortia.node.node import MAX_BATCH, Committed, Node
+from consortia.types import codec
+
+MAX_SINGLE_BODY = 2 * 1024 * 1024
+MAX_BATCH_BODY = 64 * 1024 * 1024
+DEFAULT_WAIT_S = 30.0
+
+SIGNED_TX_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["tx", "sig"],
+    "additionalProperties": False,
+    "properties": {
+        "tx": {
+            "type": "object",
+            "required": ["chain", "sender", "nonce", "contract", "method", "args", "not_after_height", "not_after_ms"],
+            "properties": {
+                "chain": {"type": "string"},
+                "sender": {"type": "string", "description": "member certificate, base64 DER"},
+                "nonce": {"type": "integer", "minimum": 0},
+                "contract": {"type": "string"},
+                "method": {"type": "string"},
+                "args": {"type": "object"},
+                "not_after_height": {"type": ["integer", "null"]},
+                "not_after_ms": {"type": ["integer", "null"]},
+            },
+        },
+        "sig": {"type": "string", "description": "hex signature over the canonical tx bytes"},
+    },
+}
+
+
+def _body(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"requestBody": {"required": True, "description": description,
+                            "content": {"application/json": {"schema": schema}}}}
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    code: {"description": "error", "content": {"application/json": {"schema": errors.ERROR_SCHEMA}}}
+    for code in (400, 403, 404, 409, 413, 503)
+}
+
+
+async def read_json(request: Request, limit: int) -> Any:
+    """Read and decode a JSON body of at most ``limit`` bytes."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise TooLarge(f"request body is {declared} bytes, the limit is {limit}")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise TooLarge(f"request body exceeds the limit of {limit} bytes")
+        chunks.append(chunk)
+    if not size:
+        raise BadInput("request body is empty; expected JSON", code="BAD_INPUT")
+    return codec.decode(b"".join(chunks))
+
+
+def committed_view(tx_id: bytes, result: Committed | None) -> dict[str, Any]:
+    if result is None:
+        return {"tx_id": tx_id.hex(), "committed": False}
+    return {"tx_id": tx_id.hex(), "committed": True, "height": result.height, "index": result.index,
+            "receipt": result.receipt}
+
+
+def create_app(node: Node, *, manage_node: bool = True) -> FastAPI:
+    hub = EventHub(node)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI):  # type: ignore[no-untyped-def]
+        hub.attach(asyncio.get_running_loop())
+        if manage_node:
+            node.start()
+        try:
+            yield
+        finally:
+            hub.detach()
+            if manage_node:
+                await run_in_threadpool(node.stop)
+
+    app = FastAPI(title="Consortia node API", version=__version__, lifespan=lifespan,
+                  default_response_class=OrjsonResponse, responses=ERROR_RESPONSES,
+                  description="Submit signed transactions, read blocks, receipts and proofs, query contracts, "
+                              "and follow events. Every error is `{\"error\": {\"code\", \"message\"}}`.")
+    errors.install(app)
+    app.state.node = node
+    app.state.hub = hub
+
+    async def submit(request: Request, wires: list[Any], wait: bool, timeout: float) -> tuple[int, list[dict[str, Any]]]:
+        queued = await run_in_threadpool(node.submit, wires)
+        if not wait:
+            return 202, [committed_view(tx_id, None) for tx_id, _ in queued]
+        futures = [asyncio.wrap_future(f) for _, f in queued]
+        done, _ = await asyncio.wait(futures, timeout=timeout)
+        views = [committed_view(tx_id, fut.result() if fut in done else None)
+                 for (tx_id, _), fut in zip(queued, futures, strict=True)]
+        return (200 if len(done) == len(futures) else 202), views
+
+    @app.post("/transactions", tags=["transactions"], summary="Submit one signed transaction",
+              openapi_extra=_body(SIGNED_TX_SCHEMA, "a signed transaction"))
+    async def post_transaction(request: Request, wait: bool = True,
+                               timeout: float = Query(DEFAULT_WAIT_S, gt=0, le=300)) -> OrjsonResponse:
+        """By default waits until the transaction is committed and returns its receipt
+        (202 with `committed: false` if it is still pending after `timeout` seconds)."""
+        wire = await read_json(request, MAX_SINGLE_BODY)
+        status, views = await submit(request, [wire], wait, timeout)
+        return OrjsonResponse(views[0], status_code=status)
+
+    @app.post("/transactions/batch", tags=["transactions"], summary="Submit many signed transactions",
+              openapi_extra=_body({"type": "object", "required": ["txs"],
+                                   "properties": {"txs": {"type": "array", "items": SIGNED_TX_SCHEMA,
+                                                          "minItems": 1, "maxItems": MAX_BATCH}}},
+                                  "up to 5,000 signed transactions; one bad transaction refuses the batch"))
+    async def post_batch(request: Request, wait: bool = True,
+                         timeout: float = Query(DEFAULT_WAIT_S, gt=0, le=300)) -> OrjsonResponse:
+        body = await read_json(request, MAX_BATCH_BODY)
+        if type(body) is not dict or type(body.get("txs")) is not list:
+            raise BadInput('expected {"txs": [signed transactions]}', code="BAD_INPUT")
+        status, views = await submit(request, body["txs"], wait, timeout)
+        return OrjsonResponse({"results": views}, status_code=status)
+
+    @app.get("/transactions/{tx_id}", tags=["transactions"], summary="A transaction, its receipt and proofs")
+    async def get_transaction(tx_id: str) -> dict[str, Any]:
+        """The transaction with its receipt, the block header, and Merkle proofs of both
+        the transaction id (against `tx_root`) and the receipt (against `receipts_root`)."""
+        return await run_in_threadpool(transaction_view, node, tx_id)
+
+    @app.get("/blocks", tags=["blocks"], summary="Latest block headers, newest first")
+    async def list_blocks(before: int | None = Query(None, ge=0), limit: int = Query(20, ge=1, le=200)) -> dict[str, Any]:
+        def read() -> dict[str, Any]:
+            top = node.store.height() if before is None else min(before - 1, node.store.height())
+            headers = []
+            for h in range(top, max(-1, top - limit), -1):
+                block = node.store.get_block(h)
+                if block is not None:
+                    headers.append({"hash": block.hash, **block.header.to_dict()})
+            return {"blocks": headers}
+        return await run_in_threadpool(read)
+
+    @app.get("/blocks/{ref}", tags=["blocks"], summary="A block by height or hash")
+    async def get_block(ref: str) -> dict[str, Any]:
+        def read() -> dict[str, Any]:
+            block = None
+            if ref.isdigit() and len(ref) < 19:
+                block = node.store.get_block(int(ref))
+            elif len(ref) in (64, 128):
+                block = node.store.get_block_by_hash(ref.lower())
+            if block is None:
+                raise NotFound(f"no block {ref!r}", code="BLOCK_NOT_FOUND")
+            return {"hash": block.hash, "header": block.header.to_dict(), "txs": block.txs,
+                    "receipts": [r.to_dict() for r in block.receipts]}
+        return await run_in_threadpool(read)
+
+    @app.get("/chain", tags=["chain"], summary="Chain id, height, organisations, crypto suite")
+    async def chain() -> dict[str, Any]:
+        def read() -> dict[str, Any]:
+            top = node.store.get_block(node.store.height())
+            orgs = node.query("members", "orgs", {})
+            return {
+                "chain_id": node.chain_id, "suite": node.suite.name, "hash": node.suite.hash_name,
+                "signature": node.suite.signature_name, "height": top.height if top else -1,
+                "latest_hash": top.hash if top else None, "latest_time_ms": top.header.time_ms if top else None,
+                "genesis_hash": (g.hash if (g := node.store.get_block(0)) else None),
+                "organisations": [{k: o[k] for k in ("id", "name", "kind")} for o in orgs],
+                "config": node.query("gov", "config", {}),
+                "contracts": sorted(node.executor.contracts),
+            }
+        return await run_in_threadpool(read)
+
+    @app.get("/health", tags=["chain"], summary="Liveness and readiness")
+    async def health() -> OrjsonResponse:
+        ok = node.healthy
+        body = {"status": "ok" if ok else "failing", "height": node.store.height(),
+                "pending": node.orderer.pending(), "uptime_s": int(time.time() - node.started_at) if node.started_at else 0}
+        return OrjsonResponse(body, status_code=200 if ok else 503)
+
+    @app.get("/contracts", tags=["contracts"], summary="Contracts, their methods and queries")
+    async def contracts() -> dict[str, Any]:
+        return {"contracts": [
+            {"name": c.name, "description": c.description, "entries": [
+                {"name": e.name, "kind": e.kind, "doc": e.doc,
+                 "args": [{"name": a.name, "type": str(getattr(a.annotation, "__name__", a.annotation)).replace("typing.", ""),
+                           "required": a.required} for a in e.args]}
+                for e in sorted(c.entries().values(), key=lambda e: e.name)]}
+            for c in sorted(node.executor.contracts.values(), key=lambda c: c.name)]}
+
+    @app.post("/query/{contract}/{method}", tags=["contracts"], summary="Call a contract's query method",
+              openapi_extra=_body({"type": "object", "description": "the query's arguments"}, "query arguments"))
+    async def post_query(contract: str, method: str, request: Request) -> dict[str, Any]:
+        """Read-only; runs against the latest committed state. Send an `X-Consortia-Auth`
+        header for queries that an application restricts by role."""
+        raw = await request.body()
+        if len(raw) > MAX_SINGLE_BODY:
+            raise TooLarge(f"request body exceeds the limit of {MAX_SINGLE_BODY} bytes")
+        args = codec.decode(raw) if raw.strip() else {}
+        if type(args) is not dict:
+            raise BadInput("query arguments must be a JSON object", code="BAD_ARGS")
+        caller = await caller_of(request, node.executor)
+        result = await run_in_threadpool(node.query, contract, method, args, caller)
+        return {"result": result, "height": node.store.height()}
+
+    @app.get("/events", tags=["events"], summary="Live event stream (Server-Sent Events)",
+             response_class=Response, responses={200: {"content": {"text/event-stream": {}}}})
+    async def events(request: Request, from_height: int | None = Query(None, ge=0),
+                     contract: str | None = Query(None, max_length=64),
+                     name: str | None = Query(None, max_length=128)) -> Response:
+        """Every event of committed transactions, oldest first, from `from_height`
+        (default: the next block). Each message's `id` is `<height>:<tx>:<event>`; a client
+        that reconnects with `Last-Event-ID` resumes after it and misses nothing."""
+        return await event_stream(request, hub, from_height, contract, name)
+
+    @app.get("/metrics", tags=["chain"], summary="Prometheus metrics", response_class=Response)
+    async def metrics() -> Response:
+        return Response(generate_latest(node.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    app.state.auth_header = HEADER
+    return app
+
+
+def transaction_view(node: Node, tx_id: str) -> dict[str, Any]:
+    try:
+        key = bytes.fromhex(tx_id)
+    except ValueError:
+        raise BadInput(f"tx id must be hex, got {tx_id!r:.80}", code="BAD_TX_ID") from None
+    where = node.store.tx_location(key)
+    if where is None:
+        raise NotFound(f"no committed transaction {tx_id}", code="TX_NOT_FOUND")
+    height, index = where
+    block = node.store.get_block(height)
+    if block is None:  # pragma: no cover - the index and blocks commit together
+        raise NotFound(f"block {height} missing", code="BLOCK_NOT_FOUND")
+    tx_ids = [SignedTx.from_wire(node.suite, w, 1 << 62).id for w in block.txs]
+    return {
+        "tx_id": tx_id, "height": height, "index": index, "block_hash": block.hash,
+        "tx": block.txs[index]["tx"], "sig": block.txs[index]["sig"],
+        "receipt": block.receipts[index].to_dict(),
+        "header": block.header.to_dict(),
+        "proof": {
+            "tx": compute_tx_proof(node.suite, tx_ids, index).to_dict(),
+            "receipt": compute_receipt_proof(node.suite, block.receipts, index).to_dict(),
+        },
+    }
+

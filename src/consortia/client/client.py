@@ -1,0 +1,241 @@
+"""The Python SDK over the REST API.
+
+    from consortia.client import Client
+    with Client.from_home(".consortia", "hongqiao-auto/admin") as c:
+        receipt = c.call("kv", "put", {"key": "a", "value": 1})
+        print(c.query("kv", "get", {"key": "a"}))
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+
+from consortia.client.proofs import verify_transaction
+from consortia.client.txbuild import build_tx
+from consortia.crypto.suite import CryptoSuite, get_suite
+from consortia.errors import (
+    BadInput,
+    Conflict,
+    ConsortiaError,
+    Fault,
+    Forbidden,
+    NotFound,
+    Revert,
+    TooLarge,
+    Unavailable,
+)
+from consortia.identity.read_auth import HEADER, sign_read
+from consortia.identity.wallet import Wallet, load_wallet
+from consortia.ledger.records import SignedTx
+from consortia.types import codec
+
+DEFAULT_URL = "http://127.0.0.1:8700"
+_BY_STATUS: dict[int, type[ConsortiaError]] = {400: BadInput, 403: Forbidden, 404: NotFound, 409: Conflict,
+                                                413: TooLarge, 503: Unavailable}
+
+
+class Client:
+    """Talks to one or more nodes; on a connection failure it tries the next URL."""
+
+    def __init__(self, urls: str | Sequence[str] = DEFAULT_URL, *, wallet: Wallet | None = None,
+                 suite: CryptoSuite | None = None, chain_id: str | None = None, timeout: float = 60.0) -> None:
+        self.urls = [urls] if isinstance(urls, str) else list(urls)
+        self._current = 0
+        self.wallet = wallet
+        self._http = httpx.Client(timeout=timeout)
+        self._suite = suite
+        self._chain_id = chain_id
+
+    @classmethod
+    def from_home(cls, home: str | Path, identity: str | None = None, urls: str | Sequence[str] = DEFAULT_URL,
+                  **kwargs: Any) -> Client:
+        """Load the chain's suite and (optionally) a member identity from a consortium directory."""
+        from consortia.execution.genesis import check_genesis
+
+        genesis_path = Path(home) / "genesis.json"
+        if not genesis_path.exists():
+            raise NotFound(f"no consortium at {home} (missing genesis.json)", code="NOT_INITIALISED")
+        genesis = check_genesis(codec.decode(genesis_path.read_bytes()))
+        suite = get_suite(genesis["suite"])
+        wallet = load_wallet(Path(home), suite, identity) if identity else None
+        return cls(urls, wallet=wallet, suite=suite, chain_id=genesis["chain_id"], **kwargs)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    # -- transport ---------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        return self.urls[self._current]
+
+    def _request(self, method: str, path: str, *, body: Any = None, params: dict[str, Any] | None = None,
+                 signed: bool = False) -> httpx.Response:
+        content = None if body is None else orjson.dumps(body)
+        last: Exception | None = None
+        for attempt in range(len(self.urls)):
+            base = self.urls[(self._current + attempt) % len(self.urls)]
+            headers = {"content-type": "application/json"} if content is not None else {}
+            if signed:
+                headers[HEADER] = sign_read(self._require_wallet(), self.suite.hash, self.chain_id, method, path,
+                                            content or b"")
+            try:
+                response = self._http.request(method, base + path, content=content, params=params, headers=headers)
+            except httpx.TransportError as exc:
+                last = exc
+                continue
+            self._current = (self._current + attempt) % len(self.urls)
+            if response.status_code >= 400:
+                raise _error_from(response)
+            return response
+        raise Unavailable(f"no node reachable at {', '.join(self.urls)}: {last}", code="NODE_UNREACHABLE")
+
+    def _get(self, path: str, **params: Any) -> Any:
+        return self._request("GET", path, params={k: v for k, v in params.items() if v is not None}).json()
+
+    # -- chain info --------------------------------------------------------------------
+
+    def chain(self) -> dict[str, Any]:
+        return self._get("/chain")  # type: ignore[no-any-return]
+
+    def health(self) -> dict[str, Any]:
+        return self._get("/health")  # type: ignore[no-any-return]
+
+    @property
+    def suite(self) -> CryptoSuite:
+        if self._suite is None:
+            self._suite = get_suite(self.chain()["suite"])
+        return self._suite
+
+    @property
+    def chain_id(self) -> str:
+        if self._chain_id is None:
+            self._chain_id = self.chain()["chain_id"]
+        return self._chain_id
+
+    def block(self, ref: int | str) -> dict[str, Any]:
+        return self._get(f"/blocks/{ref}")  # type: ignore[no-any-return]
+
+    def blocks(self, limit: int = 20, before: int | None = None) -> list[dict[str, Any]]:
+        return self._get("/blocks", limit=limit, before=before)["blocks"]  # type: ignore[no-any-return]
+
+    def transaction(self, tx_id: str, *, verify: bool = True) -> dict[str, Any]:
+        """A committed transaction with receipt; its proofs are checked locally unless ``verify=False``."""
+        view: dict[str, Any] = self._get(f"/transactions/{tx_id}")
+        if verify:
+            verify_transaction(self.suite, view)
+        return view
+
+    # -- writes ------------------------------------------------------------------------
+
+    def _require_wallet(self) -> Wallet:
+        if self.wallet is None:
+            raise BadInput("this client has no identity; load one with Client.from_home(home, identity)",
+                           code="NO_IDENTITY")
+        return self.wallet
+
+    def build(self, contract: str, method: str, args: dict[str, Any] | None = None, **kwargs: Any) -> SignedTx:
+        return build_tx(self.suite, self._require_wallet(), self.chain_id, contract, method, args, **kwargs)
+
+    def submit(self, txs: SignedTx | Sequence[SignedTx], *, wait: bool = True, timeout: float = 30.0) -> list[dict[str, Any]]:
+        """Submit signed transactions (one request); with ``wait`` return their receipts once committed."""
+        batch = [txs] if isinstance(txs, SignedTx) else list(txs)
+        params = {"wait": "true" if wait else "false", "timeout": timeout}
+        if len(batch) == 1:
+            return [self._request("POST", "/transactions", body=batch[0].to_wire(), params=params).json()]
+        body = {"txs": [t.to_wire() for t in batch]}
+        return self._request("POST", "/transactions/batch", body=body, params=params).json()["results"]  # type: ignore[no-any-return]
+
+    def send(self, contract: str, method: str, args: dict[str, Any] | None = None, *, wait: bool = True) -> dict[str, Any]:
+        """Build, sign and submit one transaction; returns the commit view (receipt inside)."""
+        return self.submit(self.build(contract, method, args), wait=wait)[0]
+
+    def call(self, contract: str, method: str, args: dict[str, Any] | None = None) -> Any:
+        """Like ``send`` but returns the method's result, raising ``Revert`` if the receipt is not ok."""
+        view = self.send(contract, method, args)
+        if not view.get("committed"):
+            raise Unavailable(f"transaction {view['tx_id']} not committed yet", code="NOT_COMMITTED")
+        receipt = view["receipt"]
+        if receipt["status"] != "ok":
+            raise Revert(receipt["message"], code=receipt["code"], tx_id=view["tx_id"], status=receipt["status"])
+        return receipt["result"]
+
+    def wait_for(self, tx_id: str, timeout: float = 30.0, poll: float = 0.05) -> dict[str, Any]:
+        """Poll until ``tx_id`` is committed; returns the verified transaction view."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                return self.transaction(tx_id)
+            except NotFound:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(poll)
+
+    # -- reads -------------------------------------------------------------------------
+
+    def query(self, contract: str, method: str, args: dict[str, Any] | None = None, *, signed: bool = False) -> Any:
+        """Call a query method; ``signed=True`` proves who is asking (for role-restricted reads)."""
+        return self._request("POST", f"/query/{contract}/{method}", body=args or {}, signed=signed).json()["result"]
+
+    def events(self, *, contract: str | None = None, name: str | None = None, from_height: int | None = None,
+               reconnect_delay: float = 0.5, max_reconnects: int | None = None) -> Iterator[dict[str, Any]]:
+        """Yield events as they commit; reconnects with Last-Event-ID so none is missed or repeated."""
+        last_id: str | None = None
+        reconnects = 0
+        while True:
+            headers = {"last-event-id": last_id} if last_id else {}
+            params = {k: v for k, v in {"contract": contract, "name": name, "from_height": from_height}.items()
+                      if v is not None}
+            try:
+                with self._http.stream("GET", self.url + "/events", params=params, headers=headers,
+                                       timeout=httpx.Timeout(10.0, read=None)) as response:
+                    if response.status_code >= 400:
+                        response.read()
+                        raise _error_from(response)
+                    for event_id, data in _parse_sse(response.iter_lines()):
+                        last_id = event_id
+                        yield data
+            except (httpx.TransportError, httpx.StreamError):
+                pass
+            reconnects += 1
+            if max_reconnects is not None and reconnects > max_reconnects:
+                return
+            self._current = (self._current + 1) % len(self.urls)
+            time.sleep(reconnect_delay)
+
+
+def _parse_sse(lines: Iterator[str]) -> Iterator[tuple[str, dict[str, Any]]]:
+    event_id, data = "", []
+    for line in lines:
+        if not line:
+            if data:
+                yield event_id, orjson.loads("\n".join(data))
+            event_id, data = "", []
+        elif line.startswith("id:"):
+            event_id = line[3:].strip()
+        elif line.startswith("data:"):
+            data.append(line[5:].strip())
+
+
+def _error_from(response: httpx.Response) -> ConsortiaError:
+    try:
+        body = response.json()["error"]
+        code, message, details = body["code"], body["message"], body.get("details") or {}
+    except (ValueError, KeyError, TypeError):
+        code, message, details = "HTTP_ERROR", f"HTTP {response.status_code}: {response.text[:200]}", {}
+    family = _BY_STATUS.get(response.status_code, Fault)
+    error = family(message, code=code, **details)
+    error.status = response.status_code
+    return error
