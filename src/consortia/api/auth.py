@@ -29,7 +29,7 @@ async def caller_of(request: Request, executor: Executor) -> Identity | None:
     message = read_message(executor.chain_id, time_ms, request.method, request.url.path,
                            executor.suite.hash(body).hex())
     try:
-        _, public = executor.sender_cert(sender)
+        _, public, _ = executor.sender_cert(sender)
         signature = bytes.fromhex(sig_hex)
     except (TxRejected, ValueError):
         raise Forbidden(f"{HEADER}: unreadable sender certificate or signature", code="BAD_AUTH") from None

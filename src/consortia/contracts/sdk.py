@@ -211,7 +211,7 @@ class Context:
 
     def get(self, key: str, default: Any = None) -> Any:
         raw = self._state.get(self._key(key))
-        return default if raw is None else codec.decode(raw)
+        return default if raw is None else codec.decode_trusted(raw)
 
     def has(self, key: str) -> bool:
         return self._state.get(self._key(key)) is not None
@@ -231,7 +231,7 @@ class Context:
             start = self._prefix + after + "\x00"
         rows = self._state.range(start, self._prefix + prefix + KEY_END, limit)
         cut = len(self._prefix)
-        return [(k[cut:], codec.decode(v)) for k, v in rows]
+        return [(k[cut:], codec.decode_trusted(v)) for k, v in rows]
 
     def _check_writable(self) -> None:
         if not self._writable:

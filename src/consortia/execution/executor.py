@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from consortia.contracts.sdk import BadArgs, Context, Contract, bind_args
 from consortia.contracts.system import (
@@ -67,17 +69,26 @@ class CommittedBlock:
 
 
 class Reader:
-    """Reads ``sys/`` state through any ``get(key) -> bytes | None``."""
+    """Reads ``sys/`` state through any ``get(key) -> bytes | None``, memoised for its lifetime.
+
+    Create one per transaction during execution (an earlier transaction in the block
+    may change ``sys/``), or one per admission batch.
+    """
 
     def __init__(self, get: Any) -> None:
         self._get = get
+        self._memo: dict[str, Any] = {}
 
     def value(self, key: str) -> Any:
-        raw = self._get("sys/" + key)
-        return None if raw is None else codec.decode(raw)
+        if key not in self._memo:
+            raw = self._get("sys/" + key)
+            self._memo[key] = None if raw is None else codec.decode_trusted(raw)
+        return self._memo[key]
 
     def config(self) -> dict[str, Any]:
-        return {**DEFAULT_CONFIG, **(self.value(CONFIG_KEY) or {})}
+        if "\0config" not in self._memo:
+            self._memo["\0config"] = {**DEFAULT_CONFIG, **(self.value(CONFIG_KEY) or {})}
+        return self._memo["\0config"]  # type: ignore[no-any-return]
 
 
 class Executor:
@@ -90,24 +101,26 @@ class Executor:
         self._members: _Bounded = _Bounded(50_000)  # (sender, ca pem) -> Identity
         self._verified: _Bounded = _Bounded(1_000_000)  # tx ids whose signature this process checked
         self._lock = threading.Lock()
+        self._head: tuple[BlockHeader, str] | None = None
 
     # -- stateless checks (any thread) -------------------------------------------------
 
-    def sender_cert(self, sender: str) -> tuple[x509.Certificate, bytes]:
+    def sender_cert(self, sender: str) -> tuple[x509.Certificate, bytes, str]:
+        """The sender's certificate, raw public key and organisation id (cached)."""
         found = self._certs.get(sender)
         if found is None:
             try:
                 cert = load_der_b64(sender)
-                from cryptography.hazmat.primitives import serialization
-                from cryptography.hazmat.primitives.asymmetric import ed25519
-
                 key = cert.public_key()
                 if not isinstance(key, ed25519.Ed25519PublicKey):
                     raise CertificateError(f"sender key does not belong to suite {self.suite.name}")
                 public = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+                orgs = cert.subject.get_attributes_for_oid(x509.oid.NameOID.ORGANIZATION_NAME)
+                if len(orgs) != 1:
+                    raise CertificateError("certificate must name exactly one organisation")
             except CertificateError as exc:
                 raise _reject("UNKNOWN_IDENTITY", f"sender: {exc.message}") from None
-            found = (cert, public)
+            found = (cert, public, str(orgs[0].value))
             with self._lock:
                 self._certs.remember(sender, found)
         return found  # type: ignore[no-any-return]
@@ -116,7 +129,7 @@ class Executor:
         """Check chain id and signature; remember the tx as verified by this process."""
         if tx.tx["chain"] != self.chain_id:
             raise _reject("WRONG_CHAIN", f"transaction is for chain {tx.tx['chain']!r:.80}, this is {self.chain_id!r}")
-        _, public = self.sender_cert(tx.tx["sender"])
+        _, public, _ = self.sender_cert(tx.tx["sender"])
         if not self.suite.verify(public, tx.signed_message(), tx.sig):
             raise _reject("BAD_SIGNATURE", "signature does not verify against the sender's certificate")
         with self._lock:
@@ -125,12 +138,8 @@ class Executor:
     # -- stateful checks ---------------------------------------------------------------
 
     def identity(self, reader: Reader, sender: str, time_ms: int) -> Identity:
-        cert, _ = self.sender_cert(sender)
-        try:
-            org_id = cert.subject.get_attributes_for_oid(x509.oid.NameOID.ORGANIZATION_NAME)[0].value
-        except IndexError:
-            raise _reject("UNKNOWN_IDENTITY", "sender certificate names no organisation") from None
-        org = reader.value(org_key(str(org_id)))
+        cert, _, org_id = self.sender_cert(sender)
+        org = reader.value(org_key(org_id))
         if org is None:
             raise _reject("UNKNOWN_IDENTITY", f"organisation {org_id!r} is not a member of this chain")
         key = (sender, org["ca_cert"])
@@ -184,14 +193,9 @@ class Executor:
             raise _reject("BAD_ARGS", exc.message) from None
         return member, contract, args
 
-    def precheck(self, tx: SignedTx) -> None:
-        """Admission check against committed state, so callers hear of bad input at once."""
-        self.verify_signature(tx)
-        top = self.store.height()
-        header = self.store.get_header(top)
-        time_ms = header.time_ms if header else 0
-        reader = Reader(lambda k: (v.value if (v := self.store.state_read(k)) else None))
-        self.check_tx(reader, tx, top + 1, time_ms, lambda tx_id: self.store.tx_location(tx_id) is not None)
+    def admission(self) -> Admission:
+        """A checker for one batch of submissions against the latest committed state."""
+        return Admission(self)
 
     # -- execution ---------------------------------------------------------------------
 
@@ -223,11 +227,13 @@ class Executor:
 
     def apply_block(self, txs: list[SignedTx], time_ms: int, proposer: str) -> CommittedBlock:
         """Execute ``txs`` as the next block and commit it atomically."""
-        top = self.store.get_block(self.store.height())
-        if top is None:
-            raise Fault("cannot apply a block before genesis")
-        time_ms = max(time_ms, top.header.time_ms)
-        state = BlockState(self.store, top.height + 1)
+        if self._head is None:
+            self._head = self.store.get_head()
+            if self._head is None:
+                raise Fault("cannot apply a block before genesis")
+        prev, prev_hash = self._head
+        time_ms = max(time_ms, prev.time_ms)
+        state = BlockState(self.store, prev.height + 1)
         receipts: list[Receipt] = []
         seen: set[bytes] = set()
         for idx, tx in enumerate(txs):
@@ -236,7 +242,7 @@ class Executor:
             seen.add(tx.id)
             with self._lock:
                 self._verified.pop(tx.id, None)
-        return self._commit(state, top.header, top.hash, txs, receipts, time_ms, proposer)
+        return self._commit(state, prev, prev_hash, txs, receipts, time_ms, proposer)
 
     def _commit(self, state: BlockState, prev: BlockHeader | None, prev_hash: str, txs: list[SignedTx],
                 receipts: list[Receipt], time_ms: int, proposer: str,
@@ -256,7 +262,12 @@ class Executor:
             suite=self.suite.name,
         )
         block_hash = header.hash(self.suite)
-        self.store.commit_block(header, block_hash, [t.to_wire() for t in txs], tx_ids, receipts, writes, meta)
+        try:
+            self.store.commit_block(header, block_hash, [t.to_wire() for t in txs], tx_ids, receipts, writes, meta)
+        except BaseException:
+            self._head = None
+            raise
+        self._head = (header, block_hash)
         return CommittedBlock(header, block_hash, txs, receipts)
 
     def compute_state_root(self, prev_root: str, writes: dict[str, Versioned | None]) -> str:
@@ -293,3 +304,24 @@ class Executor:
         result = entry.fn(contract, ctx, **bound)
         codec.check_value(result, "result")
         return result
+
+
+class Admission:
+    """Checks submissions against committed state so callers hear of bad input at once.
+
+    One per batch: the latest header and ``sys/`` values are read once for the batch.
+    """
+
+    def __init__(self, executor: Executor) -> None:
+        self.executor = executor
+        store = executor.store
+        head = store.get_head()
+        self.height = (head[0].height if head else -1) + 1
+        self.time_ms = head[0].time_ms if head else 0
+        self.reader = Reader(lambda k: (v.value if (v := store.state_read(k)) else None))
+
+    def check(self, tx: SignedTx) -> None:
+        self.executor.verify_signature(tx)
+        store = self.executor.store
+        self.executor.check_tx(self.reader, tx, self.height, self.time_ms,
+                               lambda tx_id: store.tx_location(tx_id) is not None)

@@ -119,7 +119,12 @@ class Store:
 
     def get_header(self, height: int) -> BlockHeader | None:
         row = self._reader().execute("SELECT header FROM blocks WHERE height=?", (height,)).fetchone()
-        return None if row is None else BlockHeader.from_dict(codec.decode(row[0]))
+        return None if row is None else BlockHeader.from_dict(codec.decode_trusted(row[0]))
+
+    def get_head(self) -> tuple[BlockHeader, str] | None:
+        """Header and hash of the latest block, without decoding its body."""
+        row = self._reader().execute("SELECT header, hash FROM blocks ORDER BY height DESC LIMIT 1").fetchone()
+        return None if row is None else (BlockHeader.from_dict(codec.decode_trusted(row[0])), bytes(row[1]).hex())
 
     def iter_blocks(self, start: int = 0) -> Iterator[StoredBlock]:
         height = start
@@ -229,7 +234,7 @@ def _stored_block(row: tuple[Any, ...]) -> StoredBlock:
     return StoredBlock(
         height=int(height),
         hash=bytes(block_hash).hex(),
-        header=BlockHeader.from_dict(codec.decode(header)),
-        txs=codec.decode(txs),
-        receipts=[Receipt.from_dict(r) for r in codec.decode(receipts)],
+        header=BlockHeader.from_dict(codec.decode_trusted(header)),
+        txs=codec.decode_trusted(txs),
+        receipts=[Receipt.from_dict(r) for r in codec.decode_trusted(receipts)],
     )

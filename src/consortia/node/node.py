@@ -113,12 +113,13 @@ class Node:
             raise BadInput(f"at most {MAX_BATCH} transactions per request, got {len(wires)}", code="TOO_LARGE")
         parsed: list[SignedTx] = []
         ids: set[bytes] = set()
+        admission = self.executor.admission()
         for i, wire in enumerate(wires):
             try:
                 tx = self.parse(wire)
                 if tx.id in ids:
                     raise TxRejected("the same transaction appears twice in this batch", code="TX_DUPLICATE")
-                self.executor.precheck(tx)
+                admission.check(tx)
             except ConsortiaError as exc:
                 self.metrics.rejections.labels(exc.code).inc()
                 raise type(exc)(f"transaction {i}: {exc.message}", code=exc.code, index=i, **exc.details) from None

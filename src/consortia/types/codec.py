@@ -77,6 +77,11 @@ def decode_canonical(data: bytes) -> Any:
     return value
 
 
+def decode_trusted(data: bytes) -> Any:
+    """Parse bytes this node wrote itself through ``encode`` (state, block store)."""
+    return orjson.loads(data)
+
+
 def dumps_unchecked(value: Any) -> bytes:
     """Canonical bytes of a value already known to be in the model (our own records)."""
     return orjson.dumps(value, option=_DUMPS_OPTIONS)

@@ -1,0 +1,394 @@
+"""The ``consortia`` command."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from consortia import __version__
+from consortia.cli.common import (
+    example,
+    handle_errors,
+    home_option,
+    identity_option,
+    json_option,
+    parse_json_arg,
+    url_option,
+)
+from consortia.errors import ConsortiaError
+
+
+def client_for(home: Path, url: str, identity: str | None = None, need_identity: bool = False) -> Any:
+    from consortia.client import Client
+    from consortia.identity.wallet import list_identities
+
+    urls = [u.strip().rstrip("/") for u in url.split(",") if u.strip()]
+    if need_identity and identity is None:
+        admins = [i for i in list_identities(home) if i.endswith("/admin")]
+        identity = admins[0] if admins else None
+    if (Path(home) / "genesis.json").exists():
+        return Client.from_home(home, identity, urls)
+    if need_identity:
+        from consortia.errors import NotFound
+
+        raise NotFound(f"no consortium at {home}; signing needs its identities (use --dir)", code="NOT_INITIALISED")
+    return Client(urls)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+             epilog=example("consortia init --orgs 4 && consortia up"))
+@click.version_option(__version__, prog_name="consortia")
+def cli() -> None:
+    """Consortia: a consortium blockchain with supply-chain finance, traceability,
+    evidence and the regulator's seat built in."""
+
+
+# -- init / up / demo -------------------------------------------------------------------
+
+@cli.command(epilog=example("consortia init --orgs 4 --dir .consortia"))
+@home_option
+@click.option("--orgs", default=4, show_default=True, type=click.IntRange(1, 64), help="Number of organisations.")
+@click.option("--chain-id", default="consortia-local", show_default=True, help="Chain id written into genesis.")
+@click.option("--block-max-txs", type=click.IntRange(1, 100_000), help="Cut a block at this many transactions.")
+@click.option("--block-timeout-ms", type=click.IntRange(1, 60_000), help="Cut a block this long after its first tx.")
+@json_option
+@handle_errors
+def init(home: Path, orgs: int, chain_id: str, block_max_txs: int | None, block_timeout_ms: int | None,
+         as_json: bool) -> None:
+    """Create a local consortium: one CA per organisation, member certificates, genesis."""
+    from consortia.identity.wallet import list_identities
+    from consortia.node.home import init_consortium
+
+    config: dict[str, Any] = {}
+    if block_max_txs:
+        config["block_max_txs"] = block_max_txs
+    if block_timeout_ms:
+        config["block_timeout_ms"] = block_timeout_ms
+    genesis = init_consortium(home, orgs=orgs, chain_id=chain_id, config=config)
+    summary = {"dir": str(home), "chain_id": genesis["chain_id"], "suite": genesis["suite"],
+               "organisations": [{"id": o["id"], "name": o["name"], "kind": o["kind"]} for o in genesis["orgs"]],
+               "identities": list_identities(home)}
+
+    def human(s: dict[str, Any]) -> None:
+        click.echo(f"Created consortium {s['chain_id']} ({s['suite']}) in {s['dir']}")
+        for org in s["organisations"]:
+            click.echo(f"  {org['id']:<16} {org['kind']:<10} {org['name']}")
+        click.echo(f"{len(s['identities'])} member identities; start the node with: consortia up --dir {s['dir']}")
+    from consortia.cli.common import emit
+    emit(summary, as_json, human)
+
+
+@cli.command(epilog=example("consortia up --dir .consortia --port 8700"))
+@home_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", default=8700, show_default=True, type=click.IntRange(1, 65535), help="API port.")
+@click.option("--init", "init_missing", is_flag=True, help="Create a 4-organisation consortium first if none exists.")
+@click.option("--log-level", default="info", show_default=True,
+              type=click.Choice(["debug", "info", "warning", "error"]))
+@handle_errors
+def up(home: Path, host: str, port: int, init_missing: bool, log_level: str) -> None:
+    """Start the embedded node and its REST API; Ctrl-C stops it, running it again resumes."""
+    import uvicorn
+
+    from consortia.api.app import create_app
+    from consortia.node import Node
+    from consortia.node.home import init_consortium, load_genesis
+
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if init_missing and not (Path(home) / "genesis.json").exists():
+        init_consortium(home)
+        click.echo(f"Created a 4-organisation consortium in {home}")
+    node = Node(load_genesis(home), Path(home) / "node")
+    base = f"http://{host}:{port}"
+    click.echo(f"Consortia node for chain {node.chain_id} at height {node.store.height()}")
+    click.echo(f"  API       {base}/chain")
+    click.echo(f"  API docs  {base}/docs")
+    click.echo(f"  events    {base}/events")
+    click.echo(f"  metrics   {base}/metrics")
+    click.echo("Press Ctrl-C to stop.", err=True)
+    sys.stdout.flush()
+    uvicorn.run(create_app(node), host=host, port=port, log_level=log_level if log_level != "info" else "warning",
+                access_log=False)
+    click.echo("Node stopped.", err=True)
+
+
+# -- status, blocks, transactions -------------------------------------------------------
+
+@cli.command(epilog=example("consortia status --url http://127.0.0.1:8700"))
+@home_option
+@url_option
+@json_option
+@handle_errors
+def status(home: Path, url: str, as_json: bool) -> None:
+    """Show the chain and the node's health."""
+    with client_for(home, url) as c:
+        info = {**c.chain(), "health": c.health()}
+
+    def human(i: dict[str, Any]) -> None:
+        click.echo(f"chain     {i['chain_id']}  ({i['suite']})")
+        click.echo(f"height    {i['height']}  latest {i['latest_hash']}")
+        click.echo(f"health    {i['health']['status']}  pending {i['health']['pending']}")
+        click.echo("organisations:")
+        for org in i["organisations"]:
+            click.echo(f"  {org['id']:<16} {org['kind']:<10} {org['name']}")
+    from consortia.cli.common import emit
+    emit(info, as_json, human)
+
+
+@cli.group()
+def block() -> None:
+    """Read blocks."""
+
+
+@block.command("show", epilog=example("consortia block show 12\nconsortia block show latest --json"))
+@click.argument("ref")
+@home_option
+@url_option
+@json_option
+@handle_errors
+def block_show(ref: str, home: Path, url: str, as_json: bool) -> None:
+    """Show a block by height, hash, or 'latest'."""
+    with client_for(home, url) as c:
+        if ref == "latest":
+            ref = str(c.chain()["height"])
+        found = c.block(ref)
+
+    def human(b: dict[str, Any]) -> None:
+        h = b["header"]
+        click.echo(f"block {h['height']}  {b['hash']}")
+        for key in ("prev_hash", "time_ms", "tx_root", "receipts_root", "state_root", "proposer", "suite"):
+            click.echo(f"  {key:<14}{h[key]}")
+        click.echo(f"  {len(b['txs'])} transaction(s)")
+        for wire, receipt in zip(b["txs"], b["receipts"], strict=True):
+            tx = wire["tx"]
+            click.echo(f"    {receipt['tx_id'][:16]}  {tx['contract']}.{tx['method']:<16} {receipt['status']} {receipt['code']}")
+    from consortia.cli.common import emit
+    emit(found, as_json, human)
+
+
+@cli.group()
+def tx() -> None:
+    """Submit and inspect transactions."""
+
+
+@tx.command("show", epilog=example("consortia tx show 4386d0f4...cffd359"))
+@click.argument("tx_id")
+@home_option
+@url_option
+@json_option
+@handle_errors
+def tx_show(tx_id: str, home: Path, url: str, as_json: bool) -> None:
+    """Show a transaction's receipt and verify its Merkle proofs locally."""
+    with client_for(home, url) as c:
+        view = c.transaction(tx_id, verify=True)
+    view["proof_verified"] = True
+
+    def human(v: dict[str, Any]) -> None:
+        r = v["receipt"]
+        click.echo(f"tx {v['tx_id']}")
+        click.echo(f"  block     {v['height']} (index {v['index']})  {v['block_hash']}")
+        click.echo(f"  call      {v['tx']['contract']}.{v['tx']['method']}({json.dumps(v['tx']['args'], ensure_ascii=False)})")
+        click.echo(f"  status    {r['status']} {r['code']} {r['message']}")
+        for e in r["events"]:
+            click.echo(f"  event     {e['contract']}.{e['name']} {json.dumps(e['data'], ensure_ascii=False)}")
+        if r["result"] is not None:
+            click.echo(f"  result    {json.dumps(r['result'], ensure_ascii=False)}")
+        click.echo("  proof     verified: tx and receipt are in the block, header hashes to the block hash")
+    from consortia.cli.common import emit
+    emit(view, as_json, human)
+
+
+@tx.command("submit", epilog=example("consortia tx submit kv put '{\"key\": \"a\", \"value\": 1}' --as hongqiao-auto/admin"))
+@click.argument("contract")
+@click.argument("method")
+@click.argument("args", required=False)
+@home_option
+@url_option
+@identity_option
+@click.option("--no-wait", is_flag=True, help="Return the tx id at once instead of waiting for the commit.")
+@json_option
+@handle_errors
+def tx_submit(contract: str, method: str, args: str | None, home: Path, url: str, identity: str | None,
+              no_wait: bool, as_json: bool) -> None:
+    """Sign a call to CONTRACT.METHOD with ARGS (a JSON object) and submit it."""
+    payload = parse_json_arg(args, "ARGS")
+    with client_for(home, url, identity, need_identity=True) as c:
+        view = c.send(contract, method, payload, wait=not no_wait)
+
+    def human(v: dict[str, Any]) -> None:
+        click.echo(f"tx {v['tx_id']}")
+        if not v["committed"]:
+            click.echo("  submitted; not committed yet")
+            return
+        r = v["receipt"]
+        click.echo(f"  block {v['height']}  status {r['status']} {r['code']} {r['message']}")
+        if r["result"] is not None:
+            click.echo(f"  result {json.dumps(r['result'], ensure_ascii=False)}")
+    from consortia.cli.common import emit
+    emit(view, as_json, human)
+    if view.get("committed") and view["receipt"]["status"] != "ok":
+        sys.exit(6)
+
+
+@cli.command("query", epilog=example("consortia query kv get '{\"key\": \"a\"}'"))
+@click.argument("contract")
+@click.argument("method")
+@click.argument("args", required=False)
+@home_option
+@url_option
+@identity_option
+@click.option("--signed", is_flag=True, help="Sign the request so role-restricted queries know who asks.")
+@handle_errors
+def query_cmd(contract: str, method: str, args: str | None, home: Path, url: str, identity: str | None,
+              signed: bool) -> None:
+    """Call a contract's query method and print the JSON result."""
+    with client_for(home, url, identity, need_identity=signed) as c:
+        result = c.query(contract, method, parse_json_arg(args, "ARGS"), signed=signed)
+    click.echo(json.dumps(result, indent=2, ensure_ascii=False))
+
+
+# -- keys -------------------------------------------------------------------------------
+
+@cli.group()
+def keys() -> None:
+    """Member identities in the local consortium directory."""
+
+
+@keys.command("list", epilog=example("consortia keys list --dir .consortia"))
+@home_option
+@json_option
+@handle_errors
+def keys_list(home: Path, as_json: bool) -> None:
+    """List member identities (org/name, roles, certificate fingerprint)."""
+    from consortia.crypto import get_suite
+    from consortia.identity.wallet import list_identities, load_wallet
+    from consortia.identity.x509 import fingerprint
+    from consortia.node.home import load_genesis
+    suite = get_suite(load_genesis(home)["suite"])
+    rows = []
+    for ident in list_identities(home):
+        w = load_wallet(home, suite, ident)
+        rows.append({"id": ident, "roles": w.roles, "fingerprint": fingerprint(suite, w.cert),
+                     "not_after": w.cert.not_valid_after_utc.isoformat()})
+
+    def human(rs: list[dict[str, Any]]) -> None:
+        for r in rs:
+            click.echo(f"{r['id']:<32} {','.join(r['roles']):<20} {r['fingerprint'][:16]}")
+    from consortia.cli.common import emit
+    emit(rows, as_json, human)
+
+
+@keys.command("create", epilog=example("consortia keys create jinglian-parts alice --role client"))
+@click.argument("org")
+@click.argument("name")
+@click.option("--role", "roles", multiple=True, default=["client"], show_default=True,
+              type=click.Choice(["admin", "client", "node", "auditor"]), help="Role(s); repeat for several.")
+@home_option
+@handle_errors
+def keys_create(org: str, name: str, roles: tuple[str, ...], home: Path) -> None:
+    """Issue a new member certificate with ORG's CA (kept in the consortium directory)."""
+    from consortia.crypto import get_suite
+    from consortia.node.home import create_member, load_genesis
+
+    path = create_member(home, get_suite(load_genesis(home)["suite"]), org, name, list(roles))
+    click.echo(f"created {org}/{name} ({', '.join(roles)}) in {path}")
+
+
+# -- governance -------------------------------------------------------------------------
+
+@cli.group()
+def gov() -> None:
+    """Governance: proposals voted by organisation admins."""
+
+
+@gov.command("propose", epilog=example(
+    "consortia gov propose freeze_identity '{\"id\": \"jinglian-parts/clerk\"}' --as hongqiao-auto/admin"))
+@click.argument("action", type=click.Choice(["add_org", "remove_org", "freeze_identity", "unfreeze_identity",
+                                             "freeze_contract", "unfreeze_contract", "set_config"]))
+@click.argument("params")
+@click.option("--reason", default="", help="Why; recorded with the proposal.")
+@home_option
+@url_option
+@identity_option
+@json_option
+@handle_errors
+def gov_propose(action: str, params: str, reason: str, home: Path, url: str, identity: str | None, as_json: bool) -> None:
+    """Open a proposal (ACTION with PARAMS as JSON); your organisation votes yes."""
+    with client_for(home, url, identity, need_identity=True) as c:
+        proposal = c.call("gov", "propose", {"action": action, "params": parse_json_arg(params, "PARAMS"),
+                                             "reason": reason})
+    _print_proposal(proposal, as_json)
+
+
+@gov.command("vote", epilog=example("consortia gov vote 3f2a... --yes --as pudong-bank/admin"))
+@click.argument("proposal_id")
+@click.option("--yes/--no", "approve", required=True, help="Approve or reject.")
+@home_option
+@url_option
+@identity_option
+@json_option
+@handle_errors
+def gov_vote(proposal_id: str, approve: bool, home: Path, url: str, identity: str | None, as_json: bool) -> None:
+    """Vote on a proposal for your organisation."""
+    with client_for(home, url, identity, need_identity=True) as c:
+        proposal = c.call("gov", "vote", {"proposal_id": proposal_id, "approve": approve})
+    _print_proposal(proposal, as_json)
+
+
+@gov.command("list", epilog=example("consortia gov list --status open"))
+@click.option("--status", default="", type=click.Choice(["", "open", "passed", "failed", "rejected", "expired"]),
+              help="Only proposals with this status.")
+@home_option
+@url_option
+@json_option
+@handle_errors
+def gov_list(status: str, home: Path, url: str, as_json: bool) -> None:
+    """List proposals, newest first."""
+    with client_for(home, url) as c:
+        rows = c.query("gov", "proposals", {"status": status})
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    if not rows:
+        click.echo("no proposals")
+    for p in rows:
+        votes = " ".join(f"{o}:{'yes' if v else 'no'}" for o, v in sorted(p["votes"].items()))
+        click.echo(f"{p['id']}  {p['status']:<8} {p['action']:<18} {json.dumps(p['params'])[:60]}  {votes}")
+
+
+def _print_proposal(p: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(p, indent=2, ensure_ascii=False))
+        return
+    click.echo(f"proposal {p['id']}  {p['action']}  status {p['status']} {p['outcome']}")
+    click.echo("  votes: " + ", ".join(f"{o} {'yes' if v else 'no'}" for o, v in sorted(p["votes"].items())))
+
+
+def _register_more() -> None:
+    from consortia.cli.bench import bench
+    from consortia.cli.verify_store import node_group
+
+    cli.add_command(bench)
+    cli.add_command(node_group)
+
+
+_register_more()
+
+
+def main() -> None:
+    try:
+        cli(prog_name="consortia")
+    except ConsortiaError as exc:  # raised outside a command body
+        from consortia.cli.common import exit_code_for
+
+        click.echo(f"error {exc.code}: {exc.message}", err=True)
+        sys.exit(exit_code_for(exc))
+
+
+if __name__ == "__main__":
+    main()
