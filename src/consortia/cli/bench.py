@@ -47,14 +47,17 @@ def measure_verify_rate(seconds: float = 2.0) -> float:
 
 
 def start_node(home: Path, port: int) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "consortia.cli.main", "up", "--dir", str(home), "--port", str(port),
-         "--log-level", "warning"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    """Start ``consortia up`` as a separate process (log in ``<home>/node.log``); wait until healthy."""
+    log_path = Path(home) / "node.log"
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "consortia.cli.main", "up", "--dir", str(home), "--port", str(port),
+             "--log-level", "warning"],
+            stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise Fault(f"node exited at start: {process.stderr.read().decode()[-2000:] if process.stderr else ''}")
+            raise Fault(f"node exited at start: {log_path.read_text()[-2000:]}")
         try:
             if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
                 return process

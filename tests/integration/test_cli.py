@@ -1,0 +1,146 @@
+"""The ``consortia`` command: every command documented, exits and output checked."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from consortia.cli.main import cli
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def all_commands(group: click.Group = cli, prefix: str = "consortia") -> list[tuple[str, click.Command]]:
+    out: list[tuple[str, click.Command]] = []
+    for name, command in sorted(group.commands.items()):
+        path = f"{prefix} {name}"
+        out.append((path, command))
+        if isinstance(command, click.Group):
+            out.extend(all_commands(command, path))
+    return out
+
+
+def leaf_commands() -> list[tuple[str, click.Command]]:
+    return [(p, c) for p, c in all_commands() if not isinstance(c, click.Group)]
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+@pytest.mark.parametrize("path, command", leaf_commands(), ids=[p for p, _ in leaf_commands()])
+def test_every_command_is_in_the_readme_and_its_help_ends_with_an_example(runner: CliRunner, path: str,
+                                                                         command: click.Command) -> None:
+    assert f"`{path}" in README.read_text(), f"{path} is missing from README.md"
+    result = runner.invoke(cli, [*path.split()[1:], "--help"])
+    assert result.exit_code == 0, result.output
+    tail = result.output.rstrip().splitlines()
+    example_at = max(i for i, line in enumerate(tail) if line.strip() == "Example:")
+    assert all(line.strip().startswith("consortia") for line in tail[example_at + 1:]), result.output
+
+
+def test_init_keys_and_errors(runner: CliRunner, tmp_path: Path) -> None:
+    home = str(tmp_path / "c")
+    result = runner.invoke(cli, ["init", "--dir", home, "--orgs", "5", "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)
+    assert len(summary["organisations"]) == 5 and "sh-regulator/inspector" in summary["identities"]
+    again = runner.invoke(cli, ["init", "--dir", home])
+    assert again.exit_code == 6 and "ALREADY_INITIALISED" in again.output
+    created = runner.invoke(cli, ["keys", "create", "jinglian-parts", "alice", "--role", "client", "--dir", home])
+    assert created.exit_code == 0, created.output
+    listed = json.loads(runner.invoke(cli, ["keys", "list", "--dir", home, "--json"]).output)
+    alice = next(row for row in listed if row["id"] == "jinglian-parts/alice")
+    assert alice["roles"] == ["client"] and len(alice["fingerprint"]) == 64
+    dup = runner.invoke(cli, ["keys", "create", "jinglian-parts", "alice", "--dir", home])
+    assert dup.exit_code == 6 and "IDENTITY_EXISTS" in dup.output
+    bad = runner.invoke(cli, ["keys", "create", "jinglian-parts", "Bad Name", "--dir", home])
+    assert bad.exit_code == 3 and "BAD_MEMBER_NAME" in bad.output
+    missing = runner.invoke(cli, ["keys", "list", "--dir", str(tmp_path / "none")])
+    assert missing.exit_code == 4 and "NOT_INITIALISED" in missing.output
+
+
+def test_submit_show_block_status_and_query(runner: CliRunner, live_node) -> None:  # type: ignore[no-untyped-def]
+    common = ["--dir", str(live_node.home), "--url", live_node.url]
+    sent = runner.invoke(cli, ["tx", "submit", "kv", "put", '{"key": "cli/a", "value": 7}', *common,
+                               "--as", "pudong-bank/clerk", "--json"])
+    assert sent.exit_code == 0, sent.output
+    view = json.loads(sent.output)
+    assert view["receipt"]["status"] == "ok"
+    shown = runner.invoke(cli, ["tx", "show", view["tx_id"], *common])
+    assert shown.exit_code == 0 and "proof     verified" in shown.output and "kv.put" in shown.output
+    block = runner.invoke(cli, ["block", "show", str(view["height"]), *common, "--json"])
+    assert json.loads(block.output)["header"]["height"] == view["height"]
+    assert "block " in runner.invoke(cli, ["block", "show", "latest", *common]).output
+    status = runner.invoke(cli, ["status", *common])
+    assert status.exit_code == 0 and "hongqiao-auto" in status.output
+    queried = runner.invoke(cli, ["query", "kv", "get", '{"key": "cli/a"}', *common])
+    assert json.loads(queried.output) == 7
+    signed = runner.invoke(cli, ["query", "kv", "get", '{"key": "cli/a"}', *common, "--signed"])
+    assert signed.exit_code == 0 and json.loads(signed.output) == 7
+
+
+def test_cli_errors_print_code_and_exit_non_zero(runner: CliRunner, live_node) -> None:  # type: ignore[no-untyped-def]
+    common = ["--dir", str(live_node.home), "--url", live_node.url]
+    reverted = runner.invoke(cli, ["tx", "submit", "kv", "delete", '{"key": "cli/none"}', *common])
+    assert reverted.exit_code == 6 and "NO_SUCH_KEY" in reverted.output
+    bad_json = runner.invoke(cli, ["tx", "submit", "kv", "put", "{nope", *common])
+    assert bad_json.exit_code == 3 and "error BAD_ARGS" in bad_json.output
+    floats = runner.invoke(cli, ["tx", "submit", "kv", "put", '{"key": "x", "value": 1.5}', *common])
+    assert floats.exit_code == 3 and "floats are not allowed" in floats.output
+    unknown = runner.invoke(cli, ["tx", "show", "ab" * 32, *common])
+    assert unknown.exit_code == 4 and "TX_NOT_FOUND" in unknown.output
+    down = runner.invoke(cli, ["status", "--url", "http://127.0.0.1:1", "--dir", str(live_node.home)])
+    assert down.exit_code == 7 and "NODE_UNREACHABLE" in down.output
+    nobody = runner.invoke(cli, ["tx", "submit", "kv", "put", '{"key": "x", "value": 1}', *common, "--as", "nobody/x"])
+    assert nobody.exit_code == 4 and "IDENTITY_NOT_FOUND" in nobody.output
+
+
+def test_governance_from_the_command_line(runner: CliRunner, live_node) -> None:  # type: ignore[no-untyped-def]
+    common = ["--dir", str(live_node.home), "--url", live_node.url]
+    opened = runner.invoke(cli, ["gov", "propose", "set_config", '{"key": "block_timeout_ms", "value": 25}',
+                                 "--reason", "faster blocks", *common, "--as", "hongqiao-auto/admin", "--json"])
+    assert opened.exit_code == 0, opened.output
+    proposal = json.loads(opened.output)
+    assert proposal["status"] == "open" and proposal["votes"] == {"hongqiao-auto": True}
+    listed = runner.invoke(cli, ["gov", "list", "--status", "open", *common])
+    assert proposal["id"] in listed.output
+    twice = runner.invoke(cli, ["gov", "vote", proposal["id"], "--yes", *common, "--as", "hongqiao-auto/admin"])
+    assert twice.exit_code == 6 and "ALREADY_VOTED" in twice.output
+    runner.invoke(cli, ["gov", "vote", proposal["id"], "--yes", *common, "--as", "pudong-bank/admin"])
+    passed = runner.invoke(cli, ["gov", "vote", proposal["id"], "--yes", *common, "--as", "sh-regulator/admin", "--json"])
+    assert json.loads(passed.output)["status"] == "passed"
+    config = json.loads(runner.invoke(cli, ["query", "gov", "config", *common]).output)
+    assert config["block_timeout_ms"] == 25
+    late = runner.invoke(cli, ["gov", "vote", proposal["id"], "--no", *common, "--as", "jinglian-parts/admin"])
+    assert late.exit_code == 6 and "PROPOSAL_CLOSED" in late.output
+
+
+def test_node_verify_replays_the_block_store(runner: CliRunner, tmp_path: Path) -> None:
+    from consortia.client.txbuild import build_tx
+    from consortia.crypto import get_suite
+    from consortia.identity.wallet import load_wallet
+    from consortia.node import Node
+    from consortia.node.home import init_consortium
+
+    home = tmp_path / "c"
+    genesis = init_consortium(home)
+    node = Node(genesis, home / "node")
+    node.start()
+    suite = get_suite(genesis["suite"])
+    wallet = load_wallet(home, suite, "jinglian-parts/admin")
+    for _, future in node.submit([build_tx(suite, wallet, genesis["chain_id"], "kv", "put",
+                                           {"key": f"k{i}", "value": i}).to_wire() for i in range(30)]):
+        future.result(10)
+    node.stop()
+    result = runner.invoke(cli, ["node", "verify", "--dir", str(home), "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output[result.output.index("{"):])
+    assert report["ok"] and report["state_rows"] >= 30
+    assert re.search(r'"state_matches": true', result.output)
