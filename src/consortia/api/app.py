@@ -69,7 +69,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 async def read_json(request: Request, limit: int) -> Any:
     """Read and decode a JSON body of at most ``limit`` bytes."""
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
+    if declared and declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise TooLarge(f"request body is {declared} bytes, the limit is {limit}")
     chunks, size = [], 0
     async for chunk in request.stream():
@@ -167,7 +167,7 @@ def create_app(node: Node, *, manage_node: bool = True) -> FastAPI:
     async def get_block(ref: str) -> dict[str, Any]:
         def read() -> dict[str, Any]:
             block = None
-            if ref.isdigit() and len(ref) < 19:
+            if ref.isascii() and ref.isdigit() and len(ref) < 19:
                 block = node.store.get_block(int(ref))
             elif len(ref) in (64, 128):
                 block = node.store.get_block_by_hash(ref.lower())

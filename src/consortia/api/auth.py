@@ -18,7 +18,7 @@ async def caller_of(request: Request, executor: Executor) -> Identity | None:
     if not value:
         return None
     parts = value.split(".")
-    if len(parts) != 3 or not parts[1].isdigit():
+    if len(parts) != 3 or not (parts[1].isascii() and parts[1].isdigit() and len(parts[1]) < 19):
         raise Forbidden(f"{HEADER}: expected <sender>.<time_ms>.<signature>", code="BAD_AUTH")
     sender, time_text, sig_hex = parts
     time_ms = int(time_text)

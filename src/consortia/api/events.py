@@ -59,7 +59,7 @@ class EventHub:
 
 def parse_last_event_id(value: str) -> tuple[int, int, int]:
     parts = value.split(":")
-    if len(parts) != 3 or not all(p.isdigit() and len(p) < 19 for p in parts):
+    if len(parts) != 3 or not all(p.isascii() and p.isdigit() and len(p) < 19 for p in parts):
         raise BadInput("Last-Event-ID must be <height>:<tx>:<event>", code="BAD_INPUT")
     h, t, e = (int(p) for p in parts)
     return h, t, e
