@@ -54,7 +54,7 @@ def test_sigkill_mid_load_loses_no_acknowledged_transaction(tmp_path) -> None:  
         assert len(acked) > 200, "the load should have committed plenty before the kills"
         with httpx.Client(base_url=node.url, timeout=30) as http, Client(node.url) as c:
             height = c.chain()["height"]
-            for tx_id, (key, at) in acked.items():
+            for tx_id, (_key, at) in acked.items():
                 view = c.transaction(tx_id)  # also verifies the Merkle proofs
                 assert view["height"] == at and view["receipt"]["status"] == "ok"
             sample = rng.sample(sorted(acked.values()), 50)
