@@ -154,7 +154,7 @@ def _drive(port: int, bodies: list[bytes], clients: int, txs: int, progress: boo
 @click.option("--txs", default=20_000, show_default=True, type=click.IntRange(1, 10_000_000),
               help="Transactions to commit.")
 @click.option("--batch", default=500, show_default=True, type=click.IntRange(1, 5000), help="Transactions per request.")
-@click.option("--clients", default=4, show_default=True, type=click.IntRange(1, 64), help="Concurrent requests.")
+@click.option("--clients", default=8, show_default=True, type=click.IntRange(1, 64), help="Concurrent requests.")
 @click.option("--json", "as_json", is_flag=True,
               help="Print one JSON object with tps, p50_ms, p99_ms, verify_per_s, ratio.")
 @handle_errors

@@ -35,10 +35,11 @@ from consortia.ledger.records import (
     BlockHeader,
     Receipt,
     SignedTx,
+    compute_receipt_leaf,
     compute_receipts_root,
     compute_tx_root,
 )
-from consortia.ledger.store import Store, Versioned
+from consortia.ledger.store import Store, Versioned, encode_list, encode_txs
 from consortia.types import codec
 
 SENDER_ROLES = frozenset({"admin", "client"})
@@ -200,11 +201,11 @@ class Executor:
     # -- execution ---------------------------------------------------------------------
 
     def apply_tx(self, state: BlockState, tx: SignedTx, time_ms: int, seen: set[bytes]) -> Receipt:
+        """Run one transaction; ``seen`` holds ids already committed or earlier in this block."""
         tx_id = tx.id.hex()
         reader = Reader(state.get)
         try:
-            member, contract, args = self.check_tx(
-                reader, tx, state.height, time_ms, lambda i: i in seen or self.store.has_tx_committed(i))
+            member, contract, args = self.check_tx(reader, tx, state.height, time_ms, seen.__contains__)
         except TxRejected as exc:
             return Receipt.rejected(tx_id, exc.code, exc.message)
         entry = contract.entry(tx.tx["method"])
@@ -235,7 +236,7 @@ class Executor:
         time_ms = max(time_ms, prev.time_ms)
         state = BlockState(self.store, prev.height + 1)
         receipts: list[Receipt] = []
-        seen: set[bytes] = set()
+        seen = self.store.committed_among([t.id for t in txs], writer=True)
         for idx, tx in enumerate(txs):
             state.idx = idx
             receipts.append(self.apply_tx(state, tx, time_ms, seen))
@@ -249,13 +250,14 @@ class Executor:
                 meta: dict[str, bytes] | None = None) -> CommittedBlock:
         writes = state.writes()
         tx_ids = [t.id for t in txs]
+        receipt_leaves = [compute_receipt_leaf(r) for r in receipts]
         header = BlockHeader(
             chain=self.chain_id,
             height=state.height,
             prev_hash=prev_hash,
             time_ms=time_ms,
             tx_root=compute_tx_root(self.suite, tx_ids),
-            receipts_root=compute_receipts_root(self.suite, receipts),
+            receipts_root=compute_receipts_root(self.suite, receipts, receipt_leaves),
             state_root=self.compute_state_root(prev.state_root if prev else ZERO_HASH, writes),
             tx_count=len(txs),
             proposer=proposer,
@@ -263,7 +265,8 @@ class Executor:
         )
         block_hash = header.hash(self.suite)
         try:
-            self.store.commit_block(header, block_hash, [t.to_wire() for t in txs], tx_ids, receipts, writes, meta)
+            self.store.commit_block(header, block_hash, encode_txs(txs), tx_ids, encode_list(receipt_leaves),
+                                    writes, meta)
         except BaseException:
             self._head = None
             raise
@@ -320,8 +323,12 @@ class Admission:
         self.time_ms = head[0].time_ms if head else 0
         self.reader = Reader(lambda k: (v.value if (v := store.state_read(k)) else None))
 
-    def check(self, tx: SignedTx) -> None:
-        self.executor.verify_signature(tx)
-        store = self.executor.store
-        self.executor.check_tx(self.reader, tx, self.height, self.time_ms,
-                               lambda tx_id: store.tx_location(tx_id) is not None)
+    def check_all(self, txs: list[SignedTx]) -> None:
+        """Check a batch; raises for the first bad transaction (its index in ``details``)."""
+        committed = self.executor.store.committed_among([t.id for t in txs])
+        for i, tx in enumerate(txs):
+            try:
+                self.executor.verify_signature(tx)
+                self.executor.check_tx(self.reader, tx, self.height, self.time_ms, committed.__contains__)
+            except ConsortiaError as exc:
+                raise type(exc)(f"transaction {i}: {exc.message}", code=exc.code, index=i, **exc.details) from None

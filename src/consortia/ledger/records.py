@@ -199,8 +199,11 @@ def compute_receipt_leaf(receipt: Receipt) -> bytes:
     return codec.dumps_unchecked(receipt.to_dict())
 
 
-def compute_receipts_root(suite: CryptoSuite, receipts: list[Receipt]) -> str:
-    return compute_root(suite.hash, [compute_receipt_leaf(r) for r in receipts]).hex()
+def compute_receipts_root(suite: CryptoSuite, receipts: list[Receipt], leaves: list[bytes] | None = None) -> str:
+    """Root over the canonical receipts (pass ``leaves`` when they are already encoded)."""
+    if leaves is None:
+        leaves = [compute_receipt_leaf(r) for r in receipts]
+    return compute_root(suite.hash, leaves).hex()
 
 
 def compute_tx_proof(suite: CryptoSuite, tx_ids: list[bytes], index: int) -> MerkleProof:

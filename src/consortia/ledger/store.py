@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from consortia.errors import Fault
-from consortia.ledger.records import BlockHeader, Receipt
+from consortia.ledger.records import BlockHeader, Receipt, SignedTx
 from consortia.types import codec
 
 SCHEMA = """
@@ -136,9 +136,15 @@ class Store:
         row = self._reader().execute("SELECT height, idx FROM tx_index WHERE id=?", (tx_id,)).fetchone()
         return None if row is None else (int(row[0]), int(row[1]))
 
-    def has_tx_committed(self, tx_id: bytes) -> bool:
-        """Writer-side lookup, used while executing a block."""
-        return self._writer.execute("SELECT 1 FROM tx_index WHERE id=?", (tx_id,)).fetchone() is not None
+    def committed_among(self, tx_ids: list[bytes], *, writer: bool = False) -> set[bytes]:
+        """Which of ``tx_ids`` are already on the chain (one query per 500 ids)."""
+        conn = self._writer if writer else self._reader()
+        found: set[bytes] = set()
+        for i in range(0, len(tx_ids), 500):
+            chunk = tx_ids[i:i + 500]
+            marks = ",".join("?" * len(chunk))
+            found.update(bytes(r[0]) for r in conn.execute(f"SELECT id FROM tx_index WHERE id IN ({marks})", chunk))
+        return found
 
     # -- state ------------------------------------------------------------------------
 
@@ -180,9 +186,9 @@ class Store:
         self,
         header: BlockHeader,
         block_hash: str,
-        txs: list[dict[str, Any]],
+        txs_blob: bytes,
         tx_ids: list[bytes],
-        receipts: list[Receipt],
+        receipts_blob: bytes,
         writes: dict[str, Versioned | None],
         meta: dict[str, bytes] | None = None,
     ) -> None:
@@ -200,8 +206,8 @@ class Store:
                     header.height,
                     bytes.fromhex(block_hash),
                     header.encode(),
-                    codec.dumps_unchecked(txs),
-                    codec.dumps_unchecked([r.to_dict() for r in receipts]),
+                    txs_blob,
+                    receipts_blob,
                 ),
             )
             conn.executemany(
@@ -227,6 +233,16 @@ class Store:
             if len(self._cache) + len(writes) >= CACHE_LIMIT:
                 self._cache.clear()
             self._cache.update(writes)
+
+
+def encode_txs(txs: list[SignedTx]) -> bytes:
+    """Canonical bytes of ``[{"sig": ..., "tx": ...}, ...]`` built from each tx's canonical bytes."""
+    return b"[" + b",".join(b'{"sig":"' + t.sig.hex().encode() + b'","tx":' + t.raw + b"}" for t in txs) + b"]"
+
+
+def encode_list(items: list[bytes]) -> bytes:
+    """Canonical bytes of a list whose items are already canonical bytes."""
+    return b"[" + b",".join(items) + b"]"
 
 
 def _stored_block(row: tuple[Any, ...]) -> StoredBlock:

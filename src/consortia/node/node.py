@@ -113,18 +113,20 @@ class Node:
             raise BadInput(f"at most {MAX_BATCH} transactions per request, got {len(wires)}", code="TOO_LARGE")
         parsed: list[SignedTx] = []
         ids: set[bytes] = set()
-        admission = self.executor.admission()
-        for i, wire in enumerate(wires):
-            try:
-                tx = self.parse(wire)
+        try:
+            for i, wire in enumerate(wires):
+                try:
+                    tx = self.parse(wire)
+                except ConsortiaError as exc:
+                    raise type(exc)(f"transaction {i}: {exc.message}", code=exc.code, index=i, **exc.details) from None
                 if tx.id in ids:
-                    raise TxRejected("the same transaction appears twice in this batch", code="TX_DUPLICATE")
-                admission.check(tx)
-            except ConsortiaError as exc:
-                self.metrics.rejections.labels(exc.code).inc()
-                raise type(exc)(f"transaction {i}: {exc.message}", code=exc.code, index=i, **exc.details) from None
-            ids.add(tx.id)
-            parsed.append(tx)
+                    raise TxRejected(f"transaction {i}: appears twice in this batch", code="TX_DUPLICATE", index=i)
+                ids.add(tx.id)
+                parsed.append(tx)
+            self.executor.admission().check_all(parsed)
+        except ConsortiaError as exc:
+            self.metrics.rejections.labels(exc.code).inc()
+            raise
         return self._enqueue(parsed)
 
     def _enqueue(self, parsed: list[SignedTx]) -> list[tuple[bytes, Future[Committed]]]:

@@ -1,0 +1,118 @@
+"""`make bench`: this machine's ceilings, then the end-to-end benchmark, into BENCHMARKS.md.
+
+The figures between the results markers of BENCHMARKS.md are replaced on every run; the
+analysis around them is written by hand.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import platform
+import sqlite3
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import orjson
+
+from consortia.cli.bench import measure_verify_rate, run_kv_bench
+from consortia.crypto import get_suite
+
+ROOT = Path(__file__).resolve().parents[1]
+START, END = "<!-- results:start -->", "<!-- results:end -->"
+
+
+def rate(fn, seconds: float = 1.5, chunk: int = 200) -> float:  # type: ignore[no-untyped-def]
+    count, start = 0, time.perf_counter()
+    while (elapsed := time.perf_counter() - start) < seconds:
+        for _ in range(chunk):
+            fn()
+        count += chunk
+    return count / elapsed
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+        mem_kb = int(next(line for line in Path("/proc/meminfo").read_text().splitlines()
+                          if line.startswith("MemTotal")).split()[1])
+        mem = f"{mem_kb / 1024 / 1024:.0f} GiB"
+    except (OSError, StopIteration, ValueError):
+        mem = "unknown memory"
+    return f"{cpu}, {os.cpu_count()} cores, {mem}, Python {platform.python_version()}, {platform.system()} {platform.release()}"
+
+
+def ceilings() -> dict[str, float]:
+    suite = get_suite("ed25519-sha256")
+    signer = suite.generate_signer()
+    msg = os.urandom(300)
+    sig = signer.sign(msg)
+    tx = {"chain": "c", "sender": "A" * 450, "nonce": 1, "contract": "kv", "method": "put",
+          "args": {"key": "k", "value": {"n": 1}}, "not_after_height": None, "not_after_ms": 1}
+    with tempfile.TemporaryDirectory() as scratch:
+        conn = sqlite3.connect(Path(scratch) / "c.db", isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("CREATE TABLE t (k INTEGER PRIMARY KEY, v BLOB)")
+        counter = iter(range(10**9))
+
+        def commit() -> None:
+            conn.execute("BEGIN")
+            conn.execute("INSERT INTO t VALUES (?, ?)", (next(counter), b"x" * 100))
+            conn.execute("COMMIT")
+        sqlite_commits = rate(commit, chunk=20)
+        conn.close()
+    return {
+        "ed25519_verify_per_s": measure_verify_rate(),
+        "ed25519_sign_per_s": rate(lambda: signer.sign(msg)),
+        "sha256_700B_per_s": rate(lambda: hashlib.sha256(msg * 2).digest(), chunk=2000),
+        "orjson_sorted_roundtrip_per_s": rate(lambda: orjson.loads(orjson.dumps(tx, option=orjson.OPT_SORT_KEYS)),
+                                              chunk=2000),
+        "sqlite_durable_commits_per_s": sqlite_commits,
+    }
+
+
+def render(c: dict[str, float], runs: list[dict[str, object]]) -> str:
+    lines = [START, "", f"Run {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC on: {machine()}", "",
+             "**This machine's ceilings, measured in the same run** (one core each):", "",
+             "| ceiling | per second |", "| --- | ---: |"]
+    names = {"ed25519_verify_per_s": "Ed25519 verify (PyNaCl / libsodium)", "ed25519_sign_per_s": "Ed25519 sign",
+             "sha256_700B_per_s": "SHA-256 of 600 bytes", "orjson_sorted_roundtrip_per_s":
+             "orjson sorted-key encode + decode of a tx", "sqlite_durable_commits_per_s":
+             "SQLite WAL durable commits (synchronous=FULL)"}
+    lines += [f"| {names[k]} | {v:,.0f} |" for k, v in c.items()]
+    lines += ["", "**End to end** (signed `kv.put` through the REST API of a freshly started node process, "
+              "every commit awaited; transactions signed before the clock starts):", "",
+              "| workload | txs | per request | concurrent requests | tx/s | p50 ms | p99 ms | verify/s | ratio |",
+              "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for r in runs:
+        lines.append(f"| {r['workload']} | {r['txs']:,} | {r['batch']} | {r['clients']} | {r['tps']:,} | "
+                     f"{r['p50_ms']} | {r['p99_ms']} | {r['verify_per_s']:,} | {r['ratio']} |")
+    lines += ["", "`ratio` = end-to-end tx/s ÷ single-core Ed25519 verifications/s, both from this run.",
+              "", "```json", json.dumps({"ceilings": c, "runs": runs}, indent=1), "```", "", END]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    txs = int(os.environ.get("BENCH_TXS", "30000"))
+    c = ceilings()
+    print(json.dumps(c, indent=1), file=sys.stderr)
+    runs = [run_kv_bench(txs, 500, clients, progress=True) for clients in (4, 8)]
+    target = ROOT / "BENCHMARKS.md"
+    text = target.read_text() if target.exists() else f"# Benchmarks\n\n{START}\n{END}\n"
+    head, _, rest = text.partition(START)
+    _, _, tail = rest.partition(END)
+    target.write_text(head + render(c, runs) + tail)
+    print(f"wrote {target}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
