@@ -1,0 +1,42 @@
+"""Dependencies point one way: types <- crypto <- identity <- ledger <- contracts <- execution
+<- consensus <- node <- api. The SDK and CLI reach a node through the API only."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parents[2] / "src" / "consortia"
+ORDER = ["errors", "types", "crypto", "identity", "ledger", "contracts", "execution", "consensus", "node", "api"]
+# What each package may import besides the layers below it.
+EXTRA = {
+    "client": {"errors", "types", "crypto", "identity", "ledger", "execution"},  # genesis check only
+    "cli": set(ORDER) | {"client"},
+    "apps": {"errors", "types", "contracts"},
+}
+
+
+def imports_of(path: Path) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("consortia."):
+            found.add(node.module.split(".")[1])
+        elif isinstance(node, ast.Import):
+            found.update(a.name.split(".")[1] for a in node.names if a.name.startswith("consortia."))
+    return found
+
+
+def allowed(package: str) -> set[str]:
+    if package in EXTRA:
+        return EXTRA[package] | {package}
+    return set(ORDER[: ORDER.index(package) + 1])
+
+
+@pytest.mark.parametrize("path", sorted(p for p in SRC.rglob("*.py") if p.parent != SRC),
+                         ids=lambda p: str(p.relative_to(SRC)))
+def test_imports_follow_the_layers(path: Path) -> None:
+    package = path.relative_to(SRC).parts[0]
+    bad = imports_of(path) - allowed(package) - {"__init__"}
+    assert not bad, f"{path.relative_to(SRC)} ({package}) imports {sorted(bad)}"
