@@ -282,3 +282,12 @@ def test_unicode_digits_are_not_numbers(http: httpx.Client, live_node) -> None: 
     assert r.status_code == 400 and r.json()["error"]["code"] == "BAD_INPUT"
     r = http.post("/query/kv/get", content=b'{"key": "a"}', headers={HEADER: "AAAA.¹.00".encode()})
     assert r.status_code == 403
+
+
+def test_api_docs_are_served_without_any_cdn(http: httpx.Client) -> None:
+    page = http.get("/docs")
+    assert page.status_code == 200 and "swagger-ui" in page.text
+    external = [u for u in __import__("re").findall(r'(?:src|href)="([^"]+)"', page.text) if "://" in u]
+    assert external == [], external
+    assert http.get("/docs-assets/swagger-ui-bundle.js").status_code == 200
+    assert http.get("/openapi.json").json()["info"]["title"] == "Consortia node API"

@@ -144,3 +144,26 @@ def test_node_verify_replays_the_block_store(runner: CliRunner, tmp_path: Path) 
     report = json.loads(result.output[result.output.index("{"):])
     assert report["ok"] and report["state_rows"] >= 30
     assert re.search(r'"state_matches": true', result.output)
+
+
+def test_up_init_creates_and_seeds_the_demo_then_resumes(tmp_path: Path) -> None:
+    from consortia.cli.bench import free_port, start_node
+
+    home = tmp_path / "demo"
+    port = free_port()
+    import subprocess
+    import sys
+
+    import httpx
+    first = subprocess.run([sys.executable, "-m", "consortia.cli.main", "up", "--init", "--dir", str(home),
+                            "--port", "1", "--host", "256.0.0.1"], capture_output=True, text=True, timeout=120)
+    assert "Recorded 7 demo transactions" in first.stdout, first.stdout + first.stderr
+    process = start_node(home, port)  # resumes from disk
+    try:
+        chain = httpx.get(f"http://127.0.0.1:{port}/chain").json()
+        assert chain["height"] == 7
+        proposals = httpx.post(f"http://127.0.0.1:{port}/query/gov/proposals", json={}).json()["result"]
+        assert sorted(p["status"] for p in proposals) == ["open", "passed"]
+    finally:
+        process.terminate()
+        process.wait(30)

@@ -104,11 +104,12 @@ def create_app(node: Node, *, manage_node: bool = True) -> FastAPI:
             if manage_node:
                 await run_in_threadpool(node.stop)
 
-    app = FastAPI(title="Consortia node API", version=__version__, lifespan=lifespan,
+    app = FastAPI(title="Consortia node API", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
                   default_response_class=OrjsonResponse, responses=ERROR_RESPONSES,
                   description="Submit signed transactions, read blocks, receipts and proofs, query contracts, "
                               "and follow events. Every error is `{\"error\": {\"code\", \"message\"}}`.")
     errors.install(app)
+    install_docs(app)
     app.state.node = node
     app.state.hub = hub
 
@@ -241,6 +242,22 @@ def create_app(node: Node, *, manage_node: bool = True) -> FastAPI:
 
     app.state.auth_header = HEADER
     return app
+
+
+def install_docs(app: FastAPI) -> None:
+    """Swagger UI at /docs from assets shipped in the package (no CDN at run time)."""
+    import swagger_ui_bundle
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.staticfiles import StaticFiles
+
+    app.mount("/docs-assets", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> Response:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="Consortia node API",
+                                   swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+                                   swagger_css_url="/docs-assets/swagger-ui.css",
+                                   swagger_favicon_url="/docs-assets/favicon-32x32.png")
 
 
 def transaction_view(node: Node, tx_id: str) -> dict[str, Any]:

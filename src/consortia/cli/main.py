@@ -87,7 +87,8 @@ def init(home: Path, orgs: int, chain_id: str, block_max_txs: int | None, block_
 @home_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=8700, show_default=True, type=click.IntRange(1, 65535), help="API port.")
-@click.option("--init", "init_missing", is_flag=True, help="Create a 4-organisation consortium first if none exists.")
+@click.option("--init", "init_missing", is_flag=True,
+              help="Create a 4-organisation consortium with demo data first if none exists.")
 @click.option("--log-level", default="info", show_default=True,
               type=click.Choice(["debug", "info", "warning", "error"]))
 @handle_errors
@@ -100,10 +101,20 @@ def up(home: Path, host: str, port: int, init_missing: bool, log_level: str) -> 
     from consortia.node.home import init_consortium, load_genesis
 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    created = False
     if init_missing and not (Path(home) / "genesis.json").exists():
         init_consortium(home)
+        created = True
         click.echo(f"Created a 4-organisation consortium in {home}")
     node = Node(load_genesis(home), Path(home) / "node")
+    if created:
+        from consortia.node.demo import seed_demo
+
+        node.start()
+        sent = seed_demo(node, Path(home))
+        node.stop()
+        node = Node(load_genesis(home), Path(home) / "node")
+        click.echo(f"Recorded {sent} demo transactions (documents and governance votes)")
     base = f"http://{host}:{port}"
     click.echo(f"Consortia node for chain {node.chain_id} at height {node.store.height()}")
     click.echo(f"  API       {base}/chain")
