@@ -248,8 +248,6 @@ def test_bad_member_names_rejected(org_a: tuple[Ed25519Signer, x509.Certificate]
     assert info.value.code == "BAD_MEMBER_NAME"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: NAME_RE/ORG_RE end in '$' and are applied with .match(), so a "
-                   "trailing newline passes: member 'admin\\n' and org 'org-a\\n' are accepted (use fullmatch or \\Z)")
 def test_trailing_newline_rejected_in_names() -> None:
     with pytest.raises(BadInput):
         ids.check_member_name("admin\n")

@@ -76,10 +76,10 @@ def test_every_proof_verifies_and_only_for_its_leaf(n: int) -> None:
         proof = compute_proof(H, leaves, i)
         assert (proof.index, proof.size) == (i, n)
         assert len(proof.path) <= max(1, (n - 1).bit_length())
-        assert is_valid_proof(H, leaves[i], proof, root)
+        assert is_valid_proof(H, leaves[i], proof, root, n)
         for j in range(n):
             if j != i:
-                assert not is_valid_proof(H, leaves[j], proof, root)
+                assert not is_valid_proof(H, leaves[j], proof, root, n)
 
 
 @pytest.mark.parametrize("n", range(1, 41))
@@ -89,26 +89,26 @@ def test_tampered_proofs_fail(n: int) -> None:
     for i in range(n):
         proof = compute_proof(H, leaves, i)
         # leaf
-        assert not is_valid_proof(H, leaves[i] + b"!", proof, root)
+        assert not is_valid_proof(H, leaves[i] + b"!", proof, root, n)
         # root
-        assert not is_valid_proof(H, leaves[i], proof, H(root))
+        assert not is_valid_proof(H, leaves[i], proof, H(root), n)
         # each sibling hash, and each left/right flag
         for k, (left, sibling) in enumerate(proof.path):
             changed = bytes([sibling[0] ^ 1]) + sibling[1:]
             for step in ((left, changed), (not left, sibling)):
                 path = proof.path[:k] + (step,) + proof.path[k + 1:]
-                assert not is_valid_proof(H, leaves[i], MerkleProof(i, n, path), root)
+                assert not is_valid_proof(H, leaves[i], MerkleProof(i, n, path), root, n)
         # dropping or adding a step
         if proof.path:
-            assert not is_valid_proof(H, leaves[i], MerkleProof(i, n, proof.path[:-1]), root)
-        assert not is_valid_proof(H, leaves[i], MerkleProof(i, n, proof.path + ((False, root),)), root)
+            assert not is_valid_proof(H, leaves[i], MerkleProof(i, n, proof.path[:-1]), root, n)
+        assert not is_valid_proof(H, leaves[i], MerkleProof(i, n, proof.path + ((False, root),)), root, n)
         # any other index within the same tree size
         for j in range(n):
             if j != i:
-                assert not is_valid_proof(H, leaves[i], MerkleProof(j, n, proof.path), root)
+                assert not is_valid_proof(H, leaves[i], MerkleProof(j, n, proof.path), root, n)
         # out-of-range index or size
         for index, size in ((n, n), (-1, n), (i, 0), (i, i)):
-            assert not is_valid_proof(H, leaves[i], MerkleProof(index, size, proof.path), root)
+            assert not is_valid_proof(H, leaves[i], MerkleProof(index, size, proof.path), root, n)
 
 
 def test_size_tamper_that_changes_the_path_shape_fails() -> None:
@@ -116,19 +116,18 @@ def test_size_tamper_that_changes_the_path_shape_fails() -> None:
     root = compute_root(H, leaves)
     proof = compute_proof(H, leaves, 3)  # two steps in a tree of 4
     for size in (5, 8, 2, 1):
-        assert not is_valid_proof(H, leaves[3], MerkleProof(3 if size > 3 else 0, size, proof.path), root)
+        assert not is_valid_proof(H, leaves[3], MerkleProof(3 if size > 3 else 0, size, proof.path), root, 4)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: is_valid_proof does not bind proof.size/index: with odd-node promotion "
-                   "a proof for leaf 2 of 3 also verifies as leaf 4 of 5 (and leaf 0 of 3 as leaf 0 of 4) "
-                   "against the same root, contradicting its docstring")
 def test_proof_binds_index_and_size() -> None:
+    # With odd-node promotion a path for leaf 2 of 3 is also a valid path for leaf 4 of 5,
+    # so the verifier must be told the real leaf count (a header's tx_count).
     leaves = leaves_of(3)
     root = compute_root(H, leaves)
     last = compute_proof(H, leaves, 2)
     first = compute_proof(H, leaves, 0)
-    assert not is_valid_proof(H, leaves[2], MerkleProof(4, 5, last.path), root)
-    assert not is_valid_proof(H, leaves[0], MerkleProof(0, 4, first.path), root)
+    assert not is_valid_proof(H, leaves[2], MerkleProof(4, 5, last.path), root, 3)
+    assert not is_valid_proof(H, leaves[0], MerkleProof(0, 4, first.path), root, 3)
 
 
 def test_compute_proof_rejects_out_of_range_index() -> None:
@@ -147,7 +146,7 @@ def test_proof_dict_round_trip(n: int) -> None:
         # the dict is plain canonical data: it survives the codec
         again = MerkleProof.from_dict(codec.decode(codec.encode(data)))
         assert again == proof
-        assert is_valid_proof(H, leaves[i], again, root)
+        assert is_valid_proof(H, leaves[i], again, root, n)
         assert all(len(step["hash"]) == 64 and step["hash"] == step["hash"].lower() for step in data["path"])
 
 

@@ -101,8 +101,6 @@ def test_range_with_prefix_after_and_limit(store: Store) -> None:
     assert [k for k, _ in ctx.range()] == ["a", "b/2", "b/25", "b/3", "c"]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: Context.range(prefix, after=...) starts at prefix-free `after + '\\x00'`, "
-                   "so an `after` that sorts before `prefix` returns keys that do not start with `prefix`")
 def test_range_after_never_escapes_the_prefix(store: Store) -> None:
     ctx = context(BlockState(store, 1))
     for key in ("ab", "b1", "b2"):
@@ -110,8 +108,6 @@ def test_range_after_never_escapes_the_prefix(store: Store) -> None:
     assert [k for k, _ in ctx.range("b", after="a")] == ["b1", "b2"]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a negative limit means 'no limit' to SQLite but slices off the last row "
-                   "in BlockState.range ([:limit]), so a method and a query see different rows for the same range")
 def test_negative_limit_same_in_block_and_read_state(store: Store) -> None:
     state = BlockState(store, 1)
     for key in ("kv/a", "kv/b", "kv/c"):

@@ -26,7 +26,8 @@ def commit(store: Store, height: int, writes: dict[str, Versioned | None], *, tx
     ids = tx_ids or []
     txs_blob = codec.dumps_unchecked([{"n": i} for i in range(len(ids))])
     receipts_blob = codec.dumps_unchecked([Receipt.ok(t.hex(), (), None).to_dict() for t in ids])
-    store.commit_block(header(height), block_hash or f"{height + 1:064x}", txs_blob, ids, receipts_blob, writes, meta)
+    executed = [(tx_id, i) for i, tx_id in enumerate(ids)]
+    store.commit_block(header(height), block_hash or f"{height + 1:064x}", txs_blob, executed, receipts_blob, writes, meta)
 
 
 def put(value: bytes, height: int = 0, idx: int = 0) -> Versioned:

@@ -36,9 +36,10 @@ def verify_transaction(suite: CryptoSuite, view: dict[str, Any], trusted_block_h
         raise ProofError("the receipt belongs to another transaction")
     if tx_proof.index != view["index"] or receipt_proof.index != view["index"]:
         raise ProofError("proof index does not match the transaction's position")
-    if not is_valid_proof(suite.hash, tx_id, tx_proof, bytes.fromhex(header.tx_root)):
+    if not is_valid_proof(suite.hash, tx_id, tx_proof, bytes.fromhex(header.tx_root), header.tx_count):
         raise ProofError("transaction id is not in the block's tx_root")
-    if not is_valid_proof(suite.hash, compute_receipt_leaf(receipt), receipt_proof, bytes.fromhex(header.receipts_root)):
+    if not is_valid_proof(suite.hash, compute_receipt_leaf(receipt), receipt_proof, bytes.fromhex(header.receipts_root),
+                          header.tx_count):
         raise ProofError("receipt is not in the block's receipts_root")
     expected = trusted_block_hash or view["block_hash"]
     if header.hash(suite) != expected:

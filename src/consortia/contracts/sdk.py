@@ -133,7 +133,10 @@ def bind_args(entry: Entry, args: dict[str, Any]) -> dict[str, Any]:
             if spec.required:
                 raise BadArgs(f"{entry.name}: missing argument {spec.name!r}")
             continue
-        check_type(f"{spec.name}", args[spec.name], spec.annotation)
+        try:
+            check_type(f"{spec.name}", args[spec.name], spec.annotation)
+        except codec.CodecError as exc:
+            raise BadArgs(exc.message) from None
     return args
 
 
@@ -225,10 +228,11 @@ class Context:
         self._state.delete(self._key(key))
 
     def range(self, prefix: str = "", limit: int = 1000, after: str = "") -> list[tuple[str, Any]]:
-        """Entries whose key starts with ``prefix`` (keys relative to the contract), in key order."""
-        start = self._prefix + prefix
-        if after:
-            start = self._prefix + after + "\x00"
+        """Up to ``limit`` entries whose key starts with ``prefix`` and sorts after ``after``,
+        in key order (keys relative to the contract)."""
+        if type(limit) is not int or limit < 0:
+            raise BadArgs(f"range limit: expected a non-negative integer, got {limit!r}")
+        start = self._prefix + max(prefix, after + "\x00") if after else self._prefix + prefix
         rows = self._state.range(start, self._prefix + prefix + KEY_END, limit)
         cut = len(self._prefix)
         return [(k[cut:], codec.decode_trusted(v)) for k, v in rows]

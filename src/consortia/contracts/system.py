@@ -51,14 +51,17 @@ CONFIG_KEY = "config"
 
 # Validation shared by genesis and governance -----------------------------------------
 
-def check_config_value(key: str, value: Any) -> None:
-    if key not in DEFAULT_CONFIG:
+CONFIG_MINIMUM = {"max_tx_bytes": 16 * 1024, "proposal_ttl_ms": 60_000}
+
+
+def check_config_value(key: Any, value: Any) -> None:
+    if type(key) is not str or key not in DEFAULT_CONFIG:
         raise Revert(f"unknown config key {key!r}; known: {', '.join(sorted(DEFAULT_CONFIG))}", code="BAD_CONFIG")
     default = DEFAULT_CONFIG[key]
     if type(value) is not type(default):
         raise Revert(f"config {key}: expected {type(default).__name__}, got {type(value).__name__}", code="BAD_CONFIG")
-    if isinstance(value, int) and value <= 0:
-        raise Revert(f"config {key}: expected a positive integer, got {value}", code="BAD_CONFIG")
+    if isinstance(value, int) and value < CONFIG_MINIMUM.get(key, 1):
+        raise Revert(f"config {key}: expected at least {CONFIG_MINIMUM.get(key, 1)}, got {value}", code="BAD_CONFIG")
     if key == "gov_policy" and value not in POLICIES:
         raise Revert(f"config gov_policy: expected one of {POLICIES}, got {value!r}", code="BAD_CONFIG")
     if key == "gov_required_orgs" and not all(type(o) is str for o in value):

@@ -84,9 +84,13 @@ def compute_proof(hasher: Hasher, leaves: Sequence[bytes], index: int) -> Merkle
     return MerkleProof(index=index, size=len(leaves), path=tuple(path))
 
 
-def is_valid_proof(hasher: Hasher, leaf: bytes, proof: MerkleProof, root: bytes) -> bool:
-    """True when ``leaf`` sits at ``proof.index`` of a tree of ``proof.size`` leaves with ``root``."""
-    if not 0 <= proof.index < proof.size:
+def is_valid_proof(hasher: Hasher, leaf: bytes, proof: MerkleProof, root: bytes, size: int) -> bool:
+    """True when ``leaf`` sits at ``proof.index`` of the tree of ``size`` leaves with ``root``.
+
+    ``size`` must come from a trusted source (a header's ``tx_count``): with odd nodes
+    promoted, one path can fit trees of different sizes, so the proof's own claim is not enough.
+    """
+    if proof.size != size or not 0 <= proof.index < proof.size:
         return False
     node = compute_leaf(hasher, leaf)
     i, width, steps = proof.index, proof.size, iter(proof.path)

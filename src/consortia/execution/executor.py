@@ -134,7 +134,7 @@ class Executor:
         if not self.suite.verify(public, tx.signed_message(), tx.sig):
             raise _reject("BAD_SIGNATURE", "signature does not verify against the sender's certificate")
         with self._lock:
-            self._verified.remember(tx.id, True)
+            self._verified.remember(tx.id + tx.sig, True)
 
     # -- stateful checks ---------------------------------------------------------------
 
@@ -169,7 +169,7 @@ class Executor:
             raise _reject("TX_TOO_LARGE", f"transaction is {len(tx.raw)} bytes, the limit is {max_bytes}")
         if body["chain"] != self.chain_id:
             raise _reject("WRONG_CHAIN", f"transaction is for chain {body['chain']!r:.80}, this is {self.chain_id!r}")
-        if tx.id not in self._verified:
+        if tx.id + tx.sig not in self._verified:  # the id does not cover the signature
             self.verify_signature(tx)
         if committed(tx.id):
             raise _reject("TX_DUPLICATE", f"transaction {tx.id.hex()} is already on the chain")
@@ -239,10 +239,12 @@ class Executor:
         seen = self.store.committed_among([t.id for t in txs], writer=True)
         for idx, tx in enumerate(txs):
             state.idx = idx
-            receipts.append(self.apply_tx(state, tx, time_ms, seen))
-            seen.add(tx.id)
+            receipt = self.apply_tx(state, tx, time_ms, seen)
+            receipts.append(receipt)
+            if receipt.status != "rejected":  # a rejected copy (say, a forged one) does not use up the id
+                seen.add(tx.id)
             with self._lock:
-                self._verified.pop(tx.id, None)
+                self._verified.pop(tx.id + tx.sig, None)
         return self._commit(state, prev, prev_hash, txs, receipts, time_ms, proposer)
 
     def _commit(self, state: BlockState, prev: BlockHeader | None, prev_hash: str, txs: list[SignedTx],
@@ -250,6 +252,7 @@ class Executor:
                 meta: dict[str, bytes] | None = None) -> CommittedBlock:
         writes = state.writes()
         tx_ids = [t.id for t in txs]
+        executed = [(t.id, i) for i, (t, r) in enumerate(zip(txs, receipts, strict=True)) if r.status != "rejected"]
         receipt_leaves = [compute_receipt_leaf(r) for r in receipts]
         header = BlockHeader(
             chain=self.chain_id,
@@ -265,7 +268,7 @@ class Executor:
         )
         block_hash = header.hash(self.suite)
         try:
-            self.store.commit_block(header, block_hash, encode_txs(txs), tx_ids, encode_list(receipt_leaves),
+            self.store.commit_block(header, block_hash, encode_txs(txs), executed, encode_list(receipt_leaves),
                                     writes, meta)
         except BaseException:
             self._head = None

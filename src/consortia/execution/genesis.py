@@ -19,7 +19,7 @@ def check_genesis(doc: Any) -> dict[str, Any]:
     missing = {"chain_id", "suite", "time_ms", "orgs"} - doc.keys()
     if missing:
         raise BadInput(f"genesis: missing {', '.join(sorted(missing))}", code="BAD_GENESIS")
-    if type(doc["chain_id"]) is not str or not CHAIN_ID_RE.match(doc["chain_id"]):
+    if type(doc["chain_id"]) is not str or not CHAIN_ID_RE.fullmatch(doc["chain_id"]):
         raise BadInput(f"genesis chain_id must match {CHAIN_ID_RE.pattern}", code="BAD_GENESIS")
     get_suite(doc["suite"])
     if type(doc["time_ms"]) is not int or doc["time_ms"] <= 0:

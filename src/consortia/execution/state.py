@@ -32,6 +32,8 @@ class BlockState:
 
     def range(self, start: str, end: str, limit: int) -> list[tuple[str, bytes]]:
         """Committed rows merged with this block's writes, ``start <= key < end``, key order."""
+        if limit <= 0:
+            return []
         pending = sorted(k for k in self._overlay if start <= k < end)
         merged: dict[str, bytes] = {}
         fetch = limit + len(pending)

@@ -54,13 +54,13 @@ class Identity:
 
 
 def check_org_id(org_id: str) -> str:
-    if not isinstance(org_id, str) or not ORG_RE.match(org_id):
+    if not isinstance(org_id, str) or not ORG_RE.fullmatch(org_id):
         raise BadInput(f"organisation id must match {ORG_RE.pattern}, got {org_id!r}", code="BAD_ORG_ID")
     return org_id
 
 
 def check_member_name(name: str) -> str:
-    if not isinstance(name, str) or not NAME_RE.match(name):
+    if not isinstance(name, str) or not NAME_RE.fullmatch(name):
         raise BadInput(f"member name must match {NAME_RE.pattern}, got {name!r}", code="BAD_MEMBER_NAME")
     return name
 
@@ -192,7 +192,7 @@ def member_identity(suite: CryptoSuite, cert: x509.Certificate, ca_cert: x509.Ce
     except x509.ExtensionNotFound:
         pass
     names = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
-    if len(names) != 1 or not NAME_RE.match(str(names[0].value)):
+    if len(names) != 1 or not NAME_RE.fullmatch(str(names[0].value)):
         raise CertificateError("certificate must carry one valid member name (CN)")
     roles = frozenset(str(a.value) for a in cert.subject.get_attributes_for_oid(NameOID.ORGANIZATIONAL_UNIT_NAME))
     public = cert.public_key()

@@ -41,9 +41,9 @@ def check_tx_shape(tx: Any) -> None:
             raise _reject("BAD_TX", f"{name}: expected a non-empty string, got {tx[name]!r:.60}")
     if type(tx["nonce"]) is not int or tx["nonce"] < 0:
         raise _reject("BAD_TX", f"nonce: expected a non-negative integer, got {tx['nonce']!r:.60}")
-    if type(tx["contract"]) is not str or not CONTRACT_RE.match(tx["contract"]):
+    if type(tx["contract"]) is not str or not CONTRACT_RE.fullmatch(tx["contract"]):
         raise _reject("BAD_TX", f"contract: expected a name matching {CONTRACT_RE.pattern}, got {tx['contract']!r:.60}")
-    if type(tx["method"]) is not str or not METHOD_RE.match(tx["method"]):
+    if type(tx["method"]) is not str or not METHOD_RE.fullmatch(tx["method"]):
         raise _reject("BAD_TX", f"method: expected a name matching {METHOD_RE.pattern}, got {tx['method']!r:.60}")
     if type(tx["args"]) is not dict:
         raise _reject("BAD_TX", f"args: expected an object, got {type(tx['args']).__name__}")

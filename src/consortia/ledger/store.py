@@ -75,17 +75,24 @@ class Store:
         self._writer = _connect(path)
         self._writer.executescript(SCHEMA)
         self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
         self._cache: dict[str, Versioned | None] = {}
         self._cache_lock = threading.Lock()
 
     def close(self) -> None:
         self._writer.close()
+        with self._cache_lock:
+            readers, self._readers = self._readers, []
+        for conn in readers:
+            conn.close()
 
     def _reader(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
             conn = _connect(self.path)
             self._local.conn = conn
+            with self._cache_lock:
+                self._readers.append(conn)
         return conn
 
     # -- meta -------------------------------------------------------------------------
@@ -168,6 +175,8 @@ class Store:
 
     def state_range(self, start: str, end: str, limit: int, *, writer: bool = True) -> list[tuple[str, Versioned]]:
         """Committed entries with ``start <= key < end`` in key order."""
+        if limit <= 0:
+            return []
         conn = self._writer if writer else self._reader()
         rows = conn.execute(
             "SELECT key, value, height, idx FROM state WHERE key >= ? AND key < ? ORDER BY key LIMIT ?",
@@ -187,12 +196,16 @@ class Store:
         header: BlockHeader,
         block_hash: str,
         txs_blob: bytes,
-        tx_ids: list[bytes],
+        executed: list[tuple[bytes, int]],
         receipts_blob: bytes,
         writes: dict[str, Versioned | None],
         meta: dict[str, bytes] | None = None,
     ) -> None:
-        """Write the block, its index entries and its state writes atomically."""
+        """Write the block, its index entries and its state writes atomically.
+
+        ``executed`` lists (tx id, position) of the transactions that ran (ok or reverted);
+        only they claim their id in the index, so a rejected copy cannot block the real one.
+        """
         conn = self._writer
         try:
             conn.execute("BEGIN IMMEDIATE")
@@ -211,8 +224,8 @@ class Store:
                 ),
             )
             conn.executemany(
-                "INSERT OR IGNORE INTO tx_index (id, height, idx) VALUES (?,?,?)",
-                [(tx_id, header.height, i) for i, tx_id in enumerate(tx_ids)],
+                "INSERT INTO tx_index (id, height, idx) VALUES (?,?,?)",
+                [(tx_id, header.height, i) for tx_id, i in executed],
             )
             deletes = [(k,) for k, v in writes.items() if v is None]
             upserts = [(k, v.value, v.height, v.idx) for k, v in writes.items() if v is not None]

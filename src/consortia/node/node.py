@@ -27,6 +27,7 @@ from consortia.types import codec
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 5_000
+MAX_WIRE_TX_BYTES = 16 * 1024 * 1024  # transport ceiling; the chain's own limit is its config
 MAX_PENDING = 200_000
 
 
@@ -57,11 +58,20 @@ class Node:
         self._waiters: dict[bytes, tuple[Future[Committed], float]] = {}
         self._lock = threading.Lock()
         self._listeners: list[Callable[[CommittedBlock], None]] = []
-        self._open_chain()
-        config = Reader(lambda k: (v.value if (v := self.store.state_read(k)) else None)).config()
-        self.max_tx_bytes: int = config["max_tx_bytes"]
-        self.orderer = SoloOrderer(config["block_max_txs"], config["block_timeout_ms"])
+        try:
+            self._open_chain()
+        except BaseException:
+            self.store.close()
+            raise
+        self.orderer = SoloOrderer()
+        self._apply_config()
         self.started_at = 0.0
+
+    def _apply_config(self) -> None:
+        """Follow governance: block cutting reads the chain config after every block."""
+        config = Reader(lambda k: (v.value if (v := self.store.state_read(k)) else None)).config()
+        self.orderer.max_txs = config["block_max_txs"]
+        self.orderer.timeout_ms = config["block_timeout_ms"]
 
     def _open_chain(self) -> None:
         stored = self.store.get_meta("genesis")
@@ -101,7 +111,7 @@ class Node:
     # -- admission ---------------------------------------------------------------------
 
     def parse(self, wire: Any) -> SignedTx:
-        return SignedTx.from_wire(self.suite, wire, self.max_tx_bytes)
+        return SignedTx.from_wire(self.suite, wire, MAX_WIRE_TX_BYTES)
 
     def submit(self, wires: list[Any]) -> list[tuple[bytes, Future[Committed]]]:
         """Check every transaction, then queue them all; any bad one refuses the whole batch."""
@@ -166,6 +176,7 @@ class Node:
                 if not waiter[0].done():
                     waiter[0].set_result(Committed(block.header.height, i, receipt.to_dict()))
         self.metrics.pending.set(self.orderer.pending())
+        self._apply_config()
         for listener in list(self._listeners):
             try:
                 listener(block)

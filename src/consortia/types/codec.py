@@ -49,6 +49,8 @@ def check_value(value: Any, path: str = "$", depth: int = 0) -> None:
             check_value(item, f"{path}.{key}", depth + 1)
         return
     if isinstance(value, float):
+        if value.is_integer() and abs(value) >= 2**63:  # JSON parsers read huge integers as floats
+            raise CodecError(f"{path}: integer outside the signed 64-bit range")
         raise CodecError(f"{path}: floats are not allowed (got {value!r}); use integer minor units")
     raise CodecError(f"{path}: unsupported type {type(value).__name__}")
 
@@ -56,7 +58,10 @@ def check_value(value: Any, path: str = "$", depth: int = 0) -> None:
 def encode(value: Any) -> bytes:
     """Canonical bytes of ``value``; raises ``CodecError`` for anything outside the model."""
     check_value(value)
-    return orjson.dumps(value, option=_DUMPS_OPTIONS)
+    try:
+        return orjson.dumps(value, option=_DUMPS_OPTIONS)
+    except orjson.JSONEncodeError as exc:  # e.g. a string holding a lone UTF-16 surrogate
+        raise CodecError(f"cannot encode as UTF-8 JSON: {exc}") from None
 
 
 def decode(data: bytes | str) -> Any:
