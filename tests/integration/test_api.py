@@ -291,3 +291,15 @@ def test_api_docs_are_served_without_any_cdn(http: httpx.Client) -> None:
     assert external == [], external
     assert http.get("/docs-assets/swagger-ui-bundle.js").status_code == 200
     assert http.get("/openapi.json").json()["info"]["title"] == "Consortia node API"
+
+
+def test_queries_see_the_signed_caller_and_refuse_anonymous_ones(admin: Client) -> None:
+    me = admin.query("members", "whoami", signed=True)
+    assert me["id"] == "hongqiao-auto/admin" and me["roles"] == ["admin", "client"]
+    assert me["org_record"]["kind"] == "core"
+    with pytest.raises(Forbidden) as err:
+        admin.query("members", "whoami")
+    assert err.value.code == "UNAUTHENTICATED"
+    with pytest.raises(NotFound) as nf:
+        admin.query("gov", "proposal", {"proposal_id": "nope"})
+    assert nf.value.code == "PROPOSAL_NOT_FOUND"

@@ -75,7 +75,9 @@ def test_read_only_context_refuses_writes(store: Store) -> None:
 
 
 def test_require_caller_without_caller() -> None:
-    with pytest.raises(Revert) as info:
+    from consortia.errors import Forbidden
+
+    with pytest.raises(Forbidden) as info:  # 403 on a query; a reverted receipt in a transaction
         context(None).require_caller()
     assert info.value.code == "UNAUTHENTICATED"
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol, TypeVar, Union
 
-from consortia.errors import BadInput, Revert
+from consortia.errors import BadInput, ConsortiaError, Forbidden, Revert
 from consortia.identity.x509 import Identity
 from consortia.ledger.records import Event
 from consortia.types import codec
@@ -42,11 +42,15 @@ def query(fn: F) -> F:
     return fn
 
 
-def require(condition: object, error: Revert | str, message: str = "") -> None:
-    """Revert the transaction with ``error`` unless ``condition`` holds (unlike ``assert``, kept under -O)."""
+def require(condition: object, error: ConsortiaError | str, message: str = "") -> None:
+    """Refuse the call with ``error`` unless ``condition`` holds (unlike ``assert``, kept under -O).
+
+    In a transaction any error becomes a ``reverted`` receipt with its code; in a query it
+    becomes the matching HTTP error (``NotFound`` 404, ``Forbidden`` 403, ``Revert`` 409).
+    """
     if condition:
         return
-    if isinstance(error, Revert):
+    if isinstance(error, ConsortiaError):
         raise error
     raise Revert(message or error, code=error)
 
@@ -256,5 +260,5 @@ class Context:
 
     def require_caller(self) -> Identity:
         if self.caller is None:
-            raise Revert("this call needs a signed caller", code="UNAUTHENTICATED")
+            raise Forbidden("this call needs a signed caller (X-Consortia-Auth on queries)", code="UNAUTHENTICATED")
         return self.caller

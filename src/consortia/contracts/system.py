@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from consortia.contracts.sdk import Context, Contract, Revert, method, query, require
+from consortia.errors import NotFound
 from consortia.identity.x509 import CertificateError, check_ca, check_org_id, load_pem
 
 ORG_KINDS = ("core", "supplier", "funder", "regulator", "member")
@@ -225,7 +226,7 @@ class Governance(Contract, SystemReads):
     @query
     def proposal(self, ctx: Context, proposal_id: str) -> dict[str, Any]:
         found = ctx.get(f"proposal/{proposal_id}")
-        require(found is not None, Revert(f"no proposal {proposal_id!r}", code="PROPOSAL_NOT_FOUND"))
+        require(found is not None, NotFound(f"no proposal {proposal_id!r}", code="PROPOSAL_NOT_FOUND"))
         return self._with_expiry(ctx, found)
 
     @query
@@ -270,6 +271,13 @@ class Membership(Contract, SystemReads):
         require(not ctx.has(key), Revert("certificate already revoked", code="ALREADY_REVOKED"))
         ctx.put(key, {"by": ctx.require_caller().id, "reason": reason[:500], "height": ctx.height})
         ctx.emit("CertificateRevoked", org=org, fingerprint=fingerprint)
+
+    @query
+    def whoami(self, ctx: Context) -> dict[str, Any]:
+        """The signed caller as the chain sees it (needs a signed query)."""
+        caller = ctx.require_caller()
+        return {**caller.to_dict(), "org_record": {k: v for k, v in ctx.get(org_key(caller.org), {}).items()
+                                                   if k != "ca_cert"}}
 
     @query
     def orgs(self, ctx: Context) -> list[dict[str, Any]]:
