@@ -20,6 +20,8 @@ demo: $(STAMP)
 	$(VENV)/bin/consortia up --init --dir $(HOME_DIR) --port $(PORT)
 
 test: $(STAMP)
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/mypy src/consortia
 	$(PY) -m pytest -q
 
 bench: $(STAMP)

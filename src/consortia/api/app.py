@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 
 from consortia import __version__
 from consortia.api import errors
-from consortia.api.auth import HEADER, caller_of
+from consortia.api.auth import caller_of
 from consortia.api.events import EventHub, event_stream
 from consortia.api.responses import OrjsonResponse
 from consortia.errors import BadInput, NotFound, TooLarge
@@ -240,7 +240,6 @@ def create_app(node: Node, *, manage_node: bool = True) -> FastAPI:
     async def metrics() -> Response:
         return Response(generate_latest(node.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
-    app.state.auth_header = HEADER
     return app
 
 

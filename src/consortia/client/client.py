@@ -217,12 +217,12 @@ class Client:
 
 
 def _parse_sse(lines: Iterator[str]) -> Iterator[tuple[str, dict[str, Any]]]:
-    event_id, data = "", []
+    event_id, data = "", list[str]()
     for line in lines:
         if not line:
             if data:
                 yield event_id, orjson.loads("\n".join(data))
-            event_id, data = "", []
+            event_id, data = "", list[str]()
         elif line.startswith("id:"):
             event_id = line[3:].strip()
         elif line.startswith("data:"):

@@ -124,7 +124,7 @@ class Executor:
             found = (cert, public, str(orgs[0].value))
             with self._lock:
                 self._certs.remember(sender, found)
-        return found  # type: ignore[no-any-return]
+        return found
 
     def verify_signature(self, tx: SignedTx) -> None:
         """Check chain id and signature; remember the tx as verified by this process."""
@@ -158,7 +158,7 @@ class Executor:
             raise _reject("IDENTITY_REVOKED", f"certificate of {member.id} has been revoked")
         if reader.value(frozen_identity_key(member.id)) is not None:
             raise _reject("IDENTITY_FROZEN", f"identity {member.id} is frozen by governance")
-        return member  # type: ignore[no-any-return]
+        return member
 
     def check_tx(self, reader: Reader, tx: SignedTx, height: int, time_ms: int,
                  committed: Any) -> tuple[Identity, Contract, dict[str, Any]]:

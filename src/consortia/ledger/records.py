@@ -175,7 +175,7 @@ class BlockHeader:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> BlockHeader:
-        return cls(**{k: d[k] for k in cls.__slots__})  # type: ignore[attr-defined]
+        return cls(**{k: d[k] for k in cls.__slots__})
 
     def encode(self) -> bytes:
         return codec.dumps_unchecked(self.to_dict())
