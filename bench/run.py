@@ -54,7 +54,6 @@ def ceilings() -> dict[str, float]:
     suite = get_suite("ed25519-sha256")
     signer = suite.generate_signer()
     msg = os.urandom(300)
-    sig = signer.sign(msg)
     tx = {"chain": "c", "sender": "A" * 450, "nonce": 1, "contract": "kv", "method": "put",
           "args": {"key": "k", "value": {"n": 1}}, "not_after_height": None, "not_after_ms": 1}
     with tempfile.TemporaryDirectory() as scratch:
@@ -81,7 +80,7 @@ def ceilings() -> dict[str, float]:
 
 
 def render(c: dict[str, float], runs: list[dict[str, object]]) -> str:
-    lines = [START, "", f"Run {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC on: {machine()}", "",
+    lines = [START, "", f"Run {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC on: {machine()}", "",
              "**This machine's ceilings, measured in the same run** (one core each):", "",
              "| ceiling | per second |", "| --- | ---: |"]
     names = {"ed25519_verify_per_s": "Ed25519 verify (PyNaCl / libsodium)", "ed25519_sign_per_s": "Ed25519 sign",
