@@ -1,0 +1,1 @@
+"""The industry applications: each a contract on the SDK, with its CLI and queries."""

@@ -20,12 +20,24 @@ from consortia.identity.wallet import save_member, write_secret
 from consortia.identity.x509 import ROLES, cert_pem, check_member_name, create_ca, issue_member, load_pem
 from consortia.types import codec
 
+# The first four make the default consortium; the demo adds two more supplier tiers and a
+# second funder. Unified social credit codes are made up (valid check characters, no real firm).
 DEMO_ORGS: list[dict[str, str]] = [
-    {"id": "hongqiao-auto", "name": "Hongqiao Automotive Group Co., Ltd.", "kind": "core"},
-    {"id": "jinglian-parts", "name": "Suzhou Jinglian Precision Parts Co., Ltd.", "kind": "supplier"},
-    {"id": "pudong-bank", "name": "Pudong Commercial Bank", "kind": "funder"},
-    {"id": "sh-regulator", "name": "Shanghai Financial Regulatory Office", "kind": "regulator"},
+    {"id": "hongqiao-auto", "name": "Hongqiao Automotive Group Co., Ltd.", "kind": "core",
+     "uscc": "91310000MA1HQ2026X"},
+    {"id": "jinglian-parts", "name": "Suzhou Jinglian Precision Parts Co., Ltd.", "kind": "supplier",
+     "uscc": "91320500MA1JL0417R"},
+    {"id": "pudong-bank", "name": "Pudong Commercial Bank", "kind": "funder", "uscc": "91310000PDB000007M"},
+    {"id": "sh-regulator", "name": "Shanghai Financial Regulatory Office", "kind": "regulator",
+     "uscc": "11310000MB2F00001F"},
+    {"id": "hengtai-castings", "name": "Wuxi Hengtai Precision Castings Co., Ltd.", "kind": "supplier",
+     "uscc": "91320200MA1HT0088R"},
+    {"id": "ruifeng-fasteners", "name": "Changzhou Ruifeng Fasteners Co., Ltd.", "kind": "supplier",
+     "uscc": "92320400MA1RF0123G"},
+    {"id": "zheshang-factoring", "name": "Zhejiang Merchants Commercial Factoring Co., Ltd.", "kind": "funder",
+     "uscc": "91330100MA2CF0316G"},
 ]
+DEMO_ORG_COUNT = len(DEMO_ORGS)
 DEFAULT_MEMBERS: list[tuple[str, list[str]]] = [("admin", ["admin", "client"]), ("clerk", ["client"]),
                                                ("node", ["node"])]
 

@@ -32,7 +32,9 @@ MAX_PENDING = 200_000
 
 
 def default_contracts() -> dict[str, Contract]:
-    contracts: list[Contract] = [Governance(), Membership(), KeyValue()]
+    from consortia.apps.scf import SupplyChainFinance
+
+    contracts: list[Contract] = [Governance(), Membership(), KeyValue(), SupplyChainFinance()]
     return {c.name: c for c in contracts}
 
 
