@@ -55,6 +55,7 @@ def test_full_lifecycle_down_three_tiers_with_factoring_and_a_pledge(scf: Scf) -
     factored = scf.finance(T3, t3_piece, funder=FACTOR, kind="factoring", rate_bp=560, fees=0)
     pledged = scf.finance(T1, t1_rest, funder=BANK, kind="pledge", rate_bp=500, fees=200 * YUAN)
     assert factored["advance"] == 150_000 * YUAN - 150_000 * YUAN * 560 * 90 // 3_600_000
+    assert pledged["advance"] == 600_000 * YUAN - 7_500 * YUAN - 200 * YUAN  # 5 % a year for 90 of 360 days
     assert scf.piece(t3_piece)["holder"] == FACTOR and scf.piece(t1_rest)["lien"] == BANK
 
     tree = scf.query(CORE, "lineage", {"voucher_id": t3_piece})
