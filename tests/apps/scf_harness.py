@@ -28,13 +28,15 @@ class Scf:
 
     def __init__(self, consortium: Consortium, path: Path) -> None:
         self.chain = Chain(consortium, path)
+        self._nonce = 0
         for org, roles in ROLES.items():
             self.ok(org, "register_party", {"roles": roles, "uscc": USCC[org], "name": org})
 
     # -- transactions -------------------------------------------------------------------
 
     def run(self, org: str, method: str, args: dict[str, Any], *, who: str = "admin", at: int | None = None) -> Receipt:
-        tx = self.chain.tx(f"{org}/{who}", "scf", method, args, ttl_ms=0, not_after_height=10**9)
+        self._nonce += 1  # deterministic ids, so hypothesis can replay a run exactly
+        tx = self.chain.tx(f"{org}/{who}", "scf", method, args, ttl_ms=0, not_after_height=10**9, nonce=self._nonce)
         return self.chain.block(tx, time_ms=at).receipts[0]
 
     def ok(self, org: str, method: str, args: dict[str, Any], **kw: Any) -> Any:
