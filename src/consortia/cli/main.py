@@ -88,7 +88,7 @@ def init(home: Path, orgs: int, chain_id: str, block_max_txs: int | None, block_
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=8700, show_default=True, type=click.IntRange(1, 65535), help="API port.")
 @click.option("--init", "init_missing", is_flag=True,
-              help="Create a 4-organisation consortium with demo data first if none exists.")
+              help="Create the demo consortium (7 organisations, demo data) first if none exists.")
 @click.option("--log-level", default="info", show_default=True,
               type=click.Choice(["debug", "info", "warning", "error"]))
 @handle_errors
@@ -103,9 +103,11 @@ def up(home: Path, host: str, port: int, init_missing: bool, log_level: str) -> 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     created = False
     if init_missing and not (Path(home) / "genesis.json").exists():
-        init_consortium(home)
+        from consortia.node.home import DEMO_ORG_COUNT
+
+        init_consortium(home, orgs=DEMO_ORG_COUNT)
         created = True
-        click.echo(f"Created a 4-organisation consortium in {home}")
+        click.echo(f"Created a {DEMO_ORG_COUNT}-organisation demo consortium in {home}")
     node = Node(load_genesis(home), Path(home) / "node")
     if created:
         from consortia.node.demo import seed_demo
@@ -114,7 +116,7 @@ def up(home: Path, host: str, port: int, init_missing: bool, log_level: str) -> 
         sent = seed_demo(node, Path(home))
         node.stop()
         node = Node(load_genesis(home), Path(home) / "node")
-        click.echo(f"Recorded {sent} demo transactions (documents and governance votes)")
+        click.echo(f"Recorded {sent} demo transactions (supply chain finance and governance)")
     base = f"http://{host}:{port}"
     click.echo(f"Consortia node for chain {node.chain_id} at height {node.store.height()}")
     click.echo(f"  API       {base}/chain")
@@ -382,10 +384,12 @@ def _print_proposal(p: dict[str, Any], as_json: bool) -> None:
 
 def _register_more() -> None:
     from consortia.cli.bench import bench
+    from consortia.cli.scf import scf
     from consortia.cli.verify_store import node_group
 
     cli.add_command(bench)
     cli.add_command(node_group)
+    cli.add_command(scf)
 
 
 _register_more()

@@ -1,52 +1,112 @@
-"""Demo data for a freshly created local consortium (``consortia up --init``)."""
+"""Demo data for a freshly created local consortium (``consortia up --init``).
+
+A realistic small supply chain: an automaker, three tiers of suppliers, a bank and a factoring
+company, and a regulator; one voucher split down the tiers with pieces factored and pledged,
+one still offered, one already settled; and the governance decisions of the consortium.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import secrets
+import time
 from pathlib import Path
 from typing import Any
 
 from consortia.identity.wallet import load_wallet
 from consortia.ledger.records import SignedTx
+from consortia.node.home import DEMO_ORGS
 from consortia.node.node import Node
 
-
-def _signed(node: Node, home: Path, identity: str, contract: str, method: str, args: dict[str, Any]) -> SignedTx:
-    import secrets
-    import time
-
-    wallet = load_wallet(home, node.suite, identity)
-    tx = {"chain": node.chain_id, "sender": wallet.sender, "nonce": secrets.randbits(63), "contract": contract,
-          "method": method, "args": args, "not_after_height": None, "not_after_ms": int(time.time() * 1000) + 600_000}
-    return SignedTx.create(node.suite, wallet.signer, tx)
+DAY_MS = 24 * 3600 * 1000
+YUAN = 100
+ROLE_OF_KIND = {"core": "core", "supplier": "supplier", "funder": "funder", "regulator": "regulator"}
 
 
-def _run(node: Node, home: Path, identity: str, contract: str, method: str, args: dict[str, Any]) -> dict[str, Any]:
-    [(_, future)] = node.submit([_signed(node, home, identity, contract, method, args).to_wire()])
-    receipt: dict[str, Any] = future.result(30).receipt
-    if receipt["status"] != "ok":
-        raise RuntimeError(f"demo transaction {contract}.{method} failed: {receipt['code']} {receipt['message']}")
-    return receipt
+class Seeder:
+    def __init__(self, node: Node, home: Path) -> None:
+        self.node, self.home, self.sent = node, home, 0
+
+    def run(self, org: str, contract: str, method: str, args: dict[str, Any]) -> Any:
+        wallet = load_wallet(self.home, self.node.suite, f"{org}/admin")
+        tx = {"chain": self.node.chain_id, "sender": wallet.sender, "nonce": secrets.randbits(63),
+              "contract": contract, "method": method, "args": args, "not_after_height": None,
+              "not_after_ms": int(time.time() * 1000) + 600_000}
+        [(_, future)] = self.node.submit([SignedTx.create(self.node.suite, wallet.signer, tx).to_wire()])
+        receipt = future.result(30).receipt
+        if receipt["status"] != "ok":
+            raise RuntimeError(f"demo transaction {contract}.{method} failed: {receipt['code']} {receipt['message']}")
+        self.sent += 1
+        return receipt["result"]
+
+    def scf(self, org: str, method: str, **args: Any) -> Any:
+        return self.run(org, "scf", method, args)
 
 
 def seed_demo(node: Node, home: Path) -> int:
-    """Record a few business documents and governance decisions; returns the transactions sent."""
-    steps: list[tuple[str, str, str, dict[str, Any]]] = [
-        ("hongqiao-auto/admin", "kv", "put", {"key": "purchase-orders/HQ-PO-2026-0001", "value": {
-            "supplier": "jinglian-parts", "item": "brake caliper assemblies", "quantity": 4000,
-            "amount_fen": 128_000_000, "currency": "CNY"}}),
-        ("jinglian-parts/clerk", "kv", "put", {"key": "delivery-notes/JL-DN-2026-0417", "value": {
-            "order": "HQ-PO-2026-0001", "quantity": 4000, "received_by": "hongqiao-auto"}}),
-        ("pudong-bank/clerk", "kv", "put", {"key": "credit-lines/PDB-CL-2026-007", "value": {
-            "borrower": "hongqiao-auto", "limit_fen": 5_000_000_000, "expires": "2027-11-30"}}),
-    ]
-    for identity, contract, method, args in steps:
-        _run(node, home, identity, contract, method, args)
-    opened = _run(node, home, "pudong-bank/admin", "gov", "propose", {
+    """Record the demo supply chain and governance decisions; returns the transactions sent."""
+    s = Seeder(node, home)
+    core, tier1, bank, regulator, tier2, tier3, factor = (o["id"] for o in DEMO_ORGS)
+    now = int(time.time() * 1000)
+    for org in DEMO_ORGS:
+        s.scf(org["id"], "register_party", roles=[ROLE_OF_KIND[org["kind"]]], uscc=org["uscc"], name=org["name"])
+    line = s.scf(bank, "grant_credit_line", core=core, limit=50_000_000 * YUAN, expires_ms=now + 365 * DAY_MS)["id"]
+    s.scf(factor, "grant_credit_line", core=core, limit=20_000_000 * YUAN, expires_ms=now + 365 * DAY_MS)
+
+    def document(issuer: str, kind: str, number: str, amount: int) -> str:
+        digest = hashlib.sha256(f"{issuer} {kind} {number} {amount}".encode()).hexdigest()
+        return s.scf(issuer, "register_document", kind=kind, number=number, digest=digest, algorithm="sha-256",  # type: ignore[no-any-return]
+                     amount=amount, counterparty=core if issuer != core else tier1)["id"]
+
+    contract = document(core, "contract", "HQ-PC-2026-118", 1_280_000 * YUAN)
+    invoice = document(tier1, "invoice", "JL-INV-2026-0417", 1_280_000 * YUAN)
+    delivery = document(tier1, "delivery", "JL-DN-2026-0502", 860_000 * YUAN)
+    receipt_note = document(tier1, "delivery", "JL-DN-2026-0388", 50_000 * YUAN)
+
+    # A voucher down three tiers: the tier-1 supplier pays its caster, the caster its fastener maker.
+    voucher = s.scf(core, "issue", to=tier1, amount=1_280_000 * YUAN, due_ms=now + 90 * DAY_MS, credit_line=line,
+                    documents=[contract, invoice], memo="brake caliper assemblies, PO HQ-PO-2026-0001")["id"]
+    s.scf(tier1, "accept", voucher_id=voucher)
+    first = s.scf(tier1, "propose_transfer", voucher_id=voucher, outputs=[{"to": tier2, "amount": 500_000 * YUAN}])
+    s.scf(tier2, "answer_transfer", transfer_id=first["id"], accept=True)
+    tier2_piece, tier1_rest = _children(node, voucher)
+    second = s.scf(tier2, "propose_transfer", voucher_id=tier2_piece, outputs=[{"to": tier3, "amount": 120_000 * YUAN}])
+    s.scf(tier3, "answer_transfer", transfer_id=second["id"], accept=True)
+    tier3_piece, _ = _children(node, tier2_piece)
+    # The fastener maker sells its piece to the factoring company; the tier-1 supplier pledges its rest.
+    factoring = s.scf(tier3, "apply_financing", voucher_id=tier3_piece, funder=factor, kind="factoring")["id"]
+    s.scf(factor, "approve_financing", financing_id=factoring, rate_bp=560, fees=0)
+    s.scf(factor, "disburse", financing_id=factoring)
+    pledge = s.scf(tier1, "apply_financing", voucher_id=tier1_rest, funder=bank, kind="pledge")["id"]
+    s.scf(bank, "approve_financing", financing_id=pledge, rate_bp=480, fees=500 * YUAN)
+    s.scf(bank, "disburse", financing_id=pledge)
+    # A second voucher still waits for the supplier's acceptance.
+    s.scf(core, "issue", to=tier1, amount=860_000 * YUAN, due_ms=now + 120 * DAY_MS, credit_line=line,
+          documents=[delivery], memo="cast housings, PO HQ-PO-2026-0007")
+    # A small voucher that matured and was paid.
+    short_due = int(time.time() * 1000) + 1500
+    paid = s.scf(core, "issue", to=tier1, amount=50_000 * YUAN, due_ms=short_due, credit_line=line,
+                 documents=[receipt_note], memo="sample batch")["id"]
+    s.scf(tier1, "accept", voucher_id=paid)
+    time.sleep(max(0.0, (short_due - time.time() * 1000) / 1000) + 0.1)
+    s.scf(core, "settle", voucher_id=paid)
+
+    opened = s.run(bank, "gov", "propose", {
         "action": "set_config", "params": {"key": "proposal_ttl_ms", "value": 3 * 24 * 3600 * 1000},
-        "reason": "three days is enough to decide"})["result"]
-    _run(node, home, "hongqiao-auto/admin", "gov", "vote", {"proposal_id": opened["id"], "approve": True})
-    _run(node, home, "sh-regulator/admin", "gov", "vote", {"proposal_id": opened["id"], "approve": True})
-    _run(node, home, "sh-regulator/admin", "gov", "propose", {
-        "action": "set_config", "params": {"key": "gov_required_orgs", "value": ["sh-regulator"]},
+        "reason": "three days is enough to decide"})
+    for voter in (core, regulator, tier1):
+        if s.run(voter, "gov", "vote", {"proposal_id": opened["id"], "approve": True})["status"] != "open":
+            break
+    s.run(regulator, "gov", "propose", {
+        "action": "set_config", "params": {"key": "gov_required_orgs", "value": [regulator]},
         "reason": "every governance decision needs the regulator's approval"})
-    return len(steps) + 4
+    return s.sent
+
+
+def _children(node: Node, piece_id: str) -> list[str]:
+    from consortia.types import codec
+
+    raw = node.store.state_read(f"scf/v/{piece_id}")
+    if raw is None:
+        raise RuntimeError(f"demo voucher {piece_id} is missing")
+    return list(codec.decode(raw.value)["children"])
