@@ -363,7 +363,7 @@ class SupplyChainFinance(Contract):
                      "applied_ms": ctx.time_ms}
         ctx.put(f"fin/{financing_id}", financing)
         ctx.put(f"fin_by/{funder}/{financing_id}", 1)
-        ctx.put(f"fin_of/{voucher_id}/{financing_id}", 1)
+        ctx.put(f"fin_root/{piece['root']}/{financing_id}", 1)
         piece["status"], piece["pending"] = "financing", financing_id
         self._save_piece(ctx, piece)
         ctx.emit("FinancingApplied", id=financing_id, voucher=voucher_id, funder=funder, kind=kind,
@@ -553,10 +553,7 @@ class SupplyChainFinance(Contract):
             self._end_financing(ctx, financing, "expired", "the voucher reached its due date")
 
     def _financings_of(self, ctx: Context, root_id: str) -> list[dict[str, Any]]:
-        found = []
-        for piece in self._tree(ctx, root_id):
-            found.extend(ctx.get(f"fin/{key.rsplit('/', 1)[1]}") for key, _ in ctx.range(f"fin_of/{piece['id']}/", limit=1000))
-        return found
+        return [ctx.get(f"fin/{key.rsplit('/', 1)[1]}") for key, _ in ctx.range(f"fin_root/{root_id}/", limit=1_000_000)]
 
     def _tree(self, ctx: Context, root_id: str) -> list[dict[str, Any]]:
         ids = [key.rsplit("/", 1)[1] for key, _ in ctx.range(f"tree/{root_id}/", limit=1_000_000)]
