@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 HOME_DIR ?= .consortia
 PORT   ?= 8700
 
-.PHONY: demo test bench lint install clean-demo
+.PHONY: demo test bench lint install clean-demo system-deps
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,15 +16,19 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# Debian packages the tests and the multi-node network need (NATS JetStream server).
+system-deps:
+	@command -v nats-server >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq nats-server; }
+
 demo: $(STAMP)
 	$(VENV)/bin/consortia up --init --dir $(HOME_DIR) --port $(PORT)
 
-test: $(STAMP)
+test: $(STAMP) system-deps
 	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/mypy src/consortia
 	$(PY) -m pytest -q
 
-bench: $(STAMP)
+bench: $(STAMP) system-deps
 	$(PY) bench/run.py
 
 lint: $(STAMP)

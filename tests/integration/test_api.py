@@ -241,6 +241,7 @@ def test_every_route_answers_errors_in_one_shape(http: httpx.Client) -> None:
         ("/blocks/{ref}", "get"): dict(path="/blocks/none"),
         ("/query/{contract}/{method}", "post"): dict(path="/query/kv/get", content=b"[1]"),
         ("/events", "get"): dict(params={"from_height": "-1"}),
+        ("/attestations/{height}", "get"): dict(path="/attestations/abc"),
     }
     healthy_only = {("/chain", "get"), ("/health", "get"), ("/contracts", "get"), ("/metrics", "get")}
     routes = {(p, m) for p, ops in spec["paths"].items() for m in ops}

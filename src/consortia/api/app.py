@@ -113,24 +113,37 @@ def create_app(node: Node, *, manage_node: bool = True) -> FastAPI:
     app.state.node = node
     app.state.hub = hub
 
-    async def submit(request: Request, wires: list[Any], wait: bool, timeout: float) -> tuple[int, list[dict[str, Any]]]:
+    async def submit(request: Request, wires: list[Any], wait: bool, timeout: float,
+                     final: bool = False) -> tuple[int, list[dict[str, Any]]]:
         queued = await run_in_threadpool(node.submit, wires)
-        if not wait:
+        if not wait and not final:
             return 202, [committed_view(tx_id, None) for tx_id, _ in queued]
+        deadline = time.monotonic() + timeout
         futures = [asyncio.wrap_future(f) for _, f in queued]
         done, _ = await asyncio.wait(futures, timeout=timeout)
         views = [committed_view(tx_id, fut.result() if fut in done else None)
                  for (tx_id, _), fut in zip(queued, futures, strict=True)]
-        return (200 if len(done) == len(futures) else 202), views
+        complete = len(done) == len(futures)
+        if final and complete:
+            top = max(v["height"] for v in views)
+            while node.final_height() < top and time.monotonic() < deadline:
+                await asyncio.sleep(0.02)
+            reached = await run_in_threadpool(node.final_height)
+            for view in views:
+                view["final"] = view["height"] <= reached
+            complete = reached >= top
+        return (200 if complete else 202), views
 
     @app.post("/transactions", tags=["transactions"], summary="Submit one signed transaction",
               openapi_extra=_body(SIGNED_TX_SCHEMA, "a signed transaction"))
     async def post_transaction(request: Request, wait: bool = True,
-                               timeout: float = Query(DEFAULT_WAIT_S, gt=0, le=300)) -> OrjsonResponse:
+                               timeout: float = Query(DEFAULT_WAIT_S, gt=0, le=300),
+                               final: bool = Query(False, description="also wait until a quorum of organisations "
+                                                                      "attested the block")) -> OrjsonResponse:
         """By default waits until the transaction is committed and returns its receipt
         (202 with `committed: false` if it is still pending after `timeout` seconds)."""
         wire = await read_json(request, MAX_SINGLE_BODY)
-        status, views = await submit(request, [wire], wait, timeout)
+        status, views = await submit(request, [wire], wait, timeout, final)
         return OrjsonResponse(views[0], status_code=status)
 
     @app.post("/transactions/batch", tags=["transactions"], summary="Submit many signed transactions",
@@ -139,11 +152,12 @@ def create_app(node: Node, *, manage_node: bool = True) -> FastAPI:
                                                           "minItems": 1, "maxItems": MAX_BATCH}}},
                                   "up to 5,000 signed transactions; one bad transaction refuses the batch"))
     async def post_batch(request: Request, wait: bool = True,
-                         timeout: float = Query(DEFAULT_WAIT_S, gt=0, le=300)) -> OrjsonResponse:
+                         timeout: float = Query(DEFAULT_WAIT_S, gt=0, le=300),
+                         final: bool = Query(False, description="also wait for finality")) -> OrjsonResponse:
         body = await read_json(request, MAX_BATCH_BODY)
         if type(body) is not dict or type(body.get("txs")) is not list:
             raise BadInput('expected {"txs": [signed transactions]}', code="BAD_INPUT")
-        status, views = await submit(request, body["txs"], wait, timeout)
+        status, views = await submit(request, body["txs"], wait, timeout, final)
         return OrjsonResponse({"results": views}, status_code=status)
 
     @app.get("/transactions/{tx_id}", tags=["transactions"], summary="A transaction, its receipt and proofs")
@@ -191,15 +205,36 @@ def create_app(node: Node, *, manage_node: bool = True) -> FastAPI:
                 "organisations": [{k: o[k] for k in ("id", "name", "kind")} for o in orgs],
                 "config": node.query("gov", "config", {}),
                 "contracts": sorted(node.executor.contracts),
+                "mode": node.mode, "final_height": node.final_height(),
             }
         return await run_in_threadpool(read)
 
     @app.get("/health", tags=["chain"], summary="Liveness and readiness")
     async def health() -> OrjsonResponse:
         ok = node.healthy
-        body = {"status": "ok" if ok else "failing", "height": node.store.height(),
-                "pending": node.orderer.pending(), "uptime_s": int(time.time() - node.started_at) if node.started_at else 0}
+        diverged = node.finality.diverged
+        failure = node.orderer.failure
+        body = {"status": "ok" if ok else ("diverged" if diverged else "failing"), "mode": node.mode,
+                "height": node.store.height(), "final_height": await run_in_threadpool(node.final_height),
+                "pending": node.orderer.pending(), "diverged": diverged,
+                "dissent": {str(h): orgs for h, orgs in sorted(node.finality.dissent.items())[-20:]},
+                "error": None if failure is None else str(failure),
+                "uptime_s": int(time.time() - node.started_at) if node.started_at else 0}
+        if node.mode == "jetstream":
+            body["ordering_connected"] = bool(getattr(node.orderer, "connected", False))
         return OrjsonResponse(body, status_code=200 if ok else 503)
+
+    @app.get("/attestations/{height}", tags=["blocks"], summary="Signed headers of a block, one per organisation")
+    async def attestations(height: int) -> dict[str, Any]:
+        """Every organisation's node signs the header it computed; a block is final once a quorum
+        attested the same hash. Each attestation verifies offline against the organisation's CA."""
+        if not 0 <= height <= 10**15:
+            raise BadInput("height out of range", code="BAD_INPUT")
+        rows = await run_in_threadpool(node.store.attestations, height)
+        block = await run_in_threadpool(node.store.get_block, height)
+        return {"height": height, "hash": block.hash if block else None, "quorum": node.finality.quorum(),
+                "final": await run_in_threadpool(node.final_height) >= height and block is not None,
+                "attestations": [codec.decode(body) for _, _, body in rows]}
 
     @app.get("/contracts", tags=["contracts"], summary="Contracts, their methods and queries")
     async def contracts() -> dict[str, Any]:

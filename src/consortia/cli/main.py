@@ -91,9 +91,17 @@ def init(home: Path, orgs: int, chain_id: str, block_max_txs: int | None, block_
               help="Create the demo consortium (7 organisations, demo data) first if none exists.")
 @click.option("--log-level", default="info", show_default=True,
               type=click.Choice(["debug", "info", "warning", "error"]))
+@click.option("--data", type=click.Path(path_type=Path), help="Node data directory (default: <dir>/node).")
+@click.option("--nats", default=None, help="Comma-separated NATS URLs: join a replicated network instead of "
+                                            "ordering in-process.")
+@click.option("--org", default=None, help="This node's organisation; it signs attestations as <org>/node.")
 @handle_errors
-def up(home: Path, host: str, port: int, init_missing: bool, log_level: str) -> None:
-    """Start the embedded node and its REST API; Ctrl-C stops it, running it again resumes."""
+def up(home: Path, host: str, port: int, init_missing: bool, log_level: str, data: Path | None, nats: str | None,
+       org: str | None) -> None:
+    """Start a node and its REST API; Ctrl-C stops it, running it again resumes.
+
+    Alone it orders transactions in-process; with --nats it is one organisation's node of a
+    replicated network (see `consortia network`)."""
     import uvicorn
 
     from consortia.api.app import create_app
@@ -108,17 +116,30 @@ def up(home: Path, host: str, port: int, init_missing: bool, log_level: str) -> 
         init_consortium(home, orgs=DEMO_ORG_COUNT)
         created = True
         click.echo(f"Created a {DEMO_ORG_COUNT}-organisation demo consortium in {home}")
-    node = Node(load_genesis(home), Path(home) / "node")
+    genesis = load_genesis(home)
+    data_dir = data or Path(home) / "node"
+
+    def make_node() -> Node:
+        from consortia.crypto import get_suite
+        from consortia.identity.wallet import load_wallet
+
+        node_org = org or genesis["orgs"][0]["id"]
+        wallet_path = Path(home) / "orgs" / node_org / "members" / "node" / "key.pem"
+        wallet = load_wallet(Path(home), get_suite(genesis["suite"]), f"{node_org}/node") if wallet_path.exists() else None
+        urls = [u.strip() for u in nats.split(",") if u.strip()] if nats else None
+        return Node(genesis, data_dir, name=node_org, nats=urls, node_wallet=wallet)
+
+    node = make_node()
     if created:
         from consortia.node.demo import seed_demo
 
         node.start()
         sent = seed_demo(node, Path(home))
         node.stop()
-        node = Node(load_genesis(home), Path(home) / "node")
+        node = make_node()
         click.echo(f"Recorded {sent} demo transactions (supply chain finance and governance)")
     base = f"http://{host}:{port}"
-    click.echo(f"Consortia node for chain {node.chain_id} at height {node.store.height()}")
+    click.echo(f"Consortia node for chain {node.chain_id} at height {node.store.height()} ({node.mode} ordering)")
     click.echo(f"  API       {base}/chain")
     click.echo(f"  API docs  {base}/docs")
     click.echo(f"  events    {base}/events")
@@ -384,12 +405,14 @@ def _print_proposal(p: dict[str, Any], as_json: bool) -> None:
 
 def _register_more() -> None:
     from consortia.cli.bench import bench
+    from consortia.cli.network import network
     from consortia.cli.scf import scf
     from consortia.cli.verify_store import node_group
 
     cli.add_command(bench)
     cli.add_command(node_group)
     cli.add_command(scf)
+    cli.add_command(network)
 
 
 _register_more()

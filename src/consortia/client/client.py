@@ -131,6 +131,10 @@ class Client:
     def blocks(self, limit: int = 20, before: int | None = None) -> list[dict[str, Any]]:
         return self._get("/blocks", limit=limit, before=before)["blocks"]  # type: ignore[no-any-return]
 
+    def attestations(self, height: int) -> dict[str, Any]:
+        """The organisations' signed headers for a block, and whether it is final."""
+        return self._get(f"/attestations/{height}")  # type: ignore[no-any-return]
+
     def transaction(self, tx_id: str, *, verify: bool = True) -> dict[str, Any]:
         """A committed transaction with receipt; its proofs are checked locally unless ``verify=False``."""
         view: dict[str, Any] = self._get(f"/transactions/{tx_id}")
@@ -149,18 +153,21 @@ class Client:
     def build(self, contract: str, method: str, args: dict[str, Any] | None = None, **kwargs: Any) -> SignedTx:
         return build_tx(self.suite, self._require_wallet(), self.chain_id, contract, method, args, **kwargs)
 
-    def submit(self, txs: SignedTx | Sequence[SignedTx], *, wait: bool = True, timeout: float = 30.0) -> list[dict[str, Any]]:
-        """Submit signed transactions (one request); with ``wait`` return their receipts once committed."""
+    def submit(self, txs: SignedTx | Sequence[SignedTx], *, wait: bool = True, timeout: float = 30.0,
+               final: bool = False) -> list[dict[str, Any]]:
+        """Submit signed transactions (one request); with ``wait`` return their receipts once the
+        node committed them, with ``final`` once a quorum of organisations attested the block."""
         batch = [txs] if isinstance(txs, SignedTx) else list(txs)
-        params = {"wait": "true" if wait else "false", "timeout": timeout}
+        params = {"wait": "true" if wait else "false", "timeout": timeout, "final": "true" if final else "false"}
         if len(batch) == 1:
             return [self._request("POST", "/transactions", body=batch[0].to_wire(), params=params).json()]
         body = {"txs": [t.to_wire() for t in batch]}
         return self._request("POST", "/transactions/batch", body=body, params=params).json()["results"]  # type: ignore[no-any-return]
 
-    def send(self, contract: str, method: str, args: dict[str, Any] | None = None, *, wait: bool = True) -> dict[str, Any]:
+    def send(self, contract: str, method: str, args: dict[str, Any] | None = None, *, wait: bool = True,
+             final: bool = False) -> dict[str, Any]:
         """Build, sign and submit one transaction; returns the commit view (receipt inside)."""
-        return self.submit(self.build(contract, method, args), wait=wait)[0]
+        return self.submit(self.build(contract, method, args), wait=wait, final=final)[0]
 
     def call(self, contract: str, method: str, args: dict[str, Any] | None = None) -> Any:
         """Like ``send`` but returns the method's result, raising ``Revert`` if the receipt is not ok."""

@@ -7,15 +7,16 @@ import threading
 import time
 from collections import deque
 
-from consortia.consensus.base import Deliver
+from consortia.consensus.base import Batch, Deliver
 from consortia.ledger.records import SignedTx
 
 log = logging.getLogger(__name__)
 
 
 class SoloOrderer:
-    def __init__(self, max_txs: int = 500, timeout_ms: int = 50) -> None:
+    def __init__(self, max_txs: int = 500, timeout_ms: int = 50, proposer: str = "solo") -> None:
         self.max_txs = max_txs
+        self.proposer = proposer
         self.timeout_ms = timeout_ms
         self._queue: deque[SignedTx] = deque()
         self._first_at = 0.0
@@ -69,7 +70,7 @@ class SoloOrderer:
     def _run(self, deliver: Deliver) -> None:
         while (batch := self._next_batch()) is not None:
             try:
-                deliver(batch, int(time.time() * 1000))
+                deliver(Batch(batch, int(time.time() * 1000), self.proposer, 0))
             except BaseException as exc:  # noqa: BLE001 - the node records it and turns unhealthy
                 log.exception("block delivery failed; the orderer stops")
                 self.failure = exc

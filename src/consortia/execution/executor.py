@@ -226,8 +226,9 @@ class Executor:
             return Receipt.reverted(tx_id, "CONTRACT_ERROR", f"contract raised {type(exc).__name__}")
         return Receipt.ok(tx_id, tuple(ctx.events), result)
 
-    def apply_block(self, txs: list[SignedTx], time_ms: int, proposer: str) -> CommittedBlock:
-        """Execute ``txs`` as the next block and commit it atomically."""
+    def apply_block(self, txs: list[SignedTx], time_ms: int, proposer: str,
+                    meta: dict[str, bytes] | None = None) -> CommittedBlock:
+        """Execute ``txs`` as the next block and commit it (and ``meta``) atomically."""
         if self._head is None:
             self._head = self.store.get_head()
             if self._head is None:
@@ -245,7 +246,7 @@ class Executor:
                 seen.add(tx.id)
             with self._lock:
                 self._verified.pop(tx.id + tx.sig, None)
-        return self._commit(state, prev, prev_hash, txs, receipts, time_ms, proposer)
+        return self._commit(state, prev, prev_hash, txs, receipts, time_ms, proposer, meta)
 
     def _commit(self, state: BlockState, prev: BlockHeader | None, prev_hash: str, txs: list[SignedTx],
                 receipts: list[Receipt], time_ms: int, proposer: str,

@@ -34,6 +34,10 @@ CREATE TABLE IF NOT EXISTS blocks (
 CREATE TABLE IF NOT EXISTS tx_index (
     id BLOB PRIMARY KEY, height INTEGER NOT NULL, idx INTEGER NOT NULL
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS attestations (
+    height INTEGER NOT NULL, org TEXT NOT NULL, hash TEXT NOT NULL, body BLOB NOT NULL,
+    PRIMARY KEY (height, org)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS state (
     key TEXT PRIMARY KEY, value BLOB NOT NULL, height INTEGER NOT NULL, idx INTEGER NOT NULL
 ) WITHOUT ROWID;
@@ -76,11 +80,15 @@ class Store:
         self._writer.executescript(SCHEMA)
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
+        self._attest: sqlite3.Connection | None = None
+        self._attest_lock = threading.Lock()
         self._cache: dict[str, Versioned | None] = {}
         self._cache_lock = threading.Lock()
 
     def close(self) -> None:
         self._writer.close()
+        if self._attest is not None:
+            self._attest.close()
         with self._cache_lock:
             readers, self._readers = self._readers, []
         for conn in readers:
@@ -188,6 +196,33 @@ class Store:
         """Every state row in key order (for comparisons and rebuild checks)."""
         for k, v, h, i in self._reader().execute("SELECT key, value, height, idx FROM state ORDER BY key"):
             yield str(k), bytes(v), int(h), int(i)
+
+    # -- attestations (signed headers from every node; not part of any block) ---------
+
+    def add_attestation(self, height: int, org: str, block_hash: str, body: bytes) -> bool:
+        """Keep the first attestation of ``org`` for ``height``; False if one was already kept."""
+        with self._attest_lock:
+            if self._attest is None:
+                self._attest = _connect(self.path)
+            cursor = self._attest.execute(
+                "INSERT OR IGNORE INTO attestations (height, org, hash, body) VALUES (?,?,?,?)",
+                (height, org, block_hash, body))
+            return cursor.rowcount == 1
+
+    def attestations(self, height: int) -> list[tuple[str, str, bytes]]:
+        """(org, hash, body) of every attestation kept for ``height``."""
+        rows = self._reader().execute("SELECT org, hash, body FROM attestations WHERE height=? ORDER BY org",
+                                      (height,)).fetchall()
+        return [(str(o), str(h), bytes(b)) for o, h, b in rows]
+
+    def attestation_counts(self, start: int, end: int) -> dict[int, dict[str, int]]:
+        """For heights in [start, end]: how many organisations attested each hash."""
+        out: dict[int, dict[str, int]] = {}
+        for height, block_hash, count in self._reader().execute(
+                "SELECT height, hash, COUNT(*) FROM attestations WHERE height BETWEEN ? AND ? GROUP BY height, hash",
+                (start, end)):
+            out.setdefault(int(height), {})[str(block_hash)] = int(count)
+        return out
 
     # -- commit -----------------------------------------------------------------------
 

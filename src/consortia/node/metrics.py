@@ -15,6 +15,10 @@ class NodeMetrics:
         self.rejections = Counter("consortia_submissions_rejected", "Submissions refused at admission, by code",
                                   ["code"], registry=self.registry)
         self.pending = Gauge("consortia_mempool_pending", "Transactions waiting to be ordered", registry=self.registry)
+        self.final_height = Gauge("consortia_final_height", "Highest block attested by a quorum of organisations",
+                                  registry=self.registry)
+        self.diverged = Gauge("consortia_diverged", "1 when this node computed a block a quorum disagrees with",
+                              registry=self.registry)
         self.commit_latency = Histogram(
             "consortia_commit_latency_seconds", "From admission to durable commit",
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10), registry=self.registry)

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from consortia.consensus.base import Batch
+from consortia.consensus.jetstream import JetStreamOrderer
 from consortia.consensus.solo import SoloOrderer
 from consortia.contracts.kv import KeyValue
 from consortia.contracts.sdk import Contract
@@ -19,8 +21,10 @@ from consortia.crypto.suite import get_suite
 from consortia.errors import BadInput, ConsortiaError, Fault, TxRejected, Unavailable
 from consortia.execution.executor import CommittedBlock, Executor, Reader
 from consortia.execution.genesis import check_genesis
+from consortia.identity.wallet import Wallet
 from consortia.ledger.records import SignedTx
 from consortia.ledger.store import Store
+from consortia.node.finality import Finality, sign_attestation
 from consortia.node.metrics import NodeMetrics
 from consortia.types import codec
 
@@ -48,8 +52,18 @@ class Committed:
 
 
 class Node:
+    """One organisation's node.
+
+    Embedded (``nats=None``): an in-process orderer; committed means final. Replicated
+    (``nats=[urls]``): transactions are ordered on a JetStream cluster shared with the other
+    organisations' nodes, each node executes every block itself, signs the header it computed
+    with ``node_wallet`` and publishes that attestation; a block is final once a quorum of
+    organisations attested the same header.
+    """
+
     def __init__(self, genesis: dict[str, Any], data_dir: Path, *, name: str = "node",
-                 contracts: dict[str, Contract] | None = None) -> None:
+                 contracts: dict[str, Contract] | None = None, nats: list[str] | None = None,
+                 node_wallet: Wallet | None = None, replicas: int = 3, quorum: int | None = None) -> None:
         self.genesis = check_genesis(genesis)
         self.chain_id: str = self.genesis["chain_id"]
         self.suite = get_suite(self.genesis["suite"])
@@ -65,14 +79,33 @@ class Node:
         except BaseException:
             self.store.close()
             raise
-        self.orderer = SoloOrderer()
+        self.node_wallet = node_wallet
+        self.mode = "jetstream" if nats else "solo"
+        self.orderer: SoloOrderer | JetStreamOrderer
+        if nats:
+            config = self._config()
+            self.orderer = JetStreamOrderer(
+                nats, self.chain_id, node_wallet.org if node_wallet else name, next_height=self.store.height() + 1,
+                last_seq=int(self.store.get_meta("ordering_seq") or b"0"), parse=self.parse,
+                max_txs=self.genesis["config"]["block_max_txs"], timeout_ms=config["block_timeout_ms"],
+                replicas=replicas, on_attestation=self._on_attestation)
+        else:
+            self.orderer = SoloOrderer(proposer=name)
+        self.finality = Finality(self.store, self.executor, on_divergence=self._halt, quorum=quorum)
+        self._unpublished: list[dict[str, Any]] = []
         self._apply_config()
         self.started_at = 0.0
 
+    def _config(self) -> dict[str, Any]:
+        return Reader(lambda k: (v.value if (v := self.store.state_read(k)) else None)).config()
+
     def _apply_config(self) -> None:
-        """Follow governance: block cutting reads the chain config after every block."""
-        config = Reader(lambda k: (v.value if (v := self.store.state_read(k)) else None)).config()
-        self.orderer.max_txs = config["block_max_txs"]
+        """Follow governance after every block. A replicated node keeps the genesis block size:
+        it assembles the next block while executing this one, so a change could take effect at
+        different blocks on different nodes (see ADR 0008); the cut timeout is safe to follow."""
+        config = self._config()
+        if self.mode == "solo":
+            self.orderer.max_txs = config["block_max_txs"]
         self.orderer.timeout_ms = config["block_timeout_ms"]
 
     def _open_chain(self) -> None:
@@ -101,7 +134,15 @@ class Node:
 
     @property
     def healthy(self) -> bool:
-        return self.orderer.failure is None
+        return self.orderer.failure is None and self.finality.diverged is None
+
+    def final_height(self) -> int:
+        return self.store.height() if self.mode == "solo" else self.finality.final_height()
+
+    def _halt(self, reason: str) -> None:
+        """Stop committing: this node computed something else than a quorum of the consortium."""
+        self.metrics.diverged.set(1)
+        self.orderer.failure = Fault(f"diverged from the consortium: {reason}", code="DIVERGED")
 
     def add_listener(self, listener: Callable[[CommittedBlock], None]) -> None:
         self._listeners.append(listener)
@@ -156,15 +197,24 @@ class Node:
                     fresh.append(tx)
                 out.append((tx.id, known[0]))
         if fresh:
-            self.orderer.submit(fresh)
+            try:
+                self.orderer.submit(fresh)
+            except BaseException:
+                with self._lock:
+                    for tx in fresh:
+                        self._waiters.pop(tx.id, None)
+                raise
         self.metrics.pending.set(self.orderer.pending())
         return out
 
     # -- commit ------------------------------------------------------------------------
 
-    def _deliver(self, batch: list[SignedTx], time_ms: int) -> None:
+    def _deliver(self, batch: Batch) -> None:
+        if self.finality.diverged is not None:
+            raise Fault(f"not committing past a divergence: {self.finality.diverged}", code="DIVERGED")
         started = time.perf_counter()
-        block = self.executor.apply_block(batch, time_ms, self.name)
+        block = self.executor.apply_block(batch.txs, batch.time_ms, batch.proposer,
+                                          {"ordering_seq": str(batch.seq).encode()})
         self.metrics.block_seconds.observe(time.perf_counter() - started)
         self.metrics.blocks.inc()
         self.metrics.height.set(block.header.height)
@@ -179,11 +229,34 @@ class Node:
                     waiter[0].set_result(Committed(block.header.height, i, receipt.to_dict()))
         self.metrics.pending.set(self.orderer.pending())
         self._apply_config()
+        self._attest(block)
         for listener in list(self._listeners):
             try:
                 listener(block)
             except Exception:  # noqa: BLE001 - a listener must not stop the chain
                 log.exception("block listener failed")
+
+    # -- attestations ------------------------------------------------------------------
+
+    def _attest(self, block: CommittedBlock) -> None:
+        """Sign what we computed, keep it, publish it; then compare with what others attested."""
+        if self.node_wallet is not None:
+            attestation = sign_attestation(self.node_wallet, self.chain_id, block.header, block.hash)
+            self.store.add_attestation(block.header.height, self.node_wallet.org, block.hash,
+                                       codec.encode(attestation))
+            if isinstance(self.orderer, JetStreamOrderer):
+                self._unpublished.append(attestation)
+                try:
+                    while self._unpublished:
+                        self.orderer.publish_attestation(self._unpublished[0])
+                        self._unpublished.pop(0)
+                except Unavailable as exc:
+                    log.warning("attestation for height %d not published yet: %s", block.header.height, exc)
+        self.finality.check(block.header.height)
+        self.metrics.final_height.set(self.final_height())
+
+    def _on_attestation(self, body: dict[str, Any]) -> None:
+        self.finality.receive(body)
 
     # -- reads -------------------------------------------------------------------------
 

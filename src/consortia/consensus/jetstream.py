@@ -1,0 +1,269 @@
+"""Ordering on a NATS JetStream cluster (see docs/adr/0008-ordering-on-jetstream.md).
+
+Every node publishes the transactions it admitted to one replicated stream; JetStream's RAFT
+gives every message a stream sequence that all nodes read identically. Blocks are cut from the
+stream alone, so every node derives the same blocks:
+
+- messages are taken in stream order; a block closes after the message that brings it to
+  ``max_txs`` transactions or more, or at the first ``cut`` message for its height that
+  arrives while it holds transactions (any node posts one when its timer for the open block
+  runs out; later ones for the same height are ignored);
+- a block's time is the stream timestamp of its closing message (never before the previous
+  block's), its ``seq`` the stream sequence of that message: a node resumes after it.
+
+Attestations (signed headers) travel on a second stream and are handed to the node as they come.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import nats
+from nats.errors import NoRespondersError
+from nats.errors import TimeoutError as NatsTimeout
+from nats.js import api
+from nats.js.errors import APIError, NoStreamResponseError
+
+from consortia.consensus.base import Batch, Deliver
+from consortia.errors import Unavailable
+from consortia.ledger.records import SignedTx
+from consortia.types import codec
+
+log = logging.getLogger(__name__)
+
+PUBLISH_TIMEOUT_S = 10.0
+
+
+def stream_names(chain_id: str) -> tuple[str, str]:
+    safe = chain_id.upper().replace(".", "_").replace("-", "_")
+    return f"CONSORTIA_{safe}_TX", f"CONSORTIA_{safe}_ATTEST"
+
+
+def subjects(chain_id: str) -> tuple[str, str]:
+    return f"consortia.{chain_id}.tx", f"consortia.{chain_id}.attest"
+
+
+@dataclass
+class OpenBlock:
+    """The block being assembled from the stream."""
+
+    height: int
+    txs: list[SignedTx] = field(default_factory=list)
+    opened_at: float = 0.0  # local monotonic time the first transaction arrived
+    cut_requested: bool = False
+
+
+class JetStreamOrderer:
+    """The Orderer interface over a JetStream cluster; one per node."""
+
+    def __init__(self, servers: list[str], chain_id: str, org: str, *, next_height: int, last_seq: int,
+                 parse: Callable[[Any], SignedTx], max_txs: int = 500, timeout_ms: int = 50, replicas: int = 3,
+                 on_attestation: Callable[[dict[str, Any]], None] | None = None) -> None:
+        self.servers = servers
+        self.chain_id = chain_id
+        self.org = org
+        self.max_txs = max_txs
+        self.timeout_ms = timeout_ms
+        self.replicas = replicas
+        self._parse = parse
+        self._on_attestation = on_attestation
+        self._open = OpenBlock(next_height)
+        self._last_seq = last_seq
+        self._last_time_ms = 0
+        self._blocks: queue.Queue[Batch | None] = queue.Queue()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._nc: Any = None
+        self._js: Any = None
+        self._ready = threading.Event()
+        self._stopping = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self.failure: BaseException | None = None
+        self.connected = False
+        self.tx_stream, self.attest_stream = stream_names(chain_id)
+        self.tx_subject, self.attest_subject = subjects(chain_id)
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def start(self, deliver: Deliver) -> None:
+        self._threads = [threading.Thread(target=self._run_loop, name="jetstream", daemon=True),
+                         threading.Thread(target=self._commit_loop, args=(deliver,), name="committer", daemon=True)]
+        for thread in self._threads:
+            thread.start()
+        if not self._ready.wait(60):
+            raise Unavailable(f"cannot reach the NATS cluster at {', '.join(self.servers)}", code="ORDERER_UNREACHABLE")
+        if self.failure is not None:
+            raise Unavailable(f"ordering service failed at start: {self.failure}", code="ORDERER_UNREACHABLE")
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._blocks.put(None)
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(lambda: None)
+        for thread in self._threads:
+            thread.join(timeout=30)
+
+    def pending(self) -> int:
+        return len(self._open.txs) + self._blocks.qsize()
+
+    # -- the asyncio side ----------------------------------------------------------------
+
+    def _run_loop(self) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        try:
+            loop.run_until_complete(self._main())
+        except BaseException as exc:  # noqa: BLE001 - recorded; the node reports it
+            log.exception("ordering loop failed")
+            self.failure = exc
+            self._ready.set()
+        finally:
+            loop.close()
+
+    async def _main(self) -> None:
+        self._nc = await nats.connect(self.servers, max_reconnect_attempts=-1, reconnect_time_wait=0.5,
+                                      connect_timeout=5, allow_reconnect=True,
+                                      disconnected_cb=self._disconnected, reconnected_cb=self._reconnected)
+        self.connected = True
+        self._js = self._nc.jetstream(timeout=PUBLISH_TIMEOUT_S)
+        await self._ensure_streams()
+        start = api.ConsumerConfig(deliver_policy=api.DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=self._last_seq + 1)
+        await self._js.subscribe(self.tx_subject, cb=self._on_tx_message, ordered_consumer=True, config=start,
+                                 idle_heartbeat=2.0)
+        if self._on_attestation is not None:
+            await self._js.subscribe(self.attest_subject, cb=self._on_attest_message, ordered_consumer=True,
+                                     config=api.ConsumerConfig(deliver_policy=api.DeliverPolicy.ALL),
+                                     idle_heartbeat=2.0)
+        self._ready.set()
+        while not self._stopping.is_set():
+            await asyncio.sleep(min(0.01, self.timeout_ms / 4000))
+            await self._maybe_request_cut()
+        await self._nc.drain()
+
+    async def _disconnected(self) -> None:
+        self.connected = False
+        log.warning("disconnected from NATS; reconnecting")
+
+    async def _reconnected(self) -> None:
+        self.connected = True
+        log.warning("reconnected to NATS at %s", self._nc.connected_url.netloc if self._nc else "?")
+
+    async def _ensure_streams(self) -> None:
+        for name, subject, retention in ((self.tx_stream, self.tx_subject, 7 * 24 * 3600),
+                                         (self.attest_stream, self.attest_subject, 30 * 24 * 3600)):
+            config = api.StreamConfig(name=name, subjects=[subject], num_replicas=self.replicas,
+                                      storage=api.StorageType.FILE, duplicate_window=120, max_age=retention)
+            for attempt in range(60):
+                try:
+                    await self._js.add_stream(config)
+                    break
+                except APIError as exc:
+                    if "already in use" in str(exc) or getattr(exc, "err_code", 0) == 10058:
+                        break
+                    if attempt == 59:
+                        raise
+                except (NatsTimeout, NoRespondersError, NoStreamResponseError):
+                    if attempt == 59:
+                        raise
+                await asyncio.sleep(0.5)
+
+    async def _on_tx_message(self, msg: Any) -> None:
+        seq = int(msg.metadata.sequence.stream)
+        if seq <= self._last_seq:
+            return
+        stamp_ms = int(msg.metadata.timestamp.timestamp() * 1000)
+        try:
+            body = codec.decode(msg.data)
+        except Exception:  # noqa: BLE001 - every node skips the same bad message
+            log.error("stream message %d is not canonical JSON; skipped", seq)
+            body = {}
+        block = self._open
+        if type(body) is dict and body.get("t") == "txs" and type(body.get("txs")) is list:
+            for wire in body["txs"]:
+                try:
+                    block.txs.append(self._parse(wire))
+                except Exception as exc:  # noqa: BLE001 - deterministic: all nodes parse the same bytes
+                    log.error("stream message %d carries a malformed transaction (%s); skipped", seq, exc)
+            if block.txs and not block.opened_at:
+                block.opened_at = time.monotonic()
+            if len(block.txs) >= self.max_txs:
+                self._cut(seq, stamp_ms, "count")
+                return
+        elif type(body) is dict and body.get("t") == "cut" and body.get("height") == block.height and block.txs:
+            self._cut(seq, stamp_ms, str(body.get("from", "")))
+            return
+        self._last_seq = seq  # a message that closes nothing is consumed; resume after it on restart
+
+    def _cut(self, seq: int, stamp_ms: int, proposer: str) -> None:
+        block = self._open
+        time_ms = max(stamp_ms, self._last_time_ms)
+        self._last_time_ms = time_ms
+        self._last_seq = seq
+        self._blocks.put(Batch(block.txs, time_ms, proposer, seq))
+        self._open = OpenBlock(block.height + 1)
+
+    async def _maybe_request_cut(self) -> None:
+        block = self._open
+        if not block.txs or block.cut_requested or not self.connected:
+            return
+        if (time.monotonic() - block.opened_at) * 1000 < self.timeout_ms:
+            return
+        block.cut_requested = True
+        payload = codec.encode({"t": "cut", "height": block.height, "from": self.org})
+        try:
+            await self._js.publish(self.tx_subject, payload, headers={"Nats-Msg-Id": f"cut-{block.height}-{self.org}"})
+        except Exception as exc:  # noqa: BLE001 - another node's timer, or ours again, will cut
+            log.warning("could not post the cut for block %d: %s", block.height, exc)
+            block.cut_requested = False
+
+    async def _on_attest_message(self, msg: Any) -> None:
+        try:
+            body = codec.decode(msg.data)
+        except Exception:  # noqa: BLE001
+            return
+        if type(body) is dict and self._on_attestation is not None:
+            self._on_attestation(body)
+
+    # -- called from other threads -------------------------------------------------------
+
+    def submit(self, txs: list[SignedTx]) -> None:
+        """Publish one admission batch; returns once the cluster has stored it (not yet ordered)."""
+        payload = b'{"from":"' + self.org.encode() + b'","t":"txs","txs":[' + b",".join(
+            b'{"sig":"' + t.sig.hex().encode() + b'","tx":' + t.raw + b"}" for t in txs) + b"]}"
+        msg_id = txs[0].id.hex() if len(txs) == 1 else f"batch-{len(txs)}-{txs[0].id.hex()}-{txs[-1].id.hex()}"
+        self._call(self._js.publish(self.tx_subject, payload, headers={"Nats-Msg-Id": msg_id}))
+
+    def publish_attestation(self, attestation: dict[str, Any]) -> None:
+        self._call(self._js.publish(self.attest_subject, codec.encode(attestation),
+                                    headers={"Nats-Msg-Id": f"attest-{attestation['height']}-{attestation['org']}"}))
+
+    def _call(self, coroutine: Any) -> Any:
+        loop = self._loop
+        if loop is None or loop.is_closed() or self._stopping.is_set():
+            coroutine.close()
+            raise Unavailable("the ordering service is not running", code="ORDERER_UNREACHABLE")
+        future = asyncio.run_coroutine_threadsafe(coroutine, loop)
+        try:
+            return future.result(PUBLISH_TIMEOUT_S + 2)
+        except Exception as exc:  # noqa: BLE001 - every failure means: not stored, try again
+            future.cancel()
+            raise Unavailable(f"the ordering service did not store the transactions ({type(exc).__name__}); "
+                              "retry, possibly on another node", code="ORDERER_UNAVAILABLE") from None
+
+    # -- the committer side --------------------------------------------------------------
+
+    def _commit_loop(self, deliver: Deliver) -> None:
+        while (batch := self._blocks.get()) is not None:
+            try:
+                deliver(batch)
+            except BaseException as exc:  # noqa: BLE001 - the node records it and turns unhealthy
+                log.exception("block delivery failed; the orderer stops")
+                self.failure = exc
+                self._stopping.set()
+                return

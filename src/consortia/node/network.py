@@ -1,0 +1,264 @@
+"""A whole consortium on one machine: a NATS JetStream cluster and one node per organisation,
+each a separate process with its own data directory and API port.
+
+    <home>/genesis.json, orgs/...        the consortium (as ``consortia init`` makes it)
+    <home>/network.json                  ports and process ids
+    <home>/nats/<name>/nats.conf, data/  one JetStream server each
+    <home>/nodes/<org>/chain.db          one node per organisation; its log is node.log
+
+The same layout, spread over machines, is how a real deployment runs (see README).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from consortia.errors import Conflict, Fault, NotFound, Unavailable
+from consortia.node.home import init_consortium, load_genesis
+
+NATS_BINARY = "nats-server"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie child counts as gone
+        waited, _ = os.waitpid(pid, os.WNOHANG)
+        return waited == 0
+    except ChildProcessError:
+        return True
+
+
+@dataclass
+class NatsServer:
+    name: str
+    client_port: int
+    cluster_port: int
+    pid: int = 0
+
+    @property
+    def url(self) -> str:
+        return f"nats://127.0.0.1:{self.client_port}"
+
+
+@dataclass
+class NodeProcess:
+    org: str
+    port: int
+    pid: int = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+@dataclass
+class NetworkState:
+    servers: list[NatsServer] = field(default_factory=list)
+    nodes: list[NodeProcess] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"servers": [asdict(s) for s in self.servers], "nodes": [asdict(n) for n in self.nodes]}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> NetworkState:
+        return cls([NatsServer(**s) for s in data["servers"]], [NodeProcess(**n) for n in data["nodes"]])
+
+
+class LocalNetwork:
+    def __init__(self, home: Path) -> None:
+        self.home = Path(home)
+        self.state_path = self.home / "network.json"
+        self.state = (NetworkState.from_dict(json.loads(self.state_path.read_text()))
+                      if self.state_path.exists() else NetworkState())
+
+    # -- setup ---------------------------------------------------------------------------
+
+    def create(self, orgs: int = 4, servers: int = 3, **init: Any) -> None:
+        """Create the consortium (unless it exists) and assign ports to servers and nodes."""
+        if shutil.which(NATS_BINARY) is None:
+            raise NotFound("nats-server is not installed (Debian: apt-get install nats-server)", code="NO_NATS")
+        if not (self.home / "genesis.json").exists():
+            init_consortium(self.home, orgs=orgs, **init)
+        genesis = load_genesis(self.home)
+        if not self.state.servers:
+            self.state.servers = [NatsServer(f"n{i + 1}", free_port(), free_port()) for i in range(servers)]
+        if not self.state.nodes:
+            self.state.nodes = [NodeProcess(o["id"], free_port()) for o in genesis["orgs"]]
+        self.save()
+
+    def save(self) -> None:
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.state_path.write_text(json.dumps(self.state.to_dict(), indent=2) + "\n")
+
+    @property
+    def nats_urls(self) -> list[str]:
+        return [s.url for s in self.state.servers]
+
+    def server(self, name: str) -> NatsServer:
+        for s in self.state.servers:
+            if s.name == name:
+                return s
+        raise NotFound(f"no NATS server {name!r}", code="NO_SUCH_SERVER")
+
+    def node(self, org: str) -> NodeProcess:
+        for n in self.state.nodes:
+            if n.org == org:
+                return n
+        raise NotFound(f"no node for {org!r}", code="NO_SUCH_NODE")
+
+    # -- NATS servers --------------------------------------------------------------------
+
+    def _nats_config(self, server: NatsServer) -> Path:
+        folder = self.home / "nats" / server.name
+        (folder / "data").mkdir(parents=True, exist_ok=True)
+        routes = ", ".join(f"nats-route://127.0.0.1:{s.cluster_port}" for s in self.state.servers)
+        config = folder / "nats.conf"
+        config.write_text(
+            f"server_name: {server.name}\n"
+            f"listen: 127.0.0.1:{server.client_port}\n"
+            f"jetstream {{ store_dir: \"{folder / 'data'}\" }}\n"
+            f"cluster {{\n  name: consortia\n  listen: 127.0.0.1:{server.cluster_port}\n  routes: [{routes}]\n}}\n")
+        return config
+
+    def start_server(self, name: str) -> None:
+        server = self.server(name)
+        if pid_alive(server.pid):
+            return
+        config = self._nats_config(server)
+        with open(config.parent / "nats.log", "ab") as logfile:
+            process = subprocess.Popen([NATS_BINARY, "-c", str(config)], stdout=logfile, stderr=subprocess.STDOUT,
+                                       start_new_session=True)
+        server.pid = process.pid
+        self.save()
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", server.client_port)) == 0:
+                    return
+            if process.poll() is not None:
+                raise Fault(f"nats-server {name} exited: {(config.parent / 'nats.log').read_text()[-1500:]}")
+            time.sleep(0.1)
+        raise Fault(f"nats-server {name} did not open its port")
+
+    def stop_server(self, name: str, sig: int = signal.SIGTERM) -> None:
+        server = self.server(name)
+        _signal_and_wait(server.pid, sig)
+        server.pid = 0
+        self.save()
+
+    # -- nodes ---------------------------------------------------------------------------
+
+    def start_node(self, org: str, *, wait: bool = True) -> None:
+        node = self.node(org)
+        if pid_alive(node.pid):
+            return
+        data = self.home / "nodes" / org
+        data.mkdir(parents=True, exist_ok=True)
+        with open(data / "node.log", "ab") as logfile:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "consortia.cli.main", "up", "--dir", str(self.home), "--data", str(data),
+                 "--org", org, "--nats", ",".join(self.nats_urls), "--port", str(node.port), "--log-level", "warning"],
+                stdout=logfile, stderr=subprocess.STDOUT, start_new_session=True)
+        node.pid = process.pid
+        self.save()
+        if wait:
+            self.wait_healthy(org, process)
+
+    def wait_healthy(self, org: str, process: subprocess.Popen[bytes] | None = None, timeout: float = 60) -> None:
+        node = self.node(org)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(node.url + "/health", timeout=2).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            if process is not None and process.poll() is not None:
+                log = (self.home / "nodes" / org / "node.log").read_text()[-2000:]
+                raise Fault(f"node {org} exited at start: {log}")
+            time.sleep(0.2)
+        raise Unavailable(f"node {org} did not become healthy within {timeout:.0f} s", code="NODE_NOT_HEALTHY")
+
+    def stop_node(self, org: str, sig: int = signal.SIGTERM) -> None:
+        node = self.node(org)
+        _signal_and_wait(node.pid, sig)
+        node.pid = 0
+        self.save()
+
+    # -- the whole network ---------------------------------------------------------------
+
+    def up(self) -> None:
+        if not self.state.servers:
+            raise Conflict("create the network first", code="NOT_INITIALISED")
+        for server in self.state.servers:
+            self.start_server(server.name)
+        for node in self.state.nodes:
+            self.start_node(node.org, wait=False)
+        for node in self.state.nodes:
+            self.wait_healthy(node.org)
+
+    def down(self) -> None:
+        for node in self.state.nodes:
+            self.stop_node(node.org)
+        for server in self.state.servers:
+            self.stop_server(server.name)
+
+    def status(self) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = []
+        for node in self.state.nodes:
+            row: dict[str, Any] = {"org": node.org, "url": node.url, "running": pid_alive(node.pid)}
+            try:
+                health = httpx.get(node.url + "/health", timeout=2).json()
+                row.update(status=health.get("status"), height=health.get("height"),
+                           final_height=health.get("final_height"), pending=health.get("pending"),
+                           diverged=health.get("diverged"))
+            except (httpx.TransportError, ValueError):
+                row.update(status="unreachable")
+            rows.append(row)
+        top = max((r.get("height") or 0 for r in rows), default=0)
+        for r in rows:
+            r["lag"] = top - r["height"] if isinstance(r.get("height"), int) else None
+        for server in self.state.servers:
+            rows.append({"server": server.name, "url": server.url, "running": pid_alive(server.pid)})
+        return rows
+
+
+def _signal_and_wait(pid: int, sig: int, timeout: float = 30) -> None:
+    if not pid_alive(pid):
+        return
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and pid_alive(pid):
+        time.sleep(0.05)
+    if pid_alive(pid):
+        os.kill(pid, signal.SIGKILL)
+        while pid_alive(pid):
+            time.sleep(0.05)
