@@ -58,6 +58,7 @@ class OpenBlock:
     txs: list[SignedTx] = field(default_factory=list)
     opened_at: float = 0.0  # local monotonic time the first transaction arrived
     cut_requested: bool = False
+    retry_at: float = 0.0  # after a failed marker, when to try again
 
 
 class JetStreamOrderer:
@@ -212,15 +213,17 @@ class JetStreamOrderer:
         block = self._open
         if not block.txs or block.cut_requested or not self.connected:
             return
-        if (time.monotonic() - block.opened_at) * 1000 < self.timeout_ms:
+        now = time.monotonic()
+        if (now - block.opened_at) * 1000 < self.timeout_ms or now < block.retry_at:
             return
         block.cut_requested = True
         payload = codec.encode({"t": "cut", "height": block.height, "from": self.org})
         try:
             await self._js.publish(self.tx_subject, payload, headers={"Nats-Msg-Id": f"cut-{block.height}-{self.org}"})
         except Exception as exc:  # noqa: BLE001 - another node's timer, or ours again, will cut
-            log.warning("could not post the cut for block %d: %s", block.height, exc)
+            log.warning("could not post the cut for block %d (%s); retrying in 0.5 s", block.height, exc)
             block.cut_requested = False
+            block.retry_at = time.monotonic() + 0.5
 
     async def _on_attest_message(self, msg: Any) -> None:
         try:

@@ -199,14 +199,15 @@ class Store:
 
     # -- attestations (signed headers from every node; not part of any block) ---------
 
-    def add_attestation(self, height: int, org: str, block_hash: str, body: bytes) -> bool:
-        """Keep the first attestation of ``org`` for ``height``; False if one was already kept."""
+    def add_attestation(self, height: int, org: str, block_hash: str, body: bytes, *, own: bool = False) -> bool:
+        """Keep the first attestation of ``org`` for ``height`` (a node's own always wins);
+        False if another one was already kept."""
+        verb = "INSERT OR REPLACE" if own else "INSERT OR IGNORE"
         with self._attest_lock:
             if self._attest is None:
                 self._attest = _connect(self.path)
-            cursor = self._attest.execute(
-                "INSERT OR IGNORE INTO attestations (height, org, hash, body) VALUES (?,?,?,?)",
-                (height, org, block_hash, body))
+            cursor = self._attest.execute(f"{verb} INTO attestations (height, org, hash, body) VALUES (?,?,?,?)",
+                                          (height, org, block_hash, body))
             return cursor.rowcount == 1
 
     def attestations(self, height: int) -> list[tuple[str, str, bytes]]:

@@ -82,8 +82,13 @@ class Finality:
         if attestation is None:
             log.warning("ignored an attestation that does not verify: %.200s", body)
             return
-        self.store.add_attestation(attestation["height"], attestation["org"], attestation["hash"],
-                                   codec.encode(attestation))
+        kept = self.store.add_attestation(attestation["height"], attestation["org"], attestation["hash"],
+                                          codec.encode(attestation))
+        if not kept:
+            for org, block_hash, _ in self.store.attestations(attestation["height"]):
+                if org == attestation["org"] and block_hash != attestation["hash"]:
+                    log.error("EQUIVOCATION: %s signed two headers for height %d (%s and %s)", org,
+                              attestation["height"], block_hash, attestation["hash"])
         self.check(attestation["height"])
 
     def check(self, height: int) -> None:

@@ -243,7 +243,7 @@ class Node:
         if self.node_wallet is not None:
             attestation = sign_attestation(self.node_wallet, self.chain_id, block.header, block.hash)
             self.store.add_attestation(block.header.height, self.node_wallet.org, block.hash,
-                                       codec.encode(attestation))
+                                       codec.encode(attestation), own=True)
             if isinstance(self.orderer, JetStreamOrderer):
                 self._unpublished.append(attestation)
                 try:
