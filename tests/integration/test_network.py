@@ -180,6 +180,39 @@ def test_everything_restarts_and_resumes(net: LocalNetwork) -> None:
     assert_identical(net, {view["tx_id"]: "x"})
 
 
+def test_a_node_catches_up_from_peers_when_the_stream_no_longer_has_its_blocks(net: LocalNetwork) -> None:
+    net.stop_node("jinglian-parts")
+    with Load(net, ["hongqiao-auto/admin"]) as load:
+        time.sleep(1.5)
+    wait_converged_without(net, "jinglian-parts")
+    asyncio.run(_purge_stream(net))  # as if the stream's retention had passed
+    net.start_node("jinglian-parts")
+    assert not load.errors and load.acked
+    assert_identical(net, load.acked)
+    log = (Path(net.home) / "nodes" / "jinglian-parts" / "node.log").read_text()
+    assert "catching up from" in log
+
+
+def wait_converged_without(net: LocalNetwork, absent: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        rows = [httpx.get(n.url + "/health", timeout=3).json() for n in net.state.nodes if n.org != absent]
+        if len({r["height"] for r in rows}) == 1 and all(r["pending"] == 0 for r in rows):
+            return
+        time.sleep(0.3)
+    raise AssertionError("the running nodes did not converge")
+
+
+async def _purge_stream(net: LocalNetwork) -> None:
+    import nats
+
+    nc = await nats.connect(net.nats_urls)
+    try:
+        await nc.jetstream().purge_stream(stream_names("consortia-net")[0])
+    finally:
+        await nc.close()
+
+
 def test_a_node_outvoted_by_a_quorum_stops_rather_than_diverge(net: LocalNetwork) -> None:
     """Three organisations' node keys sign a different header for the next block. Every node,
     seeing a quorum disagree with what it computed, reports the divergence and stops (so this

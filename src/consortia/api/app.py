@@ -206,6 +206,7 @@ def create_app(node: Node, *, manage_node: bool = True) -> FastAPI:
                 "config": node.query("gov", "config", {}),
                 "contracts": sorted(node.executor.contracts),
                 "mode": node.mode, "final_height": node.final_height(),
+                "ordering_seq": int(node.store.get_meta("ordering_seq") or b"0"),
             }
         return await run_in_threadpool(read)
 

@@ -95,9 +95,11 @@ def init(home: Path, orgs: int, chain_id: str, block_max_txs: int | None, block_
 @click.option("--nats", default=None, help="Comma-separated NATS URLs: join a replicated network instead of "
                                             "ordering in-process.")
 @click.option("--org", default=None, help="This node's organisation; it signs attestations as <org>/node.")
+@click.option("--peers", default="", help="Comma-separated API URLs of other nodes, to catch up from when the "
+                                          "stream no longer holds what this node missed.")
 @handle_errors
 def up(home: Path, host: str, port: int, init_missing: bool, log_level: str, data: Path | None, nats: str | None,
-       org: str | None) -> None:
+       org: str | None, peers: str) -> None:
     """Start a node and its REST API; Ctrl-C stops it, running it again resumes.
 
     Alone it orders transactions in-process; with --nats it is one organisation's node of a
@@ -127,7 +129,8 @@ def up(home: Path, host: str, port: int, init_missing: bool, log_level: str, dat
         wallet_path = Path(home) / "orgs" / node_org / "members" / "node" / "key.pem"
         wallet = load_wallet(Path(home), get_suite(genesis["suite"]), f"{node_org}/node") if wallet_path.exists() else None
         urls = [u.strip() for u in nats.split(",") if u.strip()] if nats else None
-        return Node(genesis, data_dir, name=node_org, nats=urls, node_wallet=wallet)
+        return Node(genesis, data_dir, name=node_org, nats=urls, node_wallet=wallet,
+                    peers=[p.strip() for p in peers.split(",") if p.strip()])
 
     node = make_node()
     if created:

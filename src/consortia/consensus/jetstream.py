@@ -66,7 +66,8 @@ class JetStreamOrderer:
 
     def __init__(self, servers: list[str], chain_id: str, org: str, *, next_height: int, last_seq: int,
                  parse: Callable[[Any], SignedTx], max_txs: int = 500, timeout_ms: int = 50, replicas: int = 3,
-                 on_attestation: Callable[[dict[str, Any]], None] | None = None) -> None:
+                 on_attestation: Callable[[dict[str, Any]], None] | None = None,
+                 on_gap: Callable[[], tuple[int, int]] | None = None) -> None:
         self.servers = servers
         self.chain_id = chain_id
         self.org = org
@@ -75,6 +76,7 @@ class JetStreamOrderer:
         self.replicas = replicas
         self._parse = parse
         self._on_attestation = on_attestation
+        self._on_gap = on_gap
         self._open = OpenBlock(next_height)
         self._last_seq = last_seq
         self._last_time_ms = 0
@@ -134,6 +136,14 @@ class JetStreamOrderer:
         self.connected = True
         self._js = self._nc.jetstream(timeout=PUBLISH_TIMEOUT_S)
         await self._ensure_streams()
+        info = await self._js.stream_info(self.tx_stream)
+        if info.state.first_seq > self._last_seq + 1 and self._on_gap is not None:
+            # The stream no longer holds what this node missed: copy it from other nodes first.
+            log.warning("the stream starts at %d but this node resumes at %d: catching up from peers",
+                        info.state.first_seq, self._last_seq + 1)
+            next_height, seq = await asyncio.get_running_loop().run_in_executor(None, self._on_gap)
+            self._last_seq = max(seq, info.state.first_seq - 1)
+            self._open = OpenBlock(next_height)
         start = api.ConsumerConfig(deliver_policy=api.DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=self._last_seq + 1)
         await self._js.subscribe(self.tx_subject, cb=self._on_tx_message, ordered_consumer=True, config=start,
                                  idle_heartbeat=2.0)

@@ -182,7 +182,8 @@ class LocalNetwork:
         with open(data / "node.log", "ab") as logfile:
             process = subprocess.Popen(
                 [sys.executable, "-m", "consortia.cli.main", "up", "--dir", str(self.home), "--data", str(data),
-                 "--org", org, "--nats", ",".join(self.nats_urls), "--port", str(node.port), "--log-level", "warning"],
+                 "--org", org, "--nats", ",".join(self.nats_urls), "--port", str(node.port), "--log-level", "warning",
+                 "--peers", ",".join(n.url for n in self.state.nodes if n.org != org)],
                 stdout=logfile, stderr=subprocess.STDOUT, start_new_session=True)
         node.pid = process.pid
         self.save()

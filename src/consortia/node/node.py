@@ -37,8 +37,9 @@ MAX_PENDING = 200_000
 
 def default_contracts() -> dict[str, Contract]:
     from consortia.apps.scf import SupplyChainFinance
+    from consortia.apps.trace import Traceability
 
-    contracts: list[Contract] = [Governance(), Membership(), KeyValue(), SupplyChainFinance()]
+    contracts: list[Contract] = [Governance(), Membership(), KeyValue(), SupplyChainFinance(), Traceability()]
     return {c.name: c for c in contracts}
 
 
@@ -63,7 +64,8 @@ class Node:
 
     def __init__(self, genesis: dict[str, Any], data_dir: Path, *, name: str = "node",
                  contracts: dict[str, Contract] | None = None, nats: list[str] | None = None,
-                 node_wallet: Wallet | None = None, replicas: int = 3, quorum: int | None = None) -> None:
+                 node_wallet: Wallet | None = None, replicas: int = 3, quorum: int | None = None,
+                 peers: list[str] | None = None) -> None:
         self.genesis = check_genesis(genesis)
         self.chain_id: str = self.genesis["chain_id"]
         self.suite = get_suite(self.genesis["suite"])
@@ -80,6 +82,7 @@ class Node:
             self.store.close()
             raise
         self.node_wallet = node_wallet
+        self.peers = list(peers or [])
         self.mode = "jetstream" if nats else "solo"
         self.orderer: SoloOrderer | JetStreamOrderer
         if nats:
@@ -88,7 +91,7 @@ class Node:
                 nats, self.chain_id, node_wallet.org if node_wallet else name, next_height=self.store.height() + 1,
                 last_seq=int(self.store.get_meta("ordering_seq") or b"0"), parse=self.parse,
                 max_txs=self.genesis["config"]["block_max_txs"], timeout_ms=config["block_timeout_ms"],
-                replicas=replicas, on_attestation=self._on_attestation)
+                replicas=replicas, on_attestation=self._on_attestation, on_gap=self._catch_up)
         else:
             self.orderer = SoloOrderer(proposer=name)
         self.finality = Finality(self.store, self.executor, on_divergence=self._halt, quorum=quorum)
@@ -254,6 +257,14 @@ class Node:
                     log.warning("attestation for height %d not published yet: %s", block.header.height, exc)
         self.finality.check(block.header.height)
         self.metrics.final_height.set(self.final_height())
+
+    def _catch_up(self) -> tuple[int, int]:
+        """Copy what the stream no longer holds from peers; (next height, stream position)."""
+        from consortia.node.catchup import catch_up
+
+        seq = catch_up(self.executor, self.finality, self.peers)
+        self.metrics.height.set(self.store.height())
+        return self.store.height() + 1, seq
 
     def _on_attestation(self, body: dict[str, Any]) -> None:
         self.finality.receive(body)
