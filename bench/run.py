@@ -1,7 +1,9 @@
-"""`make bench`: this machine's ceilings, then the end-to-end benchmark, into BENCHMARKS.md.
+"""`make bench`: this machine's ceilings, then the end-to-end benchmark on each crypto suite,
+into BENCHMARKS.md.
 
 The figures between the results markers of BENCHMARKS.md are replaced on every run; the
-analysis around them is written by hand.
+analysis around them is written by hand. ``BENCH_TXS`` sets the transactions per run and
+``BENCH_SUITES`` (comma separated: ed25519-sha256, sm2-sm3) the suites to run.
 """
 
 from __future__ import annotations
@@ -53,7 +55,11 @@ def machine() -> str:
 def ceilings() -> dict[str, float]:
     suite = get_suite("ed25519-sha256")
     signer = suite.generate_signer()
+    sm = get_suite("sm2-sm3")
+    sm_signer = sm.generate_signer()
+    seal_key = sm.generate_seal_key()
     msg = os.urandom(300)
+    payload = os.urandom(1024)
     tx = {"chain": "c", "sender": "A" * 450, "nonce": 1, "contract": "kv", "method": "put",
           "args": {"key": "k", "value": {"n": 1}}, "not_after_height": None, "not_after_ms": 1}
     with tempfile.TemporaryDirectory() as scratch:
@@ -73,6 +79,10 @@ def ceilings() -> dict[str, float]:
         "ed25519_verify_per_s": measure_verify_rate(),
         "ed25519_sign_per_s": rate(lambda: signer.sign(msg)),
         "sha256_700B_per_s": rate(lambda: hashlib.sha256(msg * 2).digest(), chunk=2000),
+        "sm2_verify_per_s": measure_verify_rate(suite_name="sm2-sm3"),
+        "sm2_sign_per_s": rate(lambda: sm_signer.sign(msg)),
+        "sm3_700B_per_s": rate(lambda: sm.hash(msg * 2), chunk=2000),
+        "sm4_gcm_seal_1KB_per_s": rate(lambda: sm.seal(seal_key, payload), chunk=2000),
         "orjson_sorted_roundtrip_per_s": rate(lambda: orjson.loads(orjson.dumps(tx, option=orjson.OPT_SORT_KEYS)),
                                               chunk=2000),
         "sqlite_durable_commits_per_s": sqlite_commits,
@@ -84,18 +94,21 @@ def render(c: dict[str, float], runs: list[dict[str, object]]) -> str:
              "**This machine's ceilings, measured in the same run** (one core each):", "",
              "| ceiling | per second |", "| --- | ---: |"]
     names = {"ed25519_verify_per_s": "Ed25519 verify (PyNaCl / libsodium)", "ed25519_sign_per_s": "Ed25519 sign",
-             "sha256_700B_per_s": "SHA-256 of 600 bytes", "orjson_sorted_roundtrip_per_s":
+             "sha256_700B_per_s": "SHA-256 of 600 bytes",
+             "sm2_verify_per_s": "SM2 verify, with Z (tongsuopy / Tongsuo)", "sm2_sign_per_s": "SM2 sign",
+             "sm3_700B_per_s": "SM3 of 600 bytes", "sm4_gcm_seal_1KB_per_s": "SM4-GCM seal of 1 KiB",
+             "orjson_sorted_roundtrip_per_s":
              "orjson sorted-key encode + decode of a tx", "sqlite_durable_commits_per_s":
              "SQLite WAL durable commits (synchronous=FULL)"}
     lines += [f"| {names[k]} | {v:,.0f} |" for k, v in c.items()]
     lines += ["", "**End to end** (signed `kv.put` through the REST API of a freshly started node process, "
               "every commit awaited; transactions signed before the clock starts):", "",
-              "| workload | txs | per request | concurrent requests | tx/s | p50 ms | p99 ms | verify/s | ratio |",
-              "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+              "| suite | workload | txs | per request | concurrent requests | tx/s | p50 ms | p99 ms | verify/s | ratio |",
+              "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for r in runs:
-        lines.append(f"| {r['workload']} | {r['txs']:,} | {r['batch']} | {r['clients']} | {r['tps']:,} | "
+        lines.append(f"| {r['suite']} | {r['workload']} | {r['txs']:,} | {r['batch']} | {r['clients']} | {r['tps']:,} | "
                      f"{r['p50_ms']} | {r['p99_ms']} | {r['verify_per_s']:,} | {r['ratio']} |")
-    lines += ["", "`ratio` = end-to-end tx/s ÷ single-core Ed25519 verifications/s, both from this run.",
+    lines += ["", "`ratio` = end-to-end tx/s ÷ single-core verifications/s of the run's own suite, both from this run.",
               "", "```json", json.dumps({"ceilings": c, "runs": runs}, indent=1), "```", "", END]
     return "\n".join(lines)
 
@@ -104,7 +117,9 @@ def main() -> None:
     txs = int(os.environ.get("BENCH_TXS", "30000"))
     c = ceilings()
     print(json.dumps(c, indent=1), file=sys.stderr)
-    runs = [run_kv_bench(txs, 500, clients, progress=True) for clients in (4, 8)]
+    suites = os.environ.get("BENCH_SUITES", "ed25519-sha256,sm2-sm3").split(",")
+    runs = [run_kv_bench(txs, 500, clients, progress=True, suite_name=suite.strip())
+            for suite in suites for clients in (4, 8)]
     target = ROOT / "BENCHMARKS.md"
     text = target.read_text() if target.exists() else f"# Benchmarks\n\n{START}\n{END}\n"
     head, _, rest = text.partition(START)

@@ -1,4 +1,9 @@
-"""Shared fixtures: a real consortium on disk and a real node process serving it."""
+"""Shared fixtures: a real consortium on disk and a real node process serving it.
+
+Every fixture that creates a consortium asks for ``suite_name``, which runs it (and the tests
+using it) once per crypto suite: ``ed25519-sha256`` and the national ``sm2-sm3``. Restrict a
+run with ``pytest --suite sm2-sm3`` (repeatable).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,32 @@ from typing import Any
 import pytest
 
 from consortia.cli.bench import free_port, start_node
+from consortia.crypto import CryptoSuite, get_suite, suite_names
+
+SUITES = tuple(suite_names())  # ed25519-sha256, sm2-sm3
+SUITE_IDS = {"ed25519-sha256": "ed25519", "sm2-sm3": "sm"}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--suite", action="append", choices=SUITES, default=None,
+                     help="run suite-dependent tests on this crypto suite only (repeatable; default: every suite)")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "suite_name" in metafunc.fixturenames:
+        chosen = metafunc.config.getoption("suite") or list(SUITES)
+        metafunc.parametrize("suite_name", chosen, indirect=True, scope="session", ids=[SUITE_IDS[s] for s in chosen])
+
+
+@pytest.fixture(scope="session")
+def suite_name(request: pytest.FixtureRequest) -> str:
+    """The crypto suite of the consortium under test (parametrised over every suite)."""
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def suite(suite_name: str) -> CryptoSuite:
+    return get_suite(suite_name)
 
 
 @dataclass
@@ -49,8 +80,8 @@ def launch(home: Path, **init_kwargs: Any) -> RunningNode:
 
 
 @pytest.fixture(scope="session")
-def live_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningNode]:
-    """One real node process for the API and CLI tests of a session."""
-    node = launch(tmp_path_factory.mktemp("live") / "consortium", config={"block_timeout_ms": 20})
+def live_node(tmp_path_factory: pytest.TempPathFactory, suite_name: str) -> Iterator[RunningNode]:
+    """One real node process per crypto suite for the API and CLI tests of a session."""
+    node = launch(tmp_path_factory.mktemp("live") / "consortium", suite_name=suite_name, config={"block_timeout_ms": 20})
     yield node
     node.stop()

@@ -30,9 +30,11 @@ def kv_value(client: Client, key: str) -> Any:
     return client.query("kv", "get", {"key": key})
 
 
-def test_chain_info_names_orgs_suite_and_height(admin: Client) -> None:
+def test_chain_info_names_orgs_suite_and_height(admin: Client, suite_name: str) -> None:
     info = admin.chain()
-    assert info["suite"] == "ed25519-sha256"
+    assert info["suite"] == suite_name
+    assert (info["hash"], info["signature"], info["encryption"]) == {
+        "ed25519-sha256": ("sha-256", "ed25519", "xchacha20-poly1305"), "sm2-sm3": ("sm3", "sm2", "sm4-gcm")}[suite_name]
     assert {o["id"] for o in info["organisations"]} == {"hongqiao-auto", "jinglian-parts", "pudong-bank", "sh-regulator"}
     assert info["height"] >= 0 and len(info["latest_hash"]) == 64
     assert admin.health()["status"] == "ok"
@@ -274,6 +276,20 @@ def test_unauthorised_senders_are_refused(live_node) -> None:  # type: ignore[no
             clerk.call("gov", "propose", {"action": "freeze_contract", "params": {"name": "kv"}})
     assert rev.value.code == "NOT_ADMIN"
     assert Forbidden.status == 403
+
+
+def test_a_key_of_the_other_suite_is_refused(live_node, suite_name: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from consortia.node.home import init_consortium
+
+    other = "sm2-sm3" if suite_name == "ed25519-sha256" else "ed25519-sha256"
+    init_consortium(tmp_path / "other", orgs=1, chain_id=live_node.genesis["chain_id"], suite_name=other)
+    with Client.from_home(tmp_path / "other", "hongqiao-auto/admin", live_node.url) as outsider:
+        with pytest.raises(BadInput) as err:
+            outsider.send("kv", "put", {"key": "api/other-suite", "value": 1})
+        assert err.value.code == "WRONG_SUITE" and other in err.value.message
+        with pytest.raises(Forbidden) as denied:
+            outsider.query("members", "whoami", signed=True)
+        assert denied.value.code == "WRONG_SUITE"
 
 
 def test_unicode_digits_are_not_numbers(http: httpx.Client, live_node) -> None:  # type: ignore[no-untyped-def]

@@ -45,12 +45,14 @@ def test_every_command_is_in_the_readme_and_its_help_ends_with_an_example(runner
     assert all(line.strip().startswith("consortia") for line in tail[example_at + 1:]), result.output
 
 
-def test_init_keys_and_errors(runner: CliRunner, tmp_path: Path) -> None:
+def test_init_keys_and_errors(runner: CliRunner, tmp_path: Path, suite_name: str) -> None:
     home = str(tmp_path / "c")
-    result = runner.invoke(cli, ["init", "--dir", home, "--orgs", "5", "--json"])
+    crypto = {"ed25519-sha256": "ed25519", "sm2-sm3": "sm"}[suite_name]
+    result = runner.invoke(cli, ["init", "--dir", home, "--orgs", "5", "--crypto", crypto, "--json"])
     assert result.exit_code == 0, result.output
     summary = json.loads(result.output)
     assert len(summary["organisations"]) == 5 and "sh-regulator/inspector" in summary["identities"]
+    assert summary["suite"] == suite_name
     again = runner.invoke(cli, ["init", "--dir", home])
     assert again.exit_code == 6 and "ALREADY_INITIALISED" in again.output
     created = runner.invoke(cli, ["keys", "create", "jinglian-parts", "alice", "--role", "client", "--dir", home])
@@ -64,6 +66,21 @@ def test_init_keys_and_errors(runner: CliRunner, tmp_path: Path) -> None:
     assert bad.exit_code == 3 and "BAD_MEMBER_NAME" in bad.output
     missing = runner.invoke(cli, ["keys", "list", "--dir", str(tmp_path / "none")])
     assert missing.exit_code == 4 and "NOT_INITIALISED" in missing.output
+
+
+def test_init_crypto_sm_makes_sm2_certificates(runner: CliRunner, tmp_path: Path) -> None:
+    from consortia.identity.x509 import load_pem
+
+    home = tmp_path / "sm"
+    result = runner.invoke(cli, ["init", "--dir", str(home), "--crypto", "sm", "--orgs", "2"])
+    assert result.exit_code == 0 and "(sm2-sm3)" in result.output, result.output
+    genesis = json.loads((home / "genesis.json").read_text())
+    assert genesis["suite"] == "sm2-sm3"
+    for pem in [o["ca_cert"] for o in genesis["orgs"]] + [(home / "orgs" / "jinglian-parts" / "members" / "clerk" /
+                                                           "cert.pem").read_text()]:
+        assert load_pem(pem).signature_algorithm_oid.dotted_string == "1.2.156.10197.1.501"
+    bad = runner.invoke(cli, ["init", "--dir", str(tmp_path / "x"), "--crypto", "rsa"])
+    assert bad.exit_code == 2 and "rsa" in bad.output
 
 
 def test_submit_show_block_status_and_query(runner: CliRunner, live_node) -> None:  # type: ignore[no-untyped-def]
@@ -122,7 +139,7 @@ def test_governance_from_the_command_line(runner: CliRunner, live_node) -> None:
     assert late.exit_code == 6 and "PROPOSAL_CLOSED" in late.output
 
 
-def test_node_verify_replays_the_block_store(runner: CliRunner, tmp_path: Path) -> None:
+def test_node_verify_replays_the_block_store(runner: CliRunner, tmp_path: Path, suite_name: str) -> None:
     from consortia.client.txbuild import build_tx
     from consortia.crypto import get_suite
     from consortia.identity.wallet import load_wallet
@@ -130,7 +147,7 @@ def test_node_verify_replays_the_block_store(runner: CliRunner, tmp_path: Path) 
     from consortia.node.home import init_consortium
 
     home = tmp_path / "c"
-    genesis = init_consortium(home)
+    genesis = init_consortium(home, suite_name=suite_name)
     node = Node(genesis, home / "node")
     node.start()
     suite = get_suite(genesis["suite"])

@@ -33,8 +33,8 @@ def load(url: str, home, identity: str, acked: dict[str, tuple[str, int]], stop:
 
 
 @pytest.mark.slow
-def test_sigkill_mid_load_loses_no_acknowledged_transaction(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    node = launch(tmp_path / "c", config={"block_max_txs": 40, "block_timeout_ms": 5})
+def test_sigkill_mid_load_loses_no_acknowledged_transaction(tmp_path, suite_name: str) -> None:  # type: ignore[no-untyped-def]
+    node = launch(tmp_path / "c", suite_name=suite_name, config={"block_max_txs": 40, "block_timeout_ms": 5})
     rng = random.Random(7)
     acked: dict[str, tuple[str, int]] = {}
     try:

@@ -70,8 +70,8 @@ blocks = st.lists(st.lists(op, max_size=6), min_size=1, max_size=5)
 
 
 @pytest.fixture(scope="module")
-def consortium(tmp_path_factory: pytest.TempPathFactory) -> Consortium:
-    return Consortium(tmp_path_factory.mktemp("property") / "c")
+def consortium(tmp_path_factory: pytest.TempPathFactory, suite_name: str) -> Consortium:
+    return Consortium(tmp_path_factory.mktemp("property") / "c", suite_name=suite_name)
 
 
 def build_blocks(consortium: Consortium, plan: list[list[tuple[str, str, Any, str]]]) -> list[list[SignedTx]]:
@@ -86,7 +86,7 @@ def build_blocks(consortium: Consortium, plan: list[list[tuple[str, str, Any, st
                 tx = history[nonce % len(history)]
             else:
                 args = {"key": key, "value": value} if kind != "delete" else {"key": key}
-                tx = build_tx(SUITE, consortium.wallet(who), consortium.chain_id, "kv",
+                tx = build_tx(consortium.suite, consortium.wallet(who), consortium.chain_id, "kv",
                               "delete" if kind == "delete" else "put", args, nonce=nonce)
             nonce += 1
             history.append(tx)
@@ -135,7 +135,7 @@ def test_rebuild_from_block_store(consortium: Consortium, plan: list[list[tuple[
         try:
             assert rebuilt.genesis_block.hash == hashes[0]
             for stored in source.store.iter_blocks(1):
-                txs = [SignedTx.from_wire(SUITE, wire, 1 << 30) for wire in stored.txs]
+                txs = [SignedTx.from_wire(consortium.suite, wire, 1 << 30) for wire in stored.txs]
                 block = rebuilt.executor.apply_block(txs, stored.header.time_ms, stored.header.proposer)
                 assert block.hash == stored.hash
                 assert [r.to_dict() for r in block.receipts] == [r.to_dict() for r in stored.receipts]

@@ -1,4 +1,4 @@
-"""Fixtures for the unit tests: one consortium per module, one fresh chain per test."""
+"""Fixtures for the unit tests: one consortium per module and suite, one fresh chain per test."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from tests.unit.helpers import Chain, Consortium
 
 
 @pytest.fixture(scope="module")
-def consortium(tmp_path_factory: pytest.TempPathFactory) -> Consortium:
-    return Consortium(tmp_path_factory.mktemp("consortium") / "c")
+def consortium(tmp_path_factory: pytest.TempPathFactory, suite_name: str) -> Consortium:
+    """A four-organisation consortium on each crypto suite in turn."""
+    return Consortium(tmp_path_factory.mktemp("consortium") / "c", suite_name=suite_name)
 
 
 @pytest.fixture

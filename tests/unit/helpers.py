@@ -2,6 +2,8 @@
 
 A ``Chain`` drives a real ``Executor`` over a real SQLite store (no node threads):
 ``chain.block(*txs)`` executes and commits the next block at a strictly later time.
+A ``Consortium`` is made on one crypto suite (``suite_name``); the fixtures in
+``tests/conftest.py`` and ``tests/unit/conftest.py`` make one per suite.
 """
 
 from __future__ import annotations
@@ -21,23 +23,24 @@ from consortia.ledger.store import Store
 from consortia.node.home import init_consortium
 from consortia.node.node import default_contracts
 
-SUITE: CryptoSuite = get_suite("ed25519-sha256")
+SUITE: CryptoSuite = get_suite("ed25519-sha256")  # the default suite, for tests that need no consortium
 ORGS = ("hongqiao-auto", "jinglian-parts", "pudong-bank", "sh-regulator")
 
 
 class Consortium:
-    """A consortium directory made by ``init_consortium`` and its wallets (cached)."""
+    """A consortium directory made by ``init_consortium`` on ``suite_name``, and its wallets (cached)."""
 
-    def __init__(self, home: Path, orgs: int = 4, **kwargs: Any) -> None:
+    def __init__(self, home: Path, orgs: int = 4, suite_name: str = "ed25519-sha256", **kwargs: Any) -> None:
         self.home = home
-        self.genesis = init_consortium(home, orgs=orgs, **kwargs)
+        self.genesis = init_consortium(home, orgs=orgs, suite_name=suite_name, **kwargs)
+        self.suite: CryptoSuite = get_suite(self.genesis["suite"])
         self.chain_id: str = self.genesis["chain_id"]
         self.org_ids: list[str] = [o["id"] for o in self.genesis["orgs"]]
         self._wallets: dict[str, Wallet] = {}
 
     def wallet(self, identity: str) -> Wallet:
         if identity not in self._wallets:
-            self._wallets[identity] = load_wallet(self.home, SUITE, identity)
+            self._wallets[identity] = load_wallet(self.home, self.suite, identity)
         return self._wallets[identity]
 
     def chain(self, path: Path, contracts: dict[str, Contract] | None = None) -> Chain:
@@ -49,9 +52,10 @@ class Chain:
 
     def __init__(self, consortium: Consortium, path: Path, contracts: dict[str, Contract] | None = None) -> None:
         self.c = consortium
+        self.suite = consortium.suite
         path.mkdir(parents=True, exist_ok=True)
         self.store = Store(path / "chain.db")
-        self.executor = Executor(self.store, SUITE, consortium.chain_id, contracts or default_contracts())
+        self.executor = Executor(self.store, self.suite, consortium.chain_id, contracts or default_contracts())
         self.genesis_block = self.executor.apply_genesis(check_genesis(consortium.genesis))
         self.time_ms: int = consortium.genesis["time_ms"]
 
@@ -61,7 +65,7 @@ class Chain:
     # -- building -----------------------------------------------------------------------
 
     def tx(self, who: str, contract: str, method: str, args: dict[str, Any] | None = None, **kw: Any) -> SignedTx:
-        return build_tx(SUITE, self.c.wallet(who), self.c.chain_id, contract, method, args, **kw)
+        return build_tx(self.suite, self.c.wallet(who), self.c.chain_id, contract, method, args, **kw)
 
     def raw_tx(self, who: str | Wallet, **fields: Any) -> SignedTx:
         """A transaction built field by field (defaults: a kv.put by ``who``), signed as-is."""
@@ -71,7 +75,7 @@ class Chain:
             "args": {"key": "k", "value": 1}, "not_after_height": None, "not_after_ms": int(time.time() * 1000) + 600_000,
         }
         body.update(fields)
-        return SignedTx.create(SUITE, wallet.signer, body)
+        return SignedTx.create(self.suite, wallet.signer, body)
 
     # -- executing ----------------------------------------------------------------------
 

@@ -27,7 +27,7 @@ from consortia.ledger.records import (
 from consortia.ledger.store import Store
 from consortia.node.node import default_contracts
 from consortia.types import codec
-from tests.unit.helpers import ORGS, SUITE, Chain, Consortium
+from tests.unit.helpers import ORGS, Chain, Consortium
 
 ADMIN = f"{ORGS[0]}/admin"
 CLERK = f"{ORGS[0]}/clerk"
@@ -97,20 +97,20 @@ def probe(consortium: Consortium, tmp_path: Path) -> Any:
 
 
 @pytest.fixture(scope="module")
-def stranger(tmp_path_factory: pytest.TempPathFactory) -> Consortium:
-    """A second consortium with the same chain id and org ids but its own CAs."""
-    return Consortium(tmp_path_factory.mktemp("stranger") / "c")
+def stranger(tmp_path_factory: pytest.TempPathFactory, suite_name: str) -> Consortium:
+    """A second consortium with the same chain id, org ids and suite but its own CAs."""
+    return Consortium(tmp_path_factory.mktemp("stranger") / "c", suite_name=suite_name)
 
 
 @pytest.fixture(scope="module")
-def consortium5(tmp_path_factory: pytest.TempPathFactory) -> Consortium:
-    return Consortium(tmp_path_factory.mktemp("five") / "c", orgs=5)
+def consortium5(tmp_path_factory: pytest.TempPathFactory, suite_name: str) -> Consortium:
+    return Consortium(tmp_path_factory.mktemp("five") / "c", orgs=5, suite_name=suite_name)
 
 
 def unchecked_tx(wallet: Wallet, body: dict[str, Any]) -> SignedTx:
     """Sign ``body`` without the shape check (to reach execution with names SignedTx.create refuses)."""
     raw = codec.encode(body)
-    return SignedTx(tx=body, raw=raw, id=SUITE.hash(raw), sig=wallet.signer.sign(SIG_DOMAIN + raw))
+    return SignedTx(tx=body, raw=raw, id=wallet.signer.suite.hash(raw), sig=wallet.signer.sign(SIG_DOMAIN + raw))
 
 
 def expect_rejected(chain: Chain, tx: SignedTx, code: str, **kw: Any) -> Receipt:
@@ -172,11 +172,11 @@ def test_bad_signature(chain: Chain, consortium: Consortium) -> None:
         expect_rejected(chain, SignedTx(tx=good.tx, raw=good.raw, id=good.id, sig=sig), "BAD_SIGNATURE")
     # also through the wire format
     wire = {**good.to_wire(), "sig": good.sig[::-1].hex()}
-    expect_rejected(chain, SignedTx.from_wire(SUITE, wire, 1 << 20), "BAD_SIGNATURE")
+    expect_rejected(chain, SignedTx.from_wire(chain.suite, wire, 1 << 20), "BAD_SIGNATURE")
     # a tampered body under the original signature
     body = {**good.tx, "args": {"key": "k", "value": 2}}
     raw = codec.encode(body)
-    expect_rejected(chain, SignedTx(tx=body, raw=raw, id=SUITE.hash(raw), sig=good.sig), "BAD_SIGNATURE")
+    expect_rejected(chain, SignedTx(tx=body, raw=raw, id=chain.suite.hash(raw), sig=good.sig), "BAD_SIGNATURE")
 
 
 def test_verification_cache_does_not_cover_a_forged_copy(chain: Chain) -> None:
@@ -216,14 +216,14 @@ def test_unknown_identity_for_garbage_sender_and_ca_cert(chain: Chain, consortiu
     expect_rejected(chain, chain.raw_tx(ADMIN, sender="AAAA"), "UNKNOWN_IDENTITY")
     # the organisation's CA certificate, signed with the CA key, is not a member
     ca_dir = consortium.home / "orgs" / ORGS[0]
-    ca_signer = SUITE.load_signer((ca_dir / "ca.key").read_bytes())
+    ca_signer = consortium.suite.load_signer((ca_dir / "ca.key").read_bytes())
     ca_wallet = Wallet(ORGS[0], "ca", ca_signer, ids.load_pem((ca_dir / "ca.pem").read_bytes()))
     expect_rejected(chain, chain.raw_tx(ca_wallet), "UNKNOWN_IDENTITY")
 
 
 def test_identity_revoked(chain: Chain, consortium: Consortium) -> None:
     clerk = consortium.wallet(CLERK)
-    fp = ids.fingerprint(SUITE, clerk.cert)
+    fp = ids.fingerprint(consortium.suite, clerk.cert)
     # another organisation's admin cannot revoke our clerk: the record lands under its own org
     chain.ok(f"{ORGS[1]}/admin", "members", "revoke", {"fingerprint": fp, "reason": "not ours"})
     assert chain.run(CLERK, "kv", "put", {"key": "a", "value": 1}).status == "ok"
@@ -242,7 +242,7 @@ def test_identity_revoked(chain: Chain, consortium: Consortium) -> None:
 
 
 def test_revocation_applies_to_later_txs_in_the_same_block(chain: Chain, consortium: Consortium) -> None:
-    fp = ids.fingerprint(SUITE, consortium.wallet(CLERK).cert)
+    fp = ids.fingerprint(consortium.suite, consortium.wallet(CLERK).cert)
     block = chain.block(chain.tx(CLERK, "kv", "put", {"key": "before", "value": 1}),
                         chain.tx(ADMIN, "members", "revoke", {"fingerprint": fp}),
                         chain.tx(CLERK, "kv", "put", {"key": "after", "value": 1}))
@@ -270,15 +270,15 @@ def test_identity_frozen_by_majority(chain: Chain) -> None:
 def reissue(consortium: Consortium, org: str, name: str, roles: list[str]) -> Wallet:
     """A second certificate for the same member name, from the organisation's CA key on disk."""
     ca_dir = consortium.home / "orgs" / org
-    ca_signer = SUITE.load_signer((ca_dir / "ca.key").read_bytes())
-    signer = SUITE.generate_signer()
+    ca_signer = consortium.suite.load_signer((ca_dir / "ca.key").read_bytes())
+    signer = consortium.suite.generate_signer()
     cert = ids.issue_member(ca_signer, ids.load_pem((ca_dir / "ca.pem").read_bytes()), name, roles, signer.public_key,
                             int(time.time() * 1000))
     return Wallet(org, name, signer, cert)
 
 
 def test_freeze_covers_reissued_certificates_but_revocation_does_not(chain: Chain, consortium: Consortium) -> None:
-    fp = ids.fingerprint(SUITE, consortium.wallet(CLERK).cert)
+    fp = ids.fingerprint(consortium.suite, consortium.wallet(CLERK).cert)
     chain.ok(ADMIN, "members", "revoke", {"fingerprint": fp})
     fresh = reissue(consortium, ORGS[0], "clerk", ["client"])
     assert chain.block(chain.raw_tx(fresh, nonce=1)).receipts[0].code == "OK"  # revocation is per certificate
@@ -335,7 +335,7 @@ def test_unknown_method(probe: Chain, consortium: Consortium) -> None:
         tx = unchecked_tx(wallet, {**probe.raw_tx(wallet).tx, "contract": contract, "method": name, "args": {}})
         expect_rejected(probe, tx, "UNKNOWN_METHOD")
         with pytest.raises(TxRejected) as info:
-            SignedTx.from_wire(SUITE, tx.to_wire(), 1 << 20)
+            SignedTx.from_wire(probe.suite, tx.to_wire(), 1 << 20)
         assert info.value.code == "BAD_TX"
     assert "_hidden" not in Probe.entries()
     assert probe.executor.query("probe", "peek", {"key": "hidden"}, None) is None
@@ -541,9 +541,9 @@ def test_required_org_must_approve(chain: Chain) -> None:
 
 def test_add_org_then_its_member_transacts(chain: Chain) -> None:
     now = int(time.time() * 1000)
-    ca_signer = SUITE.generate_signer()
+    ca_signer = chain.suite.generate_signer()
     ca = ids.create_ca(ca_signer, "new-org", "New Org", now)
-    member_signer = SUITE.generate_signer()
+    member_signer = chain.suite.generate_signer()
     cert = ids.issue_member(ca_signer, ca, "alice", ["admin", "client"], member_signer.public_key, now)
     alice = Wallet("new-org", "alice", member_signer, cert)
     expect_rejected(chain, chain.raw_tx(alice), "UNKNOWN_IDENTITY")
@@ -573,7 +573,7 @@ def test_add_org_bad_params(chain: Chain, params: dict[str, Any], code: str) -> 
 
 
 def test_add_org_with_ca_for_another_id_is_refused(chain: Chain) -> None:
-    ca = ids.create_ca(SUITE.generate_signer(), "org-one", "One", int(time.time() * 1000))
+    ca = ids.create_ca(chain.suite.generate_signer(), "org-one", "One", int(time.time() * 1000))
     expect_reverted(chain, chain.tx(ADMIN, "gov", "propose",
                                     {"action": "add_org", "params": {"id": "org-two", "ca_cert": ids.cert_pem(ca)}}),
                     "BAD_ORG")
@@ -660,13 +660,13 @@ def test_block_headers_chain_and_roots_recompute(chain: Chain) -> None:
         assert header.height == prev.height + 1
         assert header.prev_hash == prev.hash
         assert header.time_ms >= prev.header.time_ms
-        assert block.hash == header.hash(SUITE)
+        assert block.hash == header.hash(chain.suite)
         assert header.state_root != prev.header.state_root
-        assert (header.chain, header.suite, header.proposer) == (chain.c.chain_id, SUITE.name, "unit")
-        txs = [SignedTx.from_wire(SUITE, wire, 1 << 20) for wire in block.txs]
+        assert (header.chain, header.suite, header.proposer) == (chain.c.chain_id, chain.suite.name, "unit")
+        txs = [SignedTx.from_wire(chain.suite, wire, 1 << 20) for wire in block.txs]
         assert header.tx_count == len(txs) == len(block.receipts)
-        assert header.tx_root == compute_tx_root(SUITE, [t.id for t in txs])
-        assert header.receipts_root == compute_receipts_root(SUITE, block.receipts)
+        assert header.tx_root == compute_tx_root(chain.suite, [t.id for t in txs])
+        assert header.receipts_root == compute_receipts_root(chain.suite, block.receipts)
         assert [r.tx_id for r in block.receipts] == [t.id.hex() for t in txs]
         for i, tx in enumerate(txs):
             if block.receipts[i].status != "rejected":
@@ -679,7 +679,7 @@ def test_block_headers_chain_and_roots_recompute(chain: Chain) -> None:
 def test_empty_block_keeps_state_root_chained(chain: Chain) -> None:
     a = chain.block()
     b = chain.block()
-    assert a.header.tx_root == b.header.tx_root == SUITE.hash(b"").hex()
+    assert a.header.tx_root == b.header.tx_root == chain.suite.hash(b"").hex()
     assert a.header.state_root != b.header.state_root  # the root chains the previous one
     assert a.hash != b.hash
 
@@ -687,7 +687,7 @@ def test_empty_block_keeps_state_root_chained(chain: Chain) -> None:
 def test_apply_block_before_genesis_is_a_fault(tmp_path: Path, consortium: Consortium) -> None:
     store = Store(tmp_path / "empty.db")
     try:
-        executor = Executor(store, SUITE, consortium.chain_id, default_contracts())
+        executor = Executor(store, consortium.suite, consortium.chain_id, default_contracts())
         with pytest.raises(Fault):
             executor.apply_block([], 1, "p")
         assert store.height() == -1

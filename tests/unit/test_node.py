@@ -12,14 +12,15 @@ from consortia.client.txbuild import build_tx
 from consortia.errors import BadInput, Fault, TxRejected
 from consortia.ledger.records import SignedTx
 from consortia.node.node import Node
-from tests.unit.helpers import ORGS, SUITE, Consortium
+from tests.unit.helpers import ORGS, Consortium
 
 ADMIN = f"{ORGS[0]}/admin"
 
 
 @pytest.fixture(scope="module")
-def small(tmp_path_factory: pytest.TempPathFactory) -> Consortium:
-    return Consortium(tmp_path_factory.mktemp("node") / "c", config={"max_tx_bytes": 16_384, "block_timeout_ms": 5})
+def small(tmp_path_factory: pytest.TempPathFactory, suite_name: str) -> Consortium:
+    return Consortium(tmp_path_factory.mktemp("node") / "c", suite_name=suite_name,
+                      config={"max_tx_bytes": 16_384, "block_timeout_ms": 5})
 
 
 @pytest.fixture
@@ -37,7 +38,7 @@ def commit(node: Node, tx: SignedTx) -> dict[str, Any]:
 
 
 def tx(c: Consortium, who: str, contract: str, method: str, args: dict[str, Any]) -> SignedTx:
-    return build_tx(SUITE, c.wallet(who), c.chain_id, contract, method, args)
+    return build_tx(c.suite, c.wallet(who), c.chain_id, contract, method, args)
 
 
 def test_submit_commits_and_resolves_the_future(node: Node, small: Consortium) -> None:

@@ -199,7 +199,8 @@ def create_app(node: Node, *, manage_node: bool = True) -> FastAPI:
             orgs = node.query("members", "orgs", {})
             return {
                 "chain_id": node.chain_id, "suite": node.suite.name, "hash": node.suite.hash_name,
-                "signature": node.suite.signature_name, "height": top.height if top else -1,
+                "signature": node.suite.signature_name,
+                "encryption": node.suite.seal_name, "height": top.height if top else -1,
                 "latest_hash": top.hash if top else None, "latest_time_ms": top.header.time_ms if top else None,
                 "genesis_hash": (g.hash if (g := node.store.get_block(0)) else None),
                 "organisations": [{k: o[k] for k in ("id", "name", "kind")} for o in orgs],

@@ -31,7 +31,11 @@ async def caller_of(request: Request, executor: Executor) -> Identity | None:
     try:
         _, public, _ = executor.sender_cert(sender)
         signature = bytes.fromhex(sig_hex)
-    except (TxRejected, ValueError):
+    except TxRejected as exc:
+        if exc.code == "WRONG_SUITE":
+            raise Forbidden(f"{HEADER}: {exc.message}", code="WRONG_SUITE") from None
+        raise Forbidden(f"{HEADER}: unreadable sender certificate or signature", code="BAD_AUTH") from None
+    except ValueError:
         raise Forbidden(f"{HEADER}: unreadable sender certificate or signature", code="BAD_AUTH") from None
     if not executor.suite.verify(public, message, signature):
         raise Forbidden(f"{HEADER}: signature does not verify", code="BAD_AUTH")

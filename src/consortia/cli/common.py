@@ -28,6 +28,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_HOME = ".consortia"
 DEFAULT_URL = "http://127.0.0.1:8700"
 
+# ``--crypto`` names a suite by its family; genesis records the full suite name.
+CRYPTO_CHOICES: dict[str, str] = {"ed25519": "ed25519-sha256", "sm": "sm2-sm3"}
+
 # Exit codes: 1 fault, 2 usage (click), 3 bad input, 4 not found, 5 forbidden, 6 conflict/revert, 7 unavailable.
 EXIT_CODES: list[tuple[type[ConsortiaError], int]] = [
     (Revert, 6), (Conflict, 6), (TxRejected, 3), (BadInput, 3), (NotFound, 4), (Forbidden, 5), (Unavailable, 7),

@@ -50,17 +50,23 @@ def cli() -> None:
 
 # -- init / up / demo -------------------------------------------------------------------
 
-@cli.command(epilog=example("consortia init --orgs 4 --dir .consortia"))
+@cli.command(epilog=example("consortia init --orgs 4 --dir .consortia\nconsortia init --crypto sm --dir .consortia-sm"))
 @home_option
 @click.option("--orgs", default=4, show_default=True, type=click.IntRange(1, 64), help="Number of organisations.")
 @click.option("--chain-id", default="consortia-local", show_default=True, help="Chain id written into genesis.")
+@click.option("--crypto", "crypto", default="ed25519", show_default=True, type=click.Choice(["ed25519", "sm"]),
+              help="Crypto suite for the whole chain: ed25519 (Ed25519 + SHA-256) or sm (SM2 + SM3 + SM4).")
 @click.option("--block-max-txs", type=click.IntRange(1, 100_000), help="Cut a block at this many transactions.")
 @click.option("--block-timeout-ms", type=click.IntRange(1, 60_000), help="Cut a block this long after its first tx.")
 @json_option
 @handle_errors
-def init(home: Path, orgs: int, chain_id: str, block_max_txs: int | None, block_timeout_ms: int | None,
+def init(home: Path, orgs: int, chain_id: str, crypto: str, block_max_txs: int | None, block_timeout_ms: int | None,
          as_json: bool) -> None:
-    """Create a local consortium: one CA per organisation, member certificates, genesis."""
+    """Create a local consortium: one CA per organisation, member certificates, genesis.
+
+    The crypto suite is chosen here, once, for the whole chain: certificates, signatures
+    and every hash use it, and a key or certificate of the other suite is refused."""
+    from consortia.cli.common import CRYPTO_CHOICES
     from consortia.identity.wallet import list_identities
     from consortia.node.home import init_consortium
 
@@ -69,7 +75,7 @@ def init(home: Path, orgs: int, chain_id: str, block_max_txs: int | None, block_
         config["block_max_txs"] = block_max_txs
     if block_timeout_ms:
         config["block_timeout_ms"] = block_timeout_ms
-    genesis = init_consortium(home, orgs=orgs, chain_id=chain_id, config=config)
+    genesis = init_consortium(home, orgs=orgs, chain_id=chain_id, suite_name=CRYPTO_CHOICES[crypto], config=config)
     summary = {"dir": str(home), "chain_id": genesis["chain_id"], "suite": genesis["suite"],
                "organisations": [{"id": o["id"], "name": o["name"], "kind": o["kind"]} for o in genesis["orgs"]],
                "identities": list_identities(home)}
@@ -416,6 +422,7 @@ def _register_more() -> None:
     cli.add_command(node_group)
     cli.add_command(scf)
     cli.add_command(network)
+
 
 
 _register_more()

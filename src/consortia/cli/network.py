@@ -34,9 +34,8 @@ def network_up(home: Path, orgs: int, servers: int, as_json: bool) -> None:
 
     net = LocalNetwork(home)
     net.create(orgs=orgs, servers=servers, chain_id="consortia-net")
-    with click.progressbar(length=1, label="starting NATS servers and nodes", file=click.get_text_stream("stderr")) as bar:
-        net.up()
-        bar.update(1)
+    click.echo(f"starting {len(net.state.servers)} NATS servers and {len(net.state.nodes)} nodes...", err=True)
+    net.up()
     _show(net.status(), as_json)
 
 

@@ -193,10 +193,11 @@ class Context:
     """What a contract sees of the world during one call."""
 
     __slots__ = ("_state", "_prefix", "_writable", "caller", "tx_id", "height", "time_ms",
-                 "_hash", "events", "_contract", "_derived")
+                 "_hash", "events", "_contract", "_derived", "suite")
 
     def __init__(self, state: StateAccess, contract: Contract, caller: Identity | None, tx_id: bytes,
-                 height: int, time_ms: int, hasher: Callable[[bytes], bytes], writable: bool) -> None:
+                 height: int, time_ms: int, hasher: Callable[[bytes], bytes], writable: bool,
+                 suite: str = "ed25519-sha256") -> None:
         self._state = state
         self._contract = contract.name
         self._prefix = contract.state_prefix
@@ -206,6 +207,7 @@ class Context:
         self.height = height
         self.time_ms = time_ms
         self._hash = hasher
+        self.suite = suite  # the chain's crypto suite name, e.g. "sm2-sm3"
         self.events: list[Event] = []
         self._derived = 0
 

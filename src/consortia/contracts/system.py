@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from consortia.contracts.sdk import Context, Contract, Revert, method, query, require
+from consortia.crypto.suite import get_suite
 from consortia.errors import NotFound
 from consortia.identity.x509 import CertificateError, check_ca, check_org_id, load_pem
 
@@ -69,8 +70,12 @@ def check_config_value(key: Any, value: Any) -> None:
         raise Revert("config gov_required_orgs: expected a list of organisation ids", code="BAD_CONFIG")
 
 
-def check_org_record(org: Any) -> dict[str, Any]:
-    """Validate an organisation record ``{id, name, kind, ca_cert}``; return it normalised."""
+def check_org_record(org: Any, suite: str | None = None) -> dict[str, Any]:
+    """Validate an organisation record ``{id, name, kind, ca_cert}``; return it normalised.
+
+    With ``suite`` (the chain's suite name), a CA certificate of another suite is refused
+    with ``WRONG_SUITE``: a chain never mixes suites.
+    """
     if type(org) is not dict:
         raise Revert("organisation: expected an object", code="BAD_ORG")
     missing = {"id", "name", "ca_cert"} - org.keys()
@@ -88,9 +93,9 @@ def check_org_record(org: Any) -> dict[str, Any]:
     if type(org["ca_cert"]) is not str:
         raise Revert("organisation ca_cert: expected a PEM string", code="BAD_ORG")
     try:
-        check_ca(load_pem(org["ca_cert"]), org["id"])
+        check_ca(load_pem(org["ca_cert"]), org["id"], None if suite is None else get_suite(suite))
     except CertificateError as exc:
-        raise Revert(str(exc), code="BAD_ORG") from None
+        raise Revert(str(exc), code="WRONG_SUITE" if exc.code == "WRONG_SUITE" else "BAD_ORG") from None
     extra = {k: v for k, v in org.items() if k not in {"id", "name", "kind", "ca_cert"}}
     return {"id": org["id"], "name": org["name"], "kind": kind, "ca_cert": org["ca_cert"], **extra}
 
@@ -189,7 +194,7 @@ class Governance(Contract, SystemReads):
 
         if action == "add_org":
             need("id", "ca_cert")
-            check_org_record({"name": params.get("name", params["id"]), **params})
+            check_org_record({"name": params.get("name", params["id"]), **params}, ctx.suite)
             require(not ctx.has(org_key(params["id"])), Revert(f"{params['id']} is already a member", code="ORG_EXISTS"))
         elif action == "remove_org":
             need("id")
@@ -209,7 +214,8 @@ class Governance(Contract, SystemReads):
     def _apply(self, ctx: Context, action: str, params: dict[str, Any]) -> None:
         self._check_action(ctx, action, params)
         if action == "add_org":
-            ctx.put(org_key(params["id"]), check_org_record({"name": params.get("name", params["id"]), **params}))
+            ctx.put(org_key(params["id"]), check_org_record({"name": params.get("name", params["id"]), **params},
+                                                            ctx.suite))
         elif action == "remove_org":
             ctx.delete(org_key(params["id"]))
         elif action == "freeze_identity":

@@ -1,5 +1,8 @@
 """Crypto suites behind one interface, and Merkle proofs."""
 
-from consortia.crypto.suite import CryptoSuite, Signer, get_suite
+from consortia.crypto import sm as _sm
+from consortia.crypto.suite import CryptoSuite, Signer, WrongSuite, get_suite, register_suite, suite_names
 
-__all__ = ["CryptoSuite", "Signer", "get_suite"]
+register_suite(_sm.Sm2Sm3())
+
+__all__ = ["CryptoSuite", "Signer", "WrongSuite", "get_suite", "suite_names"]

@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from consortia.contracts.sdk import BadArgs, Context, Contract, bind_args
 from consortia.contracts.system import (
@@ -29,7 +27,16 @@ from consortia.contracts.system import (
 from consortia.crypto.suite import CryptoSuite
 from consortia.errors import ConsortiaError, Fault, Revert, TxRejected
 from consortia.execution.state import BlockState
-from consortia.identity.x509 import CertificateError, Identity, load_der_b64, load_pem, member_identity
+from consortia.identity.x509 import (
+    CertificateError,
+    Identity,
+    check_suite,
+    load_der_b64,
+    load_pem,
+    member_identity,
+    org_of,
+    public_key_of,
+)
 from consortia.ledger.records import (
     ZERO_HASH,
     BlockHeader,
@@ -107,21 +114,21 @@ class Executor:
     # -- stateless checks (any thread) -------------------------------------------------
 
     def sender_cert(self, sender: str) -> tuple[x509.Certificate, bytes, str]:
-        """The sender's certificate, raw public key and organisation id (cached)."""
+        """The sender's certificate, raw public key (in the chain suite's form) and organisation id (cached).
+
+        A certificate or key of another suite is refused with ``WRONG_SUITE``.
+        """
         found = self._certs.get(sender)
         if found is None:
             try:
                 cert = load_der_b64(sender)
-                key = cert.public_key()
-                if not isinstance(key, ed25519.Ed25519PublicKey):
-                    raise CertificateError(f"sender key does not belong to suite {self.suite.name}")
-                public = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-                orgs = cert.subject.get_attributes_for_oid(x509.oid.NameOID.ORGANIZATION_NAME)
-                if len(orgs) != 1:
-                    raise CertificateError("certificate must name exactly one organisation")
+                check_suite(self.suite, cert)
+                public = public_key_of(self.suite, cert)
+                org_id = org_of(cert)
             except CertificateError as exc:
-                raise _reject("UNKNOWN_IDENTITY", f"sender: {exc.message}") from None
-            found = (cert, public, str(orgs[0].value))
+                code = "WRONG_SUITE" if exc.code == "WRONG_SUITE" else "UNKNOWN_IDENTITY"
+                raise _reject(code, f"sender: {exc.message}") from None
+            found = (cert, public, org_id)
             with self._lock:
                 self._certs.remember(sender, found)
         return found
@@ -149,7 +156,8 @@ class Executor:
             try:
                 member = member_identity(self.suite, cert, load_pem(org["ca_cert"]))
             except CertificateError as exc:
-                raise _reject("UNKNOWN_IDENTITY", f"sender: {exc.message}") from None
+                code = "WRONG_SUITE" if exc.code == "WRONG_SUITE" else "UNKNOWN_IDENTITY"
+                raise _reject(code, f"sender: {exc.message}") from None
             with self._lock:
                 self._members.remember(key, member)
         if not member.not_before_ms <= time_ms <= member.not_after_ms:
@@ -211,7 +219,8 @@ class Executor:
         entry = contract.entry(tx.tx["method"])
         assert entry is not None  # checked by check_tx
         snapshot = state.snapshot()
-        ctx = Context(state, contract, member, tx.id, state.height, time_ms, self.suite.hash, writable=True)
+        ctx = Context(state, contract, member, tx.id, state.height, time_ms, self.suite.hash, writable=True,
+                      suite=self.suite.name)
         try:
             result = entry.fn(contract, ctx, **args)
             codec.check_value(result, "result")
@@ -307,7 +316,7 @@ class Executor:
         top = self.store.height()
         header = self.store.get_header(top)
         ctx = Context(ReadState(self.store), contract, caller, b"", top, header.time_ms if header else 0,
-                      self.suite.hash, writable=False)
+                      self.suite.hash, writable=False, suite=self.suite.name)
         result = entry.fn(contract, ctx, **bound)
         codec.check_value(result, "result")
         return result

@@ -27,12 +27,12 @@ def check_genesis(doc: Any) -> dict[str, Any]:
     if type(doc["orgs"]) is not list or not doc["orgs"]:
         raise BadInput("genesis orgs: expected a non-empty list", code="BAD_GENESIS")
     try:
-        orgs = [check_org_record(o) for o in doc["orgs"]]
+        orgs = [check_org_record(o, doc["suite"]) for o in doc["orgs"]]
         config = {**DEFAULT_CONFIG, **doc.get("config", {})}
         for key, value in config.items():
             check_config_value(key, value)
     except Revert as exc:
-        raise BadInput(f"genesis: {exc.message}", code="BAD_GENESIS") from None
+        raise BadInput(f"genesis: {exc.message}", code="WRONG_SUITE" if exc.code == "WRONG_SUITE" else "BAD_GENESIS") from None
     ids = [o["id"] for o in orgs]
     if len(set(ids)) != len(ids):
         raise BadInput("genesis orgs: duplicate organisation id", code="BAD_GENESIS")

@@ -11,7 +11,7 @@ from cryptography.x509.oid import NameOID
 
 from consortia.crypto.suite import CryptoSuite, Signer
 from consortia.errors import NotFound
-from consortia.identity.x509 import cert_b64, check_member_name, check_org_id, load_pem, org_of
+from consortia.identity.x509 import cert_b64, check_member_name, check_org_id, check_suite, load_pem, org_of
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ def write_secret(path: Path, data: bytes) -> None:
 
 
 def load_wallet(home: Path, suite: CryptoSuite, identity: str) -> Wallet:
-    """Load ``<org>/<name>`` from a consortium directory."""
+    """Load ``<org>/<name>`` from a consortium directory; ``WRONG_SUITE`` if it is on another suite."""
     org, sep, name = identity.partition("/")
     if not sep:
         raise NotFound(f"identity must be written <org>/<name>, got {identity!r}", code="BAD_IDENTITY")
@@ -71,6 +71,7 @@ def load_wallet(home: Path, suite: CryptoSuite, identity: str) -> Wallet:
     cert = load_pem((path / "cert.pem").read_bytes())
     if org_of(cert) != org:
         raise NotFound(f"certificate in {path} belongs to {org_of(cert)}", code="BAD_IDENTITY")
+    check_suite(suite, cert)
     return Wallet(org, name, suite.load_signer((path / "key.pem").read_bytes()), cert)
 
 

@@ -1,23 +1,34 @@
-"""Per-organisation CAs and member certificates (X.509).
+"""Per-organisation CAs and member certificates (X.509), on the chain's crypto suite.
 
 Each organisation runs its own CA. A member certificate names its organisation in
 ``O``, the member in ``CN`` and each role in an ``OU`` (admin, client, node,
 auditor). A member's identity id is ``<org>/<name>``.
+
+Certificates are read with ``cryptography`` on every suite (it parses an SM2 certificate
+even though it cannot verify one); signatures are checked by the chain's suite over the
+to-be-signed bytes, so one code path serves Ed25519 and SM2. Ed25519 certificates are
+built by ``cryptography``; SM2 certificates (signature ``1.2.156.10197.1.501``, SM2 with
+SM3; EC key on curve ``1.2.156.10197.1.301``) are built with asn1crypto and signed by the
+SM2 key, since no maintained Python X.509 builder speaks SM2. A certificate of another
+suite than the chain's is refused with ``WRONG_SUITE``.
 """
 
 from __future__ import annotations
 
 import base64
 import datetime as dt
+import os
 import re
 from dataclasses import dataclass
 
+from asn1crypto import keys as asn1_keys
+from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from cryptography.x509.oid import NameOID
 
-from consortia.crypto.suite import CryptoSuite, Ed25519Signer, Signer
+from consortia.crypto.suite import CryptoSuite, Ed25519Signer, Signer, WrongSuite, suite_for_signature_oid
 from consortia.errors import BadInput
 
 ROLES = ("admin", "client", "node", "auditor")
@@ -65,20 +76,19 @@ def check_member_name(name: str) -> str:
     return name
 
 
-def _crypto_key(signer: Signer) -> ed25519.Ed25519PrivateKey:
-    if not isinstance(signer, Ed25519Signer):
-        raise BadInput(f"X.509 issuing is not implemented for suite {signer.suite.name}", code="UNSUPPORTED")
-    return signer.crypto_key()
-
-
 def _utc(ms: int) -> dt.datetime:
     return dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC)
 
 
 def create_ca(signer: Signer, org_id: str, org_name: str, now_ms: int, years: int = 10) -> x509.Certificate:
-    """A self-signed CA certificate for ``org_id``."""
+    """A self-signed CA certificate for ``org_id``, on the signer's suite."""
     check_org_id(org_id)
-    key = _crypto_key(signer)
+    if not isinstance(signer, Ed25519Signer):
+        attrs = [("organization_name", org_id), ("common_name", f"{org_name} CA")]
+        start = _utc(now_ms) - dt.timedelta(minutes=5)
+        return build_certificate(signer, attrs, None, signer.suite.public_key_info(signer.public_key), start,
+                                 start + dt.timedelta(days=365 * years), ca=True)
+    key = signer.crypto_key()
     subject = x509.Name([
         x509.NameAttribute(NameOID.ORGANIZATION_NAME, org_id),
         x509.NameAttribute(NameOID.COMMON_NAME, f"{org_name} CA"),
@@ -107,11 +117,18 @@ def issue_member(ca_signer: Signer, ca_cert: x509.Certificate, name: str, roles:
     bad = [r for r in roles if r not in ROLES]
     if not roles or bad:
         raise BadInput(f"roles must be a non-empty subset of {ROLES}, got {roles}", code="BAD_ROLE")
+    check_suite(ca_signer.suite, ca_cert)
+    key_info = ca_signer.suite.public_key_info(public_key)  # BAD_KEY unless a key of the CA's suite
     org_id = ca_cert.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)[0].value
+    start = _utc(now_ms) - dt.timedelta(minutes=5)
+    end = min(start + dt.timedelta(days=days), ca_cert.not_valid_after_utc)
+    if not isinstance(ca_signer, Ed25519Signer):
+        subject = [("organization_name", str(org_id)), *[("organizational_unit_name", r) for r in sorted(set(roles))],
+                   ("common_name", name)]
+        return build_certificate(ca_signer, subject, ca_cert.subject.public_bytes(), key_info, start, end, ca=False)
     attrs = [x509.NameAttribute(NameOID.ORGANIZATION_NAME, str(org_id))]
     attrs += [x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, r) for r in sorted(set(roles))]
     attrs.append(x509.NameAttribute(NameOID.COMMON_NAME, name))
-    start = _utc(now_ms) - dt.timedelta(minutes=5)
     return (
         x509.CertificateBuilder()
         .subject_name(x509.Name(attrs))
@@ -119,10 +136,54 @@ def issue_member(ca_signer: Signer, ca_cert: x509.Certificate, name: str, roles:
         .public_key(ed25519.Ed25519PublicKey.from_public_bytes(public_key))
         .serial_number(x509.random_serial_number())
         .not_valid_before(start)
-        .not_valid_after(min(start + dt.timedelta(days=days), ca_cert.not_valid_after_utc))
+        .not_valid_after(end)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .sign(_crypto_key(ca_signer), algorithm=None)
+        .sign(ca_signer.crypto_key(), algorithm=None)
     )
+
+
+def build_certificate(signer: Signer, subject: list[tuple[str, str]], issuer: bytes | None, public_key_info: bytes,
+                      not_before: dt.datetime, not_after: dt.datetime, *, ca: bool | None) -> x509.Certificate:
+    """An X.509 v3 certificate built with asn1crypto and signed by ``signer`` on its suite.
+
+    ``subject`` is a list of (asn1crypto attribute name, value), in order; ``issuer`` the DER
+    of the issuer's name (None: the subject, self-signed); ``public_key_info`` the subject's
+    DER SubjectPublicKeyInfo; ``ca`` None leaves out BasicConstraints.
+    """
+    suite = signer.suite
+    algorithm = {"algorithm": suite.cert_signature_oid}
+    name = _asn1_name(subject)
+    extensions = []
+    if ca is not None:
+        constraints = asn1_x509.BasicConstraints({"ca": True, "path_len_constraint": 0} if ca else {"ca": False})
+        extensions.append({"extn_id": "basic_constraints", "critical": True, "extn_value": constraints})
+    if ca:
+        extensions.append({"extn_id": "key_usage", "critical": True,
+                           "extn_value": {"digital_signature", "key_cert_sign", "crl_sign"}})
+    tbs = asn1_x509.TbsCertificate({
+        "version": "v3",
+        "serial_number": int.from_bytes(os.urandom(20), "big") >> 1,
+        "signature": algorithm,
+        "issuer": name if issuer is None else asn1_x509.Name.load(issuer),
+        "validity": {"not_before": _asn1_time(not_before), "not_after": _asn1_time(not_after)},
+        "subject": name,
+        "subject_public_key_info": asn1_keys.PublicKeyInfo.load(public_key_info),
+        "extensions": extensions or None,
+    })
+    certificate = asn1_x509.Certificate({"tbs_certificate": tbs, "signature_algorithm": algorithm,
+                                         "signature_value": signer.sign(tbs.dump())})
+    return x509.load_der_x509_certificate(certificate.dump())
+
+
+def _asn1_name(attrs: list[tuple[str, str]]) -> asn1_x509.Name:
+    rdns = [asn1_x509.RelativeDistinguishedName([asn1_x509.NameTypeAndValue({
+        "type": kind, "value": asn1_x509.DirectoryString(name="utf8_string", value=value)})]) for kind, value in attrs]
+    return asn1_x509.Name(name="", value=asn1_x509.RDNSequence(rdns))
+
+
+def _asn1_time(when: dt.datetime) -> asn1_x509.Time:
+    when = when.astimezone(dt.UTC).replace(microsecond=0)
+    return asn1_x509.Time(name="utc_time" if when.year < 2050 else "general_time", value=when)
 
 
 def cert_pem(cert: x509.Certificate) -> str:
@@ -154,8 +215,47 @@ def org_of(cert: x509.Certificate) -> str:
     return str(values[0].value)
 
 
-def check_ca(cert: x509.Certificate, org_id: str) -> None:
-    """Raise unless ``cert`` is a self-signed CA certificate for ``org_id``."""
+def suite_of(cert: x509.Certificate) -> CryptoSuite:
+    """The registered suite whose signature algorithm signed ``cert``."""
+    oid = cert.signature_algorithm_oid.dotted_string
+    suite = suite_for_signature_oid(oid)
+    if suite is None:
+        raise CertificateError(f"certificate signature algorithm {oid} belongs to no known crypto suite",
+                               code="WRONG_SUITE")
+    return suite
+
+
+def check_suite(suite: CryptoSuite, cert: x509.Certificate) -> None:
+    """Raise ``WRONG_SUITE`` unless ``cert`` is signed with ``suite``'s algorithm."""
+    oid = cert.signature_algorithm_oid.dotted_string
+    if oid != suite.cert_signature_oid:
+        other = suite_for_signature_oid(oid)
+        raise CertificateError(f"certificate is signed with {other.name if other else oid}; this chain uses "
+                               f"suite {suite.name}", code="WRONG_SUITE")
+
+
+def public_key_of(suite: CryptoSuite, cert: x509.Certificate) -> bytes:
+    """The certificate's raw public key in ``suite``'s format; ``WRONG_SUITE`` for another suite's key."""
+    try:
+        info = asn1_x509.TbsCertificate.load(cert.tbs_certificate_bytes)["subject_public_key_info"].dump()
+        return suite.public_key_from_info(info)
+    except WrongSuite as exc:
+        raise CertificateError(f"certificate key: {exc.message}", code="WRONG_SUITE") from None
+    except (BadInput, ValueError) as exc:
+        raise CertificateError(f"cannot read the certificate's public key: {exc}") from None
+
+
+def is_signed_by(suite: CryptoSuite, cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+    """True when ``issuer``'s key made ``cert``'s signature (both on ``suite``)."""
+    check_suite(suite, cert)
+    return suite.verify(public_key_of(suite, issuer), cert.tbs_certificate_bytes, cert.signature)
+
+
+def check_ca(cert: x509.Certificate, org_id: str, suite: CryptoSuite | None = None) -> None:
+    """Raise unless ``cert`` is a self-signed CA certificate for ``org_id`` (on ``suite`` when given)."""
+    if suite is None:
+        suite = suite_of(cert)
+    check_suite(suite, cert)
     if org_of(cert) != org_id:
         raise CertificateError(f"CA certificate names organisation {org_of(cert)!r}, expected {org_id!r}")
     try:
@@ -164,10 +264,8 @@ def check_ca(cert: x509.Certificate, org_id: str) -> None:
         raise CertificateError("CA certificate has no BasicConstraints") from None
     if not basic.ca:
         raise CertificateError("certificate is not a CA")
-    try:
-        cert.verify_directly_issued_by(cert)
-    except (ValueError, TypeError, Exception) as exc:  # InvalidSignature has no common base
-        raise CertificateError(f"CA certificate is not validly self-signed: {exc}") from None
+    if cert.issuer != cert.subject or not is_signed_by(suite, cert, cert):
+        raise CertificateError("CA certificate is not validly self-signed")
 
 
 def fingerprint(suite: CryptoSuite, cert: x509.Certificate) -> str:
@@ -179,12 +277,11 @@ def member_identity(suite: CryptoSuite, cert: x509.Certificate, ca_cert: x509.Ce
 
     Time validity is left to the caller, who knows the block time.
     """
+    check_suite(suite, cert)
     if cert.issuer != ca_cert.subject:
         raise CertificateError("certificate was not issued by this organisation's CA")
-    try:
-        cert.verify_directly_issued_by(ca_cert)
-    except Exception as exc:  # noqa: BLE001 - cryptography raises several unrelated types
-        raise CertificateError(f"certificate signature does not verify against the CA: {exc}") from None
+    if not is_signed_by(suite, cert, ca_cert):
+        raise CertificateError("certificate signature does not verify against the CA")
     try:
         basic = cert.extensions.get_extension_for_class(x509.BasicConstraints).value
         if basic.ca:
@@ -195,14 +292,11 @@ def member_identity(suite: CryptoSuite, cert: x509.Certificate, ca_cert: x509.Ce
     if len(names) != 1 or not NAME_RE.fullmatch(str(names[0].value)):
         raise CertificateError("certificate must carry one valid member name (CN)")
     roles = frozenset(str(a.value) for a in cert.subject.get_attributes_for_oid(NameOID.ORGANIZATIONAL_UNIT_NAME))
-    public = cert.public_key()
-    if not isinstance(public, ed25519.Ed25519PublicKey):
-        raise CertificateError(f"certificate key does not belong to suite {suite.name}")
     return Identity(
         org=org_of(cert),
         name=str(names[0].value),
         roles=roles & frozenset(ROLES),
-        public_key=public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw),
+        public_key=public_key_of(suite, cert),
         fingerprint=fingerprint(suite, cert),
         not_before_ms=int(cert.not_valid_before_utc.timestamp() * 1000),
         not_after_ms=int(cert.not_valid_after_utc.timestamp() * 1000),

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from consortia.crypto.merkle import MerkleProof, compute_proof, compute_root
-from consortia.crypto.suite import CryptoSuite, Signer
+from consortia.crypto.suite import CryptoSuite, Signer, WrongSuite
 from consortia.errors import TxRejected
 from consortia.types import codec
 
@@ -86,6 +86,8 @@ class SignedTx:
 
     @classmethod
     def create(cls, suite: CryptoSuite, signer: Signer, tx: dict[str, Any]) -> SignedTx:
+        if signer.suite.name != suite.name:
+            raise WrongSuite(f"a {signer.suite.name} key cannot sign for a chain on suite {suite.name}")
         check_tx_shape(tx)
         raw = codec.encode(tx)
         return cls(tx=tx, raw=raw, id=suite.hash(raw), sig=signer.sign(SIG_DOMAIN + raw))

@@ -70,23 +70,28 @@ class NodeProcess:
     org: str
     port: int
     pid: int = 0
+    netns: str = ""  # run inside this network namespace (tests of partitions), reached at ``address``
+    address: str = "127.0.0.1"
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.address}:{self.port}"
 
 
 @dataclass
 class NetworkState:
     servers: list[NatsServer] = field(default_factory=list)
     nodes: list[NodeProcess] = field(default_factory=list)
+    bind: str = "127.0.0.1"  # 0.0.0.0 once a node lives in its own namespace
 
     def to_dict(self) -> dict[str, Any]:
-        return {"servers": [asdict(s) for s in self.servers], "nodes": [asdict(n) for n in self.nodes]}
+        return {"servers": [asdict(s) for s in self.servers], "nodes": [asdict(n) for n in self.nodes],
+                "bind": self.bind}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> NetworkState:
-        return cls([NatsServer(**s) for s in data["servers"]], [NodeProcess(**n) for n in data["nodes"]])
+        return cls([NatsServer(**s) for s in data["servers"]], [NodeProcess(**n) for n in data["nodes"]],
+                   data.get("bind", "127.0.0.1"))
 
 
 class LocalNetwork:
@@ -140,7 +145,7 @@ class LocalNetwork:
         config = folder / "nats.conf"
         config.write_text(
             f"server_name: {server.name}\n"
-            f"listen: 127.0.0.1:{server.client_port}\n"
+            f"listen: {self.state.bind}:{server.client_port}\n"
             f"jetstream {{ store_dir: \"{folder / 'data'}\" }}\n"
             f"cluster {{\n  name: consortia\n  listen: 127.0.0.1:{server.cluster_port}\n  routes: [{routes}]\n}}\n")
         return config
@@ -179,11 +184,19 @@ class LocalNetwork:
             return
         data = self.home / "nodes" / org
         data.mkdir(parents=True, exist_ok=True)
+        nats_urls, peers, prefix, host = self.nats_urls, [n.url for n in self.state.nodes if n.org != org], [], "127.0.0.1"
+        if node.netns:  # inside its namespace the host is the veth gateway, not loopback
+            gateway = _gateway(node.address)
+            nats_urls = [u.replace("127.0.0.1", gateway) for u in nats_urls]
+            peers = [u.replace("127.0.0.1", gateway) for u in peers]
+            prefix, host = ["ip", "netns", "exec", node.netns], "0.0.0.0"
+        elif self.state.bind != "127.0.0.1":
+            host = self.state.bind
         with open(data / "node.log", "ab") as logfile:
             process = subprocess.Popen(
-                [sys.executable, "-m", "consortia.cli.main", "up", "--dir", str(self.home), "--data", str(data),
-                 "--org", org, "--nats", ",".join(self.nats_urls), "--port", str(node.port), "--log-level", "warning",
-                 "--peers", ",".join(n.url for n in self.state.nodes if n.org != org)],
+                [*prefix, sys.executable, "-m", "consortia.cli.main", "up", "--dir", str(self.home), "--data", str(data),
+                 "--org", org, "--nats", ",".join(nats_urls), "--port", str(node.port), "--host", host,
+                 "--log-level", "warning", "--peers", ",".join(peers)],
                 stdout=logfile, stderr=subprocess.STDOUT, start_new_session=True)
         node.pid = process.pid
         self.save()
@@ -247,6 +260,47 @@ class LocalNetwork:
         for server in self.state.servers:
             rows.append({"server": server.name, "url": server.url, "running": pid_alive(server.pid)})
         return rows
+
+
+# -- partitions (Linux network namespaces; needs root and iproute2) -------------------------
+
+def _gateway(address: str) -> str:
+    return address.rsplit(".", 1)[0] + ".1"
+
+
+def isolate(net: LocalNetwork, org: str, subnet: int) -> None:
+    """Move ``org``'s node into its own network namespace, joined to the host by a veth pair
+    (host 10.77.<subnet>.1, node 10.77.<subnet>.2). Call before the node starts."""
+    name = f"cx{subnet}"
+    _ip("netns", "add", name)
+    _ip("link", "add", f"{name}h", "type", "veth", "peer", "name", f"{name}n")
+    _ip("link", "set", f"{name}n", "netns", name)
+    _ip("addr", "add", f"10.77.{subnet}.1/24", "dev", f"{name}h")
+    _ip("link", "set", f"{name}h", "up")
+    _ip("-n", name, "addr", "add", f"10.77.{subnet}.2/24", "dev", f"{name}n")
+    _ip("-n", name, "link", "set", f"{name}n", "up")
+    _ip("-n", name, "link", "set", "lo", "up")
+    node = net.node(org)
+    node.netns, node.address = name, f"10.77.{subnet}.2"
+    net.state.bind = "0.0.0.0"
+    net.save()
+
+
+def partition(net: LocalNetwork, org: str, cut: bool) -> None:
+    """Cut (or heal) the link between ``org``'s namespace and everyone else."""
+    _ip("link", "set", f"{net.node(org).netns}h", "down" if cut else "up")
+
+
+def remove_namespace(net: LocalNetwork, org: str) -> None:
+    name = net.node(org).netns
+    if name:
+        subprocess.run(["ip", "netns", "del", name], capture_output=True, check=False)
+
+
+def _ip(*args: str) -> None:
+    result = subprocess.run(["ip", *args], capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise Fault(f"ip {' '.join(args)}: {result.stderr.strip()}", code="NETNS_FAILED")
 
 
 def _signal_and_wait(pid: int, sig: int, timeout: float = 30) -> None:
