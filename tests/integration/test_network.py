@@ -175,7 +175,7 @@ def test_everything_restarts_and_resumes(net: LocalNetwork) -> None:
     net.up()
     assert wait_converged(net) == height
     with Client.from_home(net.home, "hongqiao-auto/admin", net.node("sh-regulator").url) as c:
-        view = c.send("kv", "put", {"key": "net/after-restart", "value": True}, final=True)
+        [view] = c.submit(c.build("kv", "put", {"key": "net/after-restart", "value": True}), final=True, timeout=90)
     assert view["height"] == height + 1 and view["final"]
     assert_identical(net, {view["tx_id"]: "x"})
 
