@@ -20,8 +20,10 @@ install: $(STAMP)
 system-deps:
 	@command -v nats-server >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq nats-server; }
 
+CRYPTO ?= ed25519
+
 demo: $(STAMP)
-	$(VENV)/bin/consortia up --init --dir $(HOME_DIR) --port $(PORT)
+	$(VENV)/bin/consortia up --init --crypto $(CRYPTO) --dir $(HOME_DIR) --port $(PORT)
 
 test: $(STAMP) system-deps
 	$(VENV)/bin/ruff check src tests bench

@@ -18,8 +18,13 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import orjson
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import network_bench  # noqa: E402
+import scf_bench  # noqa: E402
 
 from consortia.cli.bench import measure_verify_rate, run_kv_bench
 from consortia.crypto import get_suite
@@ -89,7 +94,7 @@ def ceilings() -> dict[str, float]:
     }
 
 
-def render(c: dict[str, float], runs: list[dict[str, object]]) -> str:
+def render(c: dict[str, float], runs: list[dict[str, object]], extra: dict[str, Any]) -> str:
     lines = [START, "", f"Run {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC on: {machine()}", "",
              "**This machine's ceilings, measured in the same run** (one core each):", "",
              "| ceiling | per second |", "| --- | ---: |"]
@@ -108,8 +113,33 @@ def render(c: dict[str, float], runs: list[dict[str, object]]) -> str:
     for r in runs:
         lines.append(f"| {r['suite']} | {r['workload']} | {r['txs']:,} | {r['batch']} | {r['clients']} | {r['tps']:,} | "
                      f"{r['p50_ms']} | {r['p99_ms']} | {r['verify_per_s']:,} | {r['ratio']} |")
-    lines += ["", "`ratio` = end-to-end tx/s ÷ single-core verifications/s of the run's own suite, both from this run.",
-              "", "```json", json.dumps({"ceilings": c, "runs": runs}, indent=1), "```", "", END]
+    lines += ["", "`ratio` = end-to-end tx/s ÷ single-core verifications/s of the run's own suite, both from this run."]
+    net = extra.get("network")
+    if net:
+        embedded = max((r for r in runs if r.get("suite") == "ed25519-sha256"), key=lambda r: r["tps"], default=None)
+        lines += ["", "**Replicated network** (3 nats-server processes, JetStream R3 stream, one node process per "
+                  "organisation, every node verifying and executing every transaction, all on this machine):", "",
+                  "| workload | txs | per request | concurrent requests | tx/s | p50 ms | p99 ms | finality after last "
+                  "commit | embedded tx/s (same run) |", "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+                  f"| {net['workload']} | {net['txs']:,} | {net['batch']} | {net['clients']} | {net['tps']:,} | "
+                  f"{net['p50_ms']} | {net['p99_ms']} | {net['finality_after_last_commit_ms']} ms | "
+                  f"{embedded['tps'] if embedded else '-'} |"]
+    scf = extra.get("scf")
+    if scf:
+        lines += ["", f"**Supply chain finance** ({scf['vouchers']:,} vouchers, each issued, accepted, split-transferred "
+                  "(proposed and answered), financed (applied, approved, disbursed) and settled, phase by phase through "
+                  "the API of a fresh node; the wait for the due date is not counted):", "",
+                  f"| all phases | {' | '.join(scf['phase_tps'])} |",
+                  "| ---: " * (len(scf["phase_tps"]) + 1) + "|",
+                  f"| {scf['tps']:,} tx/s | " + " | ".join(f"{v:,}" for v in scf["phase_tps"].values()) + " |"]
+    lineage = extra.get("lineage")
+    if lineage:
+        lines += ["", f"**Lineage query** with {lineage['pieces_on_chain']:,} voucher pieces on the chain (signed "
+                  "`scf.lineage` through the API, target < 50 ms): a typical voucher of "
+                  f"{lineage['typical_tree_pieces']} pieces answers in {lineage['typical_ms_p50']} ms (p50, max "
+                  f"{lineage['typical_ms_max']} ms); one voucher split into {lineage['big_tree_pieces']:,} pieces in "
+                  f"{lineage['big_tree_ms_p50']} ms."]
+    lines += ["", "```json", json.dumps({"ceilings": c, "runs": runs, **extra}, indent=1), "```", "", END]
     return "\n".join(lines)
 
 
@@ -120,11 +150,20 @@ def main() -> None:
     suites = os.environ.get("BENCH_SUITES", "ed25519-sha256,sm2-sm3").split(",")
     runs = [run_kv_bench(txs, 500, clients, progress=True, suite_name=suite.strip())
             for suite in suites for clients in (4, 8)]
+    extra: dict[str, Any] = {}
+    if os.environ.get("BENCH_NETWORK", "1") == "1":
+        extra["network"] = network_bench.run(int(os.environ.get("BENCH_NETWORK_TXS", "20000")))
+        print(json.dumps(extra["network"]), file=sys.stderr)
+    if os.environ.get("BENCH_SCF", "1") == "1":
+        extra["scf"] = scf_bench.workload(int(os.environ.get("BENCH_SCF_VOUCHERS", "3000")))
+        print(json.dumps(extra["scf"]), file=sys.stderr)
+        extra["lineage"] = scf_bench.lineage(int(os.environ.get("BENCH_LINEAGE_VOUCHERS", "20000")))
+        print(json.dumps(extra["lineage"]), file=sys.stderr)
     target = ROOT / "BENCHMARKS.md"
     text = target.read_text() if target.exists() else f"# Benchmarks\n\n{START}\n{END}\n"
     head, _, rest = text.partition(START)
     _, _, tail = rest.partition(END)
-    target.write_text(head + render(c, runs) + tail)
+    target.write_text(head + render(c, runs, extra) + tail)
     print(f"wrote {target}", file=sys.stderr)
 
 

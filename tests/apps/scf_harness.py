@@ -106,6 +106,4 @@ class Scf:
         return self.query(REG, "voucher", {"voucher_id": piece_id})  # type: ignore[no-any-return]
 
     def leaves(self, root: str) -> list[dict[str, Any]]:
-        def walk(node: dict[str, Any]) -> list[dict[str, Any]]:
-            return [node] if not node["children"] else [leaf for c in node["children"] for leaf in walk(c)]
-        return walk(self.query(REG, "lineage", {"voucher_id": root})["tree"])
+        return [p for p in self.query(REG, "lineage", {"voucher_id": root})["pieces"] if not p["children"]]

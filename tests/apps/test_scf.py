@@ -16,8 +16,9 @@ YUAN = 100
 
 
 @pytest.fixture(scope="module")
-def consortium(tmp_path_factory: pytest.TempPathFactory) -> Consortium:
-    return Consortium(tmp_path_factory.mktemp("scf") / "c", orgs=7)
+def consortium(tmp_path_factory: pytest.TempPathFactory, suite_name: str) -> Consortium:
+    """Seven organisations on each crypto suite (the ``suite_name`` fixture runs both)."""
+    return Consortium(tmp_path_factory.mktemp("scf") / "c", orgs=7, suite_name=suite_name)
 
 
 @pytest.fixture
@@ -59,9 +60,10 @@ def test_full_lifecycle_down_three_tiers_with_factoring_and_a_pledge(scf: Scf) -
     assert scf.piece(t3_piece)["holder"] == FACTOR and scf.piece(t1_rest)["lien"] == BANK
 
     tree = scf.query(CORE, "lineage", {"voucher_id": t3_piece})
-    assert tree["root"] == root and tree["pieces"] == 5 and tree["live"] == 1_000_000 * YUAN
-    assert [c["tier"] for c in tree["tree"]["children"]] == [2, 1]
-    assert [c["tier"] for c in tree["tree"]["children"][0]["children"]] == [3, 2]
+    assert tree["root"] == root and len(tree["pieces"]) == 5 and tree["live"] == 1_000_000 * YUAN
+    # depth-first: root, T2's piece, its two children (T3's, T2's rest), then T1's rest
+    assert [(p["depth"], p["tier"]) for p in tree["pieces"]] == [(0, 1), (1, 2), (2, 3), (2, 2), (1, 1)]
+    assert [p["parent"] for p in tree["pieces"][1:]] == [root, t2_piece, t2_piece, root]
     assert scf.query(T2, "holdings", {"org": T2})["total"] == 250_000 * YUAN
     assert scf.query(FACTOR, "financed_by", {"funder": FACTOR})["outstanding"] == 150_000 * YUAN
     exposure = scf.query(BANK, "exposure", {"core": CORE})
@@ -274,3 +276,17 @@ def test_who_may_see_what(scf: Scf) -> None:
         scf.query(REG, "voucher", {"voucher_id": "missing"})
     with pytest.raises(BadInput):
         scf.query(REG, "holdings", {"org": 5})
+
+
+def test_lineage_of_a_voucher_split_again_and_again(scf: Scf) -> None:
+    # Found by the lineage benchmark: a holder splitting its remainder 40 times makes a tree 40
+    # levels deep, deeper than a nested result could carry (the codec stops at 32).
+    root = scf.voucher(1_000 * YUAN)
+    piece = root
+    for _ in range(40):
+        scf.transfer(T1, piece, [(T2, 1)])
+        piece = scf.piece(piece)["children"][-1]  # the remainder, still T1's
+    lineage = scf.query(REG, "lineage", {"voucher_id": piece})
+    assert len(lineage["pieces"]) == 81 and max(p["depth"] for p in lineage["pieces"]) == 40
+    assert sum(p["amount"] for p in lineage["pieces"] if not p["children"]) == 1_000 * YUAN
+    assert scf.query(T2, "holdings", {"org": T2})["total"] == 40

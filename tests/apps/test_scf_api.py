@@ -21,8 +21,9 @@ CORE, T1, BANK, REG, T2, T3, FACTOR = (o["id"] for o in DEMO_ORGS)
 
 
 @pytest.fixture(scope="module")
-def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningNode]:
-    running = launch(tmp_path_factory.mktemp("scf-api") / "c", orgs=7, config={"block_timeout_ms": 10})
+def node(tmp_path_factory: pytest.TempPathFactory, suite_name: str) -> Iterator[RunningNode]:
+    running = launch(tmp_path_factory.mktemp("scf-api") / "c", orgs=7, suite_name=suite_name,
+                     config={"block_timeout_ms": 10})
     yield running
     running.stop()
 

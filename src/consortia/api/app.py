@@ -219,6 +219,7 @@ def create_app(node: Node, *, manage_node: bool = True) -> FastAPI:
         body = {"status": "ok" if ok else ("diverged" if diverged else "failing"), "mode": node.mode,
                 "height": node.store.height(), "final_height": await run_in_threadpool(node.final_height),
                 "pending": node.orderer.pending(), "diverged": diverged,
+                "attested_by": len(await run_in_threadpool(node.store.attestations, node.store.height())),
                 "dissent": {str(h): orgs for h, orgs in sorted(node.finality.dissent.items())[-20:]},
                 "error": None if failure is None else str(failure),
                 "uptime_s": int(time.time() - node.started_at) if node.started_at else 0}

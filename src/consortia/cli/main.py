@@ -95,6 +95,8 @@ def init(home: Path, orgs: int, chain_id: str, crypto: str, block_max_txs: int |
 @click.option("--port", default=8700, show_default=True, type=click.IntRange(1, 65535), help="API port.")
 @click.option("--init", "init_missing", is_flag=True,
               help="Create the demo consortium (7 organisations, demo data) first if none exists.")
+@click.option("--crypto", default="ed25519", show_default=True, type=click.Choice(["ed25519", "sm"]),
+              help="Crypto suite of a consortium that --init creates.")
 @click.option("--log-level", default="info", show_default=True,
               type=click.Choice(["debug", "info", "warning", "error"]))
 @click.option("--data", type=click.Path(path_type=Path), help="Node data directory (default: <dir>/node).")
@@ -104,8 +106,8 @@ def init(home: Path, orgs: int, chain_id: str, crypto: str, block_max_txs: int |
 @click.option("--peers", default="", help="Comma-separated API URLs of other nodes, to catch up from when the "
                                           "stream no longer holds what this node missed.")
 @handle_errors
-def up(home: Path, host: str, port: int, init_missing: bool, log_level: str, data: Path | None, nats: str | None,
-       org: str | None, peers: str) -> None:
+def up(home: Path, host: str, port: int, init_missing: bool, crypto: str, log_level: str, data: Path | None,
+       nats: str | None, org: str | None, peers: str) -> None:
     """Start a node and its REST API; Ctrl-C stops it, running it again resumes.
 
     Alone it orders transactions in-process; with --nats it is one organisation's node of a
@@ -119,9 +121,10 @@ def up(home: Path, host: str, port: int, init_missing: bool, log_level: str, dat
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     created = False
     if init_missing and not (Path(home) / "genesis.json").exists():
+        from consortia.cli.common import CRYPTO_CHOICES
         from consortia.node.home import DEMO_ORG_COUNT
 
-        init_consortium(home, orgs=DEMO_ORG_COUNT)
+        init_consortium(home, orgs=DEMO_ORG_COUNT, suite_name=CRYPTO_CHOICES[crypto])
         created = True
         click.echo(f"Created a {DEMO_ORG_COUNT}-organisation demo consortium in {home}")
     genesis = load_genesis(home)

@@ -66,7 +66,8 @@ def _show(rows: list[dict[str, Any]], as_json: bool) -> None:
         for r in rs:
             if "org" in r:
                 click.echo(f"node   {r['org']:<18} {r['url']:<24} {r.get('status', '?'):<11} height {r.get('height')}"
-                           f"  final {r.get('final_height')}  pending {r.get('pending')}  lag {r.get('lag')}")
+                           f" (attested by {r.get('attested_by')})  final {r.get('final_height')}"
+                           f"  pending {r.get('pending')}  lag {r.get('lag')}")
             else:
                 click.echo(f"server {r['server']:<18} {r['url']:<24} {'running' if r['running'] else 'stopped'}")
     emit(rows, as_json, human)

@@ -258,13 +258,10 @@ def voucher_lineage(voucher_id: str, home: Path, url: str, identity: str | None,
         click.echo(f"voucher {t['root']} by {t['issuer']}: face {fen_to_yuan(t['face'])} yuan, due {show_day(t['due_ms'])}"
                    f", live {fen_to_yuan(t['live'])}, settled {fen_to_yuan(t['settled'])}")
 
-        def walk(node: dict[str, Any], depth: int) -> None:
+        for node in t["pieces"]:
             lien = f" (pledged to {node['lien']})" if node["lien"] else ""
-            click.echo(f"{'  ' * depth}- tier {node['tier']} {node['holder']:<20} {fen_to_yuan(node['amount']):>16} "
-                       f"{node['status']}{lien}  {node['id'][:12]}")
-            for child in node["children"]:
-                walk(child, depth + 1)
-        walk(t["tree"], 1)
+            click.echo(f"{'  ' * (node['depth'] + 1)}- tier {node['tier']} {node['holder']:<20} "
+                       f"{fen_to_yuan(node['amount']):>16} {node['status']}{lien}  {node['id'][:12]}")
         for f in t["financings"]:
             click.echo(f"  financing {f['id'][:12]} {f['kind']} by {f['funder']}: {fen_to_yuan(f['face'])} yuan, "
                        f"{f['status']}")

@@ -249,8 +249,8 @@ class LocalNetwork:
             try:
                 health = httpx.get(node.url + "/health", timeout=2).json()
                 row.update(status=health.get("status"), height=health.get("height"),
-                           final_height=health.get("final_height"), pending=health.get("pending"),
-                           diverged=health.get("diverged"))
+                           final_height=health.get("final_height"), attested_by=health.get("attested_by"),
+                           pending=health.get("pending"), diverged=health.get("diverged"))
             except (httpx.TransportError, ValueError):
                 row.update(status="unreachable")
             rows.append(row)

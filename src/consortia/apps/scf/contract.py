@@ -617,17 +617,22 @@ class SupplyChainFinance(Contract):
         allowed = {p["holder"] for p in pieces.values()} | {p["issuer"] for p in pieces.values()}
         self._require_sight(ctx, allowed | {f["funder"] for f in financings}, f"the lineage of {voucher_id}")
 
-        def node(piece_id: str) -> dict[str, Any]:
+        # Flat, depth-first, each piece with its parent and depth: a holder who splits again and
+        # again makes a deep tree, deeper than any nested document could carry.
+        keep = ("id", "parent", "holder", "amount", "status", "tier", "lien", "pending", "created_ms", "children")
+        flat: list[dict[str, Any]] = []
+        stack = [(piece["root"], 0)]
+        while stack:
+            piece_id, depth = stack.pop()
             p = pieces[piece_id]
-            keep = ("id", "holder", "amount", "status", "tier", "lien", "pending", "created_ms")
-            return {**{k: p[k] for k in keep}, "children": [node(c) for c in p["children"]]}
-
+            flat.append({**{k: p[k] for k in keep}, "depth": depth})
+            stack.extend((child, depth + 1) for child in reversed(p["children"]))
         root = pieces[piece["root"]]
         live = sum(p["amount"] for p in pieces.values() if not p["children"] and p["status"] in LIVE)
         settled = sum(p["amount"] for p in pieces.values() if p["status"] == "settled")
         return {"root": root["id"], "issuer": root["issuer"], "face": root["face"], "due_ms": root["due_ms"],
                 "documents": root["documents"], "credit_line": root["credit_line"], "live": live, "settled": settled,
-                "pieces": len(pieces), "tree": node(root["id"]), "financings": financings}
+                "pieces": flat, "financings": financings}
 
     @query
     def financed_by(self, ctx: Context, funder: str) -> dict[str, Any]:
