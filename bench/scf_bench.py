@@ -177,7 +177,7 @@ def lineage(vouchers: int = 20_000, fanout: int = 4, big: int = 1_000, samples: 
                 def timed(voucher_id: str) -> tuple[float, int]:
                     started = time.perf_counter()
                     tree = reg.query("scf", "lineage", {"voucher_id": voucher_id}, signed=True)
-                    return (time.perf_counter() - started) * 1000, tree["pieces"]
+                    return (time.perf_counter() - started) * 1000, len(tree["pieces"])
                 timed(roots[0])
                 typical = [timed(roots[i * (vouchers // samples)])[0] for i in range(samples)]
                 big_times = [timed(big_root) for _ in range(10)]

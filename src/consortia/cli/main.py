@@ -12,6 +12,7 @@ import click
 
 from consortia import __version__
 from consortia.cli.common import (
+    emit,
     example,
     handle_errors,
     home_option,
@@ -85,7 +86,6 @@ def init(home: Path, orgs: int, chain_id: str, crypto: str, block_max_txs: int |
         for org in s["organisations"]:
             click.echo(f"  {org['id']:<16} {org['kind']:<10} {org['name']}")
         click.echo(f"{len(s['identities'])} member identities; start the node with: consortia up --dir {s['dir']}")
-    from consortia.cli.common import emit
     emit(summary, as_json, human)
 
 
@@ -182,7 +182,6 @@ def status(home: Path, url: str, as_json: bool) -> None:
         click.echo("organisations:")
         for org in i["organisations"]:
             click.echo(f"  {org['id']:<16} {org['kind']:<10} {org['name']}")
-    from consortia.cli.common import emit
     emit(info, as_json, human)
 
 
@@ -213,7 +212,6 @@ def block_show(ref: str, home: Path, url: str, as_json: bool) -> None:
         for wire, receipt in zip(b["txs"], b["receipts"], strict=True):
             tx = wire["tx"]
             click.echo(f"    {receipt['tx_id'][:16]}  {tx['contract']}.{tx['method']:<16} {receipt['status']} {receipt['code']}")
-    from consortia.cli.common import emit
     emit(found, as_json, human)
 
 
@@ -245,7 +243,6 @@ def tx_show(tx_id: str, home: Path, url: str, as_json: bool) -> None:
         if r["result"] is not None:
             click.echo(f"  result    {json.dumps(r['result'], ensure_ascii=False)}")
         click.echo("  proof     verified: tx and receipt are in the block, header hashes to the block hash")
-    from consortia.cli.common import emit
     emit(view, as_json, human)
 
 
@@ -275,7 +272,6 @@ def tx_submit(contract: str, method: str, args: str | None, home: Path, url: str
         click.echo(f"  block {v['height']}  status {r['status']} {r['code']} {r['message']}")
         if r["result"] is not None:
             click.echo(f"  result {json.dumps(r['result'], ensure_ascii=False)}")
-    from consortia.cli.common import emit
     emit(view, as_json, human)
     if view.get("committed") and view["receipt"]["status"] != "ok":
         sys.exit(6)
@@ -325,7 +321,6 @@ def keys_list(home: Path, as_json: bool) -> None:
     def human(rs: list[dict[str, Any]]) -> None:
         for r in rs:
             click.echo(f"{r['id']:<32} {','.join(r['roles']):<20} {r['fingerprint'][:16]}")
-    from consortia.cli.common import emit
     emit(rows, as_json, human)
 
 

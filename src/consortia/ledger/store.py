@@ -122,6 +122,11 @@ class Store:
         ).fetchone()
         return None if row is None else _stored_block(row)
 
+    def block_hashes(self, start: int, end: int) -> dict[int, str]:
+        """Hashes of the blocks with ``start <= height <= end``, without decoding them."""
+        rows = self._reader().execute("SELECT height, hash FROM blocks WHERE height BETWEEN ? AND ?", (start, end))
+        return {int(h): bytes(b).hex() for h, b in rows}
+
     def get_block_by_hash(self, block_hash: str) -> StoredBlock | None:
         try:
             key = bytes.fromhex(block_hash)

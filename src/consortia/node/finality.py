@@ -93,14 +93,14 @@ class Finality:
 
     def check(self, height: int) -> None:
         """Compare what organisations attested at ``height`` with the block we committed there."""
-        ours = self.store.get_block(height) if height <= self.store.height() else None
+        ours = self.store.block_hashes(height, height).get(height)
         if ours is None:
             return
         counts: dict[str, list[str]] = {}
         for org, block_hash, _ in self.store.attestations(height):
             counts.setdefault(block_hash, []).append(org)
         for block_hash, orgs in counts.items():
-            if block_hash == ours.hash:
+            if block_hash == ours:
                 continue
             with self._lock:
                 seen = self.dissent.setdefault(height, {})
@@ -108,10 +108,10 @@ class Finality:
                 seen.update({o: block_hash for o in orgs})
             if new:
                 log.error("DIVERGENCE at height %d: %s attested %s, this node committed %s",
-                          height, ", ".join(new), block_hash, ours.hash)
+                          height, ", ".join(new), block_hash, ours)
             if len(orgs) >= self.quorum() and self.diverged is None:
                 self.diverged = (f"height {height}: a quorum ({', '.join(sorted(orgs))}) attested {block_hash}, "
-                                 f"this node computed {ours.hash}")
+                                 f"this node computed {ours}")
                 log.critical("this node diverged from the consortium at %s; stopping", self.diverged)
                 self.on_divergence(self.diverged)
 
@@ -123,9 +123,9 @@ class Finality:
             start = self._final + 1
         height = start - 1
         counts = self.store.attestation_counts(start, top)
+        hashes = self.store.block_hashes(start, top)
         for h in range(start, top + 1):
-            block = self.store.get_block(h)
-            if block is None or counts.get(h, {}).get(block.hash, 0) < quorum:
+            if h not in hashes or counts.get(h, {}).get(hashes[h], 0) < quorum:
                 break
             height = h
         with self._lock:
