@@ -240,6 +240,9 @@ def test_parties_documents_and_credit_lines_refusals(scf: Scf) -> None:
     scf.refused(T1, "register_party", {"roles": ["banker"], "uscc": USCC[T1], "name": "x"}, "BAD_ROLE")
     scf.refused(T1, "register_party", {"roles": ["supplier"], "uscc": USCC[T2], "name": "x"}, "USCC_TAKEN")
     scf.refused(T1, "register_party", {"roles": ["supplier"], "uscc": USCC[T1], "name": "x"}, "NOT_ADMIN", who="clerk")
+    # the regulator's view of everything is not something an organisation can give itself
+    scf.refused(T1, "register_party", {"roles": ["supplier", "regulator"], "uscc": USCC[T1], "name": "x"},
+                "NOT_REGULATOR")
     scf.refused(T1, "grant_credit_line", {"core": CORE, "limit": 1, "expires_ms": scf.now + DAY}, "WRONG_ROLE")
     scf.refused(BANK, "grant_credit_line", {"core": T1, "limit": 1, "expires_ms": scf.now + DAY}, "WRONG_ROLE")
     scf.refused(BANK, "grant_credit_line", {"core": CORE, "limit": 1, "expires_ms": scf.now - 1}, "BAD_EXPIRY")

@@ -244,6 +244,11 @@ def test_every_route_answers_errors_in_one_shape(http: httpx.Client) -> None:
         ("/query/{contract}/{method}", "post"): dict(path="/query/kv/get", content=b"[1]"),
         ("/events", "get"): dict(params={"from_height": "-1"}),
         ("/attestations/{height}", "get"): dict(path="/attestations/abc"),
+        **{("/epcis/capture", "post"): dict(content=b"{"), ("/epcis/capture", "get"): dict(params={"perPage": "0"}),
+           ("/epcis/capture/{capture_id}", "get"): dict(path="/epcis/capture/nope"),
+           ("/epcis/events", "get"): dict(params={"perPage": "0"}),
+           ("/epcis/events/{event_id}", "get"): dict(path="/epcis/events/" + "x" * 600),
+           ("/01/{path}", "get"): dict(path="/01/123"), ("/qr/01/{path}", "get"): dict(path="/qr/01/123")},  # trace
     }
     healthy_only = {("/chain", "get"), ("/health", "get"), ("/contracts", "get"), ("/metrics", "get")}
     routes = {(p, m) for p, ops in spec["paths"].items() for m in ops}

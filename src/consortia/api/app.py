@@ -110,6 +110,8 @@ def create_app(node: Node, *, manage_node: bool = True) -> FastAPI:
                               "and follow events. Every error is `{\"error\": {\"code\", \"message\"}}`.")
     errors.install(app)
     install_docs(app)
+    from consortia.api.epcis import router as epcis_router  # EPCIS 2.0 capture/query, Digital Link pages
+    app.include_router(epcis_router)
     app.state.node = node
     app.state.hub = hub
 

@@ -94,7 +94,7 @@ def init(home: Path, orgs: int, chain_id: str, crypto: str, block_max_txs: int |
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=8700, show_default=True, type=click.IntRange(1, 65535), help="API port.")
 @click.option("--init", "init_missing", is_flag=True,
-              help="Create the demo consortium (7 organisations, demo data) first if none exists.")
+              help="Create the demo consortium (10 organisations, demo data) first if none exists.")
 @click.option("--crypto", default="ed25519", show_default=True, type=click.Choice(["ed25519", "sm"]),
               help="Crypto suite of a consortium that --init creates.")
 @click.option("--log-level", default="info", show_default=True,
@@ -122,7 +122,7 @@ def up(home: Path, host: str, port: int, init_missing: bool, crypto: str, log_le
     created = False
     if init_missing and not (Path(home) / "genesis.json").exists():
         from consortia.cli.common import CRYPTO_CHOICES
-        from consortia.node.home import DEMO_ORG_COUNT
+        from consortia.node.home import DEMO_ORG_COUNT_WITH_TRACE as DEMO_ORG_COUNT
 
         init_consortium(home, orgs=DEMO_ORG_COUNT, suite_name=CRYPTO_CHOICES[crypto])
         created = True
@@ -144,12 +144,16 @@ def up(home: Path, host: str, port: int, init_missing: bool, crypto: str, log_le
     node = make_node()
     if created:
         from consortia.node.demo import seed_demo
+        from consortia.node.demo_trace import seed_trace_demo
 
         node.start()
         sent = seed_demo(node, Path(home))
+        traced = seed_trace_demo(node, Path(home))
         node.stop()
         node = make_node()
-        click.echo(f"Recorded {sent} demo transactions (supply chain finance and governance)")
+        click.echo(f"Recorded {sent + traced['transactions']} demo transactions: supply chain finance, governance, "
+                   f"and {traced['events']} traceability events")
+        click.echo(f"  a package's consumer page: http://{host}:{port}{traced['consumer_page']}")
     base = f"http://{host}:{port}"
     click.echo(f"Consortia node for chain {node.chain_id} at height {node.store.height()} ({node.mode} ordering)")
     click.echo(f"  API       {base}/chain")
@@ -420,7 +424,9 @@ def _register_more() -> None:
     cli.add_command(node_group)
     cli.add_command(scf)
     cli.add_command(network)
+    from consortia.cli.trace import trace
 
+    cli.add_command(trace)
 
 
 _register_more()

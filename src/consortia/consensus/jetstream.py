@@ -250,11 +250,24 @@ class JetStreamOrderer:
         payload = b'{"from":"' + self.org.encode() + b'","t":"txs","txs":[' + b",".join(
             b'{"sig":"' + t.sig.hex().encode() + b'","tx":' + t.raw + b"}" for t in txs) + b"]}"
         msg_id = txs[0].id.hex() if len(txs) == 1 else f"batch-{len(txs)}-{txs[0].id.hex()}-{txs[-1].id.hex()}"
-        self._call(self._js.publish(self.tx_subject, payload, headers={"Nats-Msg-Id": msg_id}))
+        self._call(self._publish(self.tx_subject, payload, msg_id))
 
     def publish_attestation(self, attestation: dict[str, Any]) -> None:
-        self._call(self._js.publish(self.attest_subject, codec.encode(attestation),
-                                    headers={"Nats-Msg-Id": f"attest-{attestation['height']}-{attestation['org']}"}))
+        self._call(self._publish(self.attest_subject, codec.encode(attestation),
+                                 f"attest-{attestation['height']}-{attestation['org']}"))
+
+    async def _publish(self, subject: str, payload: bytes, msg_id: str) -> Any:
+        """Publish, retrying while the stream has no leader (an election after a server died or
+        the cluster restarted); the message id makes a retry that did get stored harmless."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + PUBLISH_TIMEOUT_S
+        while True:
+            try:
+                return await self._js.publish(subject, payload, timeout=2.0, headers={"Nats-Msg-Id": msg_id})
+            except (NoStreamResponseError, NoRespondersError, NatsTimeout):
+                if loop.time() > deadline:
+                    raise
+                await asyncio.sleep(0.25)
 
     def _call(self, coroutine: Any) -> Any:
         loop = self._loop
@@ -263,7 +276,7 @@ class JetStreamOrderer:
             raise Unavailable("the ordering service is not running", code="ORDERER_UNREACHABLE")
         future = asyncio.run_coroutine_threadsafe(coroutine, loop)
         try:
-            return future.result(PUBLISH_TIMEOUT_S + 2)
+            return future.result(PUBLISH_TIMEOUT_S + 5)
         except Exception as exc:  # noqa: BLE001 - every failure means: not stored, try again
             future.cancel()
             raise Unavailable(f"the ordering service did not store the transactions ({type(exc).__name__}); "

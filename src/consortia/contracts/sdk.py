@@ -260,6 +260,27 @@ class Context:
         material = codec.dumps_unchecked([self.tx_id.hex(), self._derived, *[str(p) for p in parts]])
         return self._hash(material).hex()[:32]
 
+    def member_org(self, org_id: str) -> dict[str, Any] | None:
+        """The consortium's own record of a member organisation (id, name, kind), read-only.
+
+        The kind (core, supplier, funder, regulator, member) is set at genesis or by a
+        governance vote, so an application can trust it for privileged roles."""
+        if type(org_id) is not str or not 0 < len(org_id) <= 64 or "/" in org_id:
+            return None
+        raw = self._state.get("sys/org/" + org_id)
+        if raw is None:
+            return None
+        record = codec.decode_trusted(raw)
+        return {k: record.get(k) for k in ("id", "name", "kind")}
+
+    def require_regulator_kind(self, roles: list[str]) -> None:
+        """Refuse a ``regulator`` role unless governance made the caller's organisation a regulator."""
+        if "regulator" in roles:
+            org = self.require_caller().org
+            if (self.member_org(org) or {}).get("kind") != "regulator":
+                raise Revert(f"{org} is not a regulator of this consortium (its kind is set at genesis or by "
+                             "a governance vote)", code="NOT_REGULATOR")
+
     def require_caller(self) -> Identity:
         if self.caller is None:
             raise Forbidden("this call needs a signed caller (X-Consortia-Auth on queries)", code="UNAUTHENTICATED")

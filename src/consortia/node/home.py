@@ -37,7 +37,22 @@ DEMO_ORGS: list[dict[str, str]] = [
     {"id": "zheshang-factoring", "name": "Zhejiang Merchants Commercial Factoring Co., Ltd.", "kind": "funder",
      "uscc": "91330100MA2CF0316G"},
 ]
-DEMO_ORG_COUNT = len(DEMO_ORGS)
+# The traceability demo (a pork chain, farm to shelf) adds a pig farm, a meat processor that runs
+# its own cold chain, and a supermarket. They follow DEMO_ORGS in the demo consortium but are kept
+# apart so that code unpacking the seven supply-chain-finance organisations keeps working.
+TRACE_DEMO_ORGS: list[dict[str, str]] = [
+    {"id": "green-valley-farm", "name": "Ganzhou Green Valley Pig Farm Co., Ltd.", "kind": "member",
+     "uscc": "91360700MA3GF2026T"},
+    {"id": "lianhe-foods", "name": "Jiangxi Lianhe Meat Processing & Cold Chain Co., Ltd.", "kind": "member",
+     "uscc": "91360100MA3LH0318D"},
+    {"id": "huaxin-mart", "name": "Shanghai Huaxin Supermarket Co., Ltd.", "kind": "member",
+     "uscc": "91310000MA1HX05200"},
+]
+DEMO_ORGS_ALL = DEMO_ORGS + TRACE_DEMO_ORGS
+DEMO_ORG_COUNT = len(DEMO_ORGS)  # what `consortia up --init` creates today
+# With the traceability demo (seed_trace_demo): ten organisations. Note that the demo's
+# governance votes (node/demo.py) need six approvals, not four, for a majority of ten.
+DEMO_ORG_COUNT_WITH_TRACE = len(DEMO_ORGS_ALL)
 DEFAULT_MEMBERS: list[tuple[str, list[str]]] = [("admin", ["admin", "client"]), ("clerk", ["client"]),
                                                ("node", ["node"])]
 
@@ -46,8 +61,8 @@ def org_plan(count: int) -> list[dict[str, str]]:
     if count < 1:
         raise BadInput("a consortium needs at least one organisation", code="BAD_ARGS")
     extra = [{"id": f"org{i}", "name": f"Member Organisation {i}", "kind": "member"}
-             for i in range(len(DEMO_ORGS) + 1, count + 1)]
-    return (DEMO_ORGS + extra)[:count]
+             for i in range(len(DEMO_ORGS_ALL) + 1, count + 1)]
+    return (DEMO_ORGS_ALL + extra)[:count]
 
 
 def init_consortium(home: Path, *, orgs: int = 4, chain_id: str = "consortia-local", suite_name: str = "ed25519-sha256",

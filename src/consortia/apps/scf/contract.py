@@ -123,6 +123,7 @@ class SupplyChainFinance(Contract):
         require(caller.has_role("admin"), refuse("NOT_ADMIN", "an organisation admin registers the party"))
         require(roles and all(r in ROLES for r in roles) and len(set(roles)) == len(roles),
                 refuse("BAD_ROLE", f"roles: expected a non-empty subset of {ROLES}, got {roles}"))
+        ctx.require_regulator_kind(roles)
         require(is_valid_uscc(uscc), refuse("BAD_USCC", f"{uscc!r} is not a valid unified social credit code"))
         require(0 < len(name) <= 200, refuse("BAD_ARGS", "name: 1 to 200 characters"))
         owner = ctx.get(f"uscc/{uscc}")
