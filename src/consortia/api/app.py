@@ -210,6 +210,7 @@ def create_app(node: Node, *, manage_node: bool = True) -> FastAPI:
                 "contracts": sorted(node.executor.contracts),
                 "mode": node.mode, "final_height": node.final_height(),
                 "ordering_seq": int(node.store.get_meta("ordering_seq") or b"0"),
+                "sandbox": node.genesis["sandbox"], "filing": node.query("gov", "config", {})["filing"] or None,
             }
         return await run_in_threadpool(read)
 

@@ -59,9 +59,14 @@ def cli() -> None:
               help="Crypto suite for the whole chain: ed25519 (Ed25519 + SHA-256) or sm (SM2 + SM3 + SM4).")
 @click.option("--block-max-txs", type=click.IntRange(1, 100_000), help="Cut a block at this many transactions.")
 @click.option("--block-timeout-ms", type=click.IntRange(1, 60_000), help="Cut a block this long after its first tx.")
+@click.option("--sandbox", is_flag=True, help="A test chain, marked as such: its id starts with sandbox-.")
+@click.option("--filing-number", default=None, help="The service's CAC blockchain filing number (备案编号).")
+@click.option("--service-name", default=None, help="The filed service name (with --filing-number).")
+@click.option("--operator", default=None, help="The filed operator (with --filing-number).")
 @json_option
 @handle_errors
 def init(home: Path, orgs: int, chain_id: str, crypto: str, block_max_txs: int | None, block_timeout_ms: int | None,
+         sandbox: bool, filing_number: str | None, service_name: str | None, operator: str | None,
          as_json: bool) -> None:
     """Create a local consortium: one CA per organisation, member certificates, genesis.
 
@@ -76,8 +81,14 @@ def init(home: Path, orgs: int, chain_id: str, crypto: str, block_max_txs: int |
         config["block_max_txs"] = block_max_txs
     if block_timeout_ms:
         config["block_timeout_ms"] = block_timeout_ms
-    genesis = init_consortium(home, orgs=orgs, chain_id=chain_id, suite_name=CRYPTO_CHOICES[crypto], config=config)
+    if filing_number or service_name or operator:
+        if not (filing_number and service_name and operator):
+            raise click.UsageError("a filing record needs --filing-number, --service-name and --operator")
+        config["filing"] = {"filing_number": filing_number, "service_name": service_name, "operator": operator}
+    genesis = init_consortium(home, orgs=orgs, chain_id=chain_id, suite_name=CRYPTO_CHOICES[crypto], config=config,
+                              sandbox=sandbox)
     summary = {"dir": str(home), "chain_id": genesis["chain_id"], "suite": genesis["suite"],
+               "sandbox": genesis["sandbox"], "filing": genesis["config"]["filing"] or None,
                "organisations": [{"id": o["id"], "name": o["name"], "kind": o["kind"]} for o in genesis["orgs"]],
                "identities": list_identities(home)}
 
@@ -180,7 +191,12 @@ def status(home: Path, url: str, as_json: bool) -> None:
         info = {**c.chain(), "health": c.health()}
 
     def human(i: dict[str, Any]) -> None:
+        if i.get("sandbox"):
+            click.echo("SANDBOX: a test environment; nothing on this chain is production data")
         click.echo(f"chain     {i['chain_id']}  ({i['suite']})")
+        filing = i.get("filing")
+        click.echo(f"filing    {filing['filing_number']} ({filing['service_name']}, {filing['operator']})" if filing
+                   else "filing    not filed with the CAC")
         click.echo(f"height    {i['height']}  latest {i['latest_hash']}")
         click.echo(f"health    {i['health']['status']}  pending {i['health']['pending']}")
         click.echo("organisations:")

@@ -23,7 +23,11 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "gov_policy": "majority",
     "gov_required_orgs": [],
     "proposal_ttl_ms": 7 * 24 * 3600 * 1000,
+    # The service's filing with the Cyberspace Administration of China (区块链信息服务备案):
+    # {"service_name", "operator", "filing_number"}; empty until filed. Changed by vote.
+    "filing": {},
 }
+FILING_FIELDS = ("service_name", "operator", "filing_number")
 POLICIES = ("majority", "two_thirds", "all")
 ACTIONS = ("add_org", "remove_org", "freeze_identity", "unfreeze_identity",
            "freeze_contract", "unfreeze_contract", "set_config")
@@ -68,6 +72,9 @@ def check_config_value(key: Any, value: Any) -> None:
         raise Revert(f"config gov_policy: expected one of {POLICIES}, got {value!r}", code="BAD_CONFIG")
     if key == "gov_required_orgs" and not all(type(o) is str for o in value):
         raise Revert("config gov_required_orgs: expected a list of organisation ids", code="BAD_CONFIG")
+    if key == "filing" and value and (set(value) != set(FILING_FIELDS) or not all(
+            type(value[f]) is str and 0 < len(value[f]) <= 200 for f in FILING_FIELDS)):
+        raise Revert(f"config filing: expected {{{', '.join(FILING_FIELDS)}}} as non-empty strings", code="BAD_CONFIG")
 
 
 def check_org_record(org: Any, suite: str | None = None) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from consortia.contracts.system import DEFAULT_CONFIG, check_config_value, check
 from consortia.crypto.suite import get_suite
 from consortia.errors import BadInput, Revert
 
+SANDBOX_PREFIX = "sandbox-"
 CHAIN_ID_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{0,63}$")
 
 
@@ -36,4 +37,11 @@ def check_genesis(doc: Any) -> dict[str, Any]:
     ids = [o["id"] for o in orgs]
     if len(set(ids)) != len(ids):
         raise BadInput("genesis orgs: duplicate organisation id", code="BAD_GENESIS")
-    return {**doc, "orgs": orgs, "config": config}
+    sandbox = doc.get("sandbox", False)
+    if type(sandbox) is not bool:
+        raise BadInput("genesis sandbox: expected true or false", code="BAD_GENESIS")
+    if sandbox != doc["chain_id"].startswith(SANDBOX_PREFIX):
+        # a test chain's data can never be mistaken for production: the id says which it is
+        raise BadInput(f"genesis: a sandbox chain's id starts with {SANDBOX_PREFIX!r} and only a sandbox's does",
+                       code="BAD_GENESIS")
+    return {**doc, "orgs": orgs, "config": config, "sandbox": sandbox}

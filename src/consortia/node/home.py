@@ -66,8 +66,12 @@ def org_plan(count: int) -> list[dict[str, str]]:
 
 
 def init_consortium(home: Path, *, orgs: int = 4, chain_id: str = "consortia-local", suite_name: str = "ed25519-sha256",
-                    config: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Create CAs, member certificates and the genesis document under ``home``."""
+                    config: dict[str, Any] | None = None, sandbox: bool = False) -> dict[str, Any]:
+    """Create CAs, member certificates and the genesis document under ``home``.
+
+    ``sandbox`` makes a test chain whose id starts with ``sandbox-`` (and only a sandbox's does)."""
+    if sandbox and not chain_id.startswith("sandbox-"):
+        chain_id = f"sandbox-{chain_id}"
     home = Path(home)
     if (home / "genesis.json").exists():
         raise Conflict(f"{home} already holds a consortium (genesis.json exists)", code="ALREADY_INITIALISED")
@@ -87,7 +91,7 @@ def init_consortium(home: Path, *, orgs: int = 4, chain_id: str = "consortia-loc
             save_member(home, plan["id"], name, signer, issue_member(ca_signer, ca, name, roles, signer.public_key, now))
         org_records.append({**plan, "ca_cert": cert_pem(ca)})
     genesis = check_genesis({"chain_id": chain_id, "suite": suite.name, "time_ms": now, "orgs": org_records,
-                             "config": config or {}})
+                             "config": config or {}, "sandbox": sandbox})
     (home / "genesis.json").write_text(json.dumps(genesis, indent=2, ensure_ascii=False) + "\n")
     return genesis
 

@@ -116,7 +116,7 @@ class Node:
         if stored is None:
             block = self.executor.apply_genesis(self.genesis)
             log.info("initialised chain %s, genesis %s", self.chain_id, block.hash)
-        elif codec.decode(stored) != codec.decode(codec.encode(self.genesis)):
+        elif check_genesis(codec.decode(stored)) != self.genesis:
             raise Fault(f"data directory {self.store.path.parent} belongs to a different genesis")
         self.metrics.height.set(self.store.height())
 
