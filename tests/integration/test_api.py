@@ -244,6 +244,7 @@ def test_every_route_answers_errors_in_one_shape(http: httpx.Client) -> None:
         ("/query/{contract}/{method}", "post"): dict(path="/query/kv/get", content=b"[1]"),
         ("/events", "get"): dict(params={"from_height": "-1"}),
         ("/attestations/{height}", "get"): dict(path="/attestations/abc"),
+        ("/audit", "get"): dict(params={"format": "xml"}),
         **{("/epcis/capture", "post"): dict(content=b"{"), ("/epcis/capture", "get"): dict(params={"perPage": "0"}),
            ("/epcis/capture/{capture_id}", "get"): dict(path="/epcis/capture/nope"),
            ("/epcis/events", "get"): dict(params={"perPage": "0"}),

@@ -109,6 +109,9 @@ def create_app(node: Node, *, manage_node: bool = True) -> FastAPI:
                   description="Submit signed transactions, read blocks, receipts and proofs, query contracts, "
                               "and follow events. Every error is `{\"error\": {\"code\", \"message\"}}`.")
     errors.install(app)
+    from consortia.api.audit import router as audit_router  # the regulator's audit log export
+
+    app.include_router(audit_router)
     install_docs(app)
     from consortia.api.epcis import router as epcis_router  # EPCIS 2.0 capture/query, Digital Link pages
     app.include_router(epcis_router)
@@ -265,6 +268,7 @@ def create_app(node: Node, *, manage_node: bool = True) -> FastAPI:
             raise BadInput("query arguments must be a JSON object", code="BAD_ARGS")
         caller = await caller_of(request, node.executor)
         result = await run_in_threadpool(node.query, contract, method, args, caller)
+        await run_in_threadpool(node.audit_read, caller, f"{contract}.{method}", {"args": args})
         return {"result": result, "height": node.store.height()}
 
     @app.get("/events", tags=["events"], summary="Live event stream (Server-Sent Events)",

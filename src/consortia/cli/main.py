@@ -431,6 +431,7 @@ def _print_proposal(p: dict[str, Any], as_json: bool) -> None:
 
 
 def _register_more() -> None:
+    from consortia.cli.audit import audit
     from consortia.cli.bench import bench
     from consortia.cli.network import network
     from consortia.cli.scf import scf
@@ -440,6 +441,7 @@ def _register_more() -> None:
     cli.add_command(node_group)
     cli.add_command(scf)
     cli.add_command(network)
+    cli.add_command(audit)
     from consortia.cli.trace import trace
 
     cli.add_command(trace)

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cryptography.x509.oid import NameOID
+
 from consortia.consensus.base import Batch
 from consortia.consensus.jetstream import JetStreamOrderer
 from consortia.consensus.solo import SoloOrderer
@@ -24,6 +26,7 @@ from consortia.execution.genesis import check_genesis
 from consortia.identity.wallet import Wallet
 from consortia.ledger.records import SignedTx
 from consortia.ledger.store import Store
+from consortia.node.audit import ADMIN_CONTRACTS, AuditLog
 from consortia.node.finality import Finality, sign_attestation
 from consortia.node.metrics import NodeMetrics
 from consortia.types import codec
@@ -95,6 +98,7 @@ class Node:
         else:
             self.orderer = SoloOrderer(proposer=name)
         self.finality = Finality(self.store, self.executor, on_divergence=self._halt, quorum=quorum)
+        self.audit = AuditLog(Path(data_dir) / "audit.db", self.suite.hash)
         self._unpublished: list[dict[str, Any]] = []
         self._apply_config()
         self.started_at = 0.0
@@ -134,6 +138,7 @@ class Node:
             if not future.done():
                 future.set_exception(Unavailable("node stopped before the transaction committed"))
         self.store.close()
+        self.audit.close()
 
     @property
     def healthy(self) -> bool:
@@ -232,12 +237,42 @@ class Node:
                     waiter[0].set_result(Committed(block.header.height, i, receipt.to_dict()))
         self.metrics.pending.set(self.orderer.pending())
         self._apply_config()
+        self._audit_admin_actions(block)
         self._attest(block)
         for listener in list(self._listeners):
             try:
                 listener(block)
             except Exception:  # noqa: BLE001 - a listener must not stop the chain
                 log.exception("block listener failed")
+
+    # -- audit -------------------------------------------------------------------------
+
+    def _audit_admin_actions(self, block: CommittedBlock) -> None:
+        """Log governance, membership and party registrations, whatever their outcome."""
+        for tx, receipt in zip(block.txs, block.receipts, strict=True):
+            contract, method = tx.tx["contract"], tx.tx["method"]
+            if contract not in ADMIN_CONTRACTS and method != "register_party":
+                continue
+            try:
+                cert, _, org = self.executor.sender_cert(tx.tx["sender"])
+                names = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+                actor = f"{org}/{names[0].value!s}" if names else org
+            except ConsortiaError:
+                actor, org = "unknown", "unknown"
+            self.audit.append(time_ms=block.header.time_ms, kind="admin-action", actor=actor, org=org,
+                              action=f"{contract}.{method}",
+                              detail={"tx_id": receipt.tx_id, "height": block.header.height, "status": receipt.status,
+                                      "code": receipt.code, "args": tx.tx["args"]})
+
+    def is_regulator(self, org: str) -> bool:
+        raw = self.store.state_read(f"sys/org/{org}")
+        return raw is not None and codec.decode(raw.value).get("kind") == "regulator"
+
+    def audit_read(self, caller: Any, action: str, detail: dict[str, Any]) -> None:
+        """Log a read by a regulator (reads by anyone else are not logged)."""
+        if caller is not None and self.is_regulator(caller.org):
+            self.audit.append(time_ms=int(time.time() * 1000), kind="regulator-read", actor=caller.id,
+                              org=caller.org, action=action, detail=detail)
 
     # -- attestations ------------------------------------------------------------------
 
