@@ -109,9 +109,11 @@ def create_app(node: Node, *, manage_node: bool = True) -> FastAPI:
                   description="Submit signed transactions, read blocks, receipts and proofs, query contracts, "
                               "and follow events. Every error is `{\"error\": {\"code\", \"message\"}}`.")
     errors.install(app)
+    from consortia.api.alerts import router as alerts_router  # the regulator's risk alerts
     from consortia.api.audit import router as audit_router  # the regulator's audit log export
 
     app.include_router(audit_router)
+    app.include_router(alerts_router)
     install_docs(app)
     from consortia.api.epcis import router as epcis_router  # EPCIS 2.0 capture/query, Digital Link pages
     app.include_router(epcis_router)

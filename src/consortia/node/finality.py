@@ -39,11 +39,13 @@ def sign_attestation(wallet: Wallet, chain: str, header: BlockHeader, block_hash
 
 class Finality:
     def __init__(self, store: Store, executor: Executor, *, on_divergence: Callable[[str], None],
-                 quorum: int | None = None) -> None:
+                 quorum: int | None = None,
+                 on_dissent: Callable[[int, dict[str, str], str], None] | None = None) -> None:
         self.store = store
         self.executor = executor
         self.quorum_override = quorum
         self.on_divergence = on_divergence
+        self.on_dissent = on_dissent
         self.dissent: dict[int, dict[str, str]] = {}  # height -> org -> the hash it attested
         self.diverged: str | None = None
         self._lock = threading.Lock()
@@ -109,6 +111,8 @@ class Finality:
             if new:
                 log.error("DIVERGENCE at height %d: %s attested %s, this node committed %s",
                           height, ", ".join(new), block_hash, ours)
+                if self.on_dissent is not None:
+                    self.on_dissent(height, {o: block_hash for o in new}, ours)
             if len(orgs) >= self.quorum() and self.diverged is None:
                 self.diverged = (f"height {height}: a quorum ({', '.join(sorted(orgs))}) attested {block_hash}, "
                                  f"this node computed {ours}")

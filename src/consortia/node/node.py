@@ -26,6 +26,7 @@ from consortia.execution.genesis import check_genesis
 from consortia.identity.wallet import Wallet
 from consortia.ledger.records import SignedTx
 from consortia.ledger.store import Store
+from consortia.node.alerts import Alerts
 from consortia.node.audit import ADMIN_CONTRACTS, AuditLog
 from consortia.node.finality import Finality, sign_attestation
 from consortia.node.metrics import NodeMetrics
@@ -68,7 +69,8 @@ class Node:
     def __init__(self, genesis: dict[str, Any], data_dir: Path, *, name: str = "node",
                  contracts: dict[str, Contract] | None = None, nats: list[str] | None = None,
                  node_wallet: Wallet | None = None, replicas: int = 3, quorum: int | None = None,
-                 peers: list[str] | None = None) -> None:
+                 peers: list[str] | None = None, webhooks: list[str] | None = None,
+                 alert_spike_min: int = 200) -> None:
         self.genesis = check_genesis(genesis)
         self.chain_id: str = self.genesis["chain_id"]
         self.suite = get_suite(self.genesis["suite"])
@@ -97,7 +99,9 @@ class Node:
                 replicas=replicas, on_attestation=self._on_attestation, on_gap=self._catch_up)
         else:
             self.orderer = SoloOrderer(proposer=name)
-        self.finality = Finality(self.store, self.executor, on_divergence=self._halt, quorum=quorum)
+        self.alerts = Alerts(Path(data_dir) / "alerts.db", webhooks=webhooks, spike_min=alert_spike_min)
+        self.finality = Finality(self.store, self.executor, on_divergence=self._halt, quorum=quorum,
+                                 on_dissent=self.alerts.node_disagrees)
         self.audit = AuditLog(Path(data_dir) / "audit.db", self.suite.hash)
         self._unpublished: list[dict[str, Any]] = []
         self._apply_config()
@@ -139,6 +143,7 @@ class Node:
                 future.set_exception(Unavailable("node stopped before the transaction committed"))
         self.store.close()
         self.audit.close()
+        self.alerts.close()
 
     @property
     def healthy(self) -> bool:
@@ -238,6 +243,8 @@ class Node:
         self.metrics.pending.set(self.orderer.pending())
         self._apply_config()
         self._audit_admin_actions(block)
+        self.alerts.on_block(block.header.height, block.header.time_ms, [t.tx for t in block.txs],
+                             [r.to_dict() for r in block.receipts], self._sender_org)
         self._attest(block)
         for listener in list(self._listeners):
             try:
@@ -263,6 +270,12 @@ class Node:
                               action=f"{contract}.{method}",
                               detail={"tx_id": receipt.tx_id, "height": block.header.height, "status": receipt.status,
                                       "code": receipt.code, "args": tx.tx["args"]})
+
+    def _sender_org(self, tx: dict[str, Any]) -> str:
+        try:
+            return self.executor.sender_cert(tx["sender"])[2]
+        except ConsortiaError:
+            return "unknown"
 
     def is_regulator(self, org: str) -> bool:
         raw = self.store.state_read(f"sys/org/{org}")
