@@ -72,3 +72,40 @@ def test_data_written_before_the_sandbox_field_still_opens(tmp_path: Path) -> No
     other = init_consortium(tmp_path / "d", orgs=2)
     with pytest.raises(Exception, match="different genesis"):
         Node(other, tmp_path / "c" / "node")
+
+
+def test_sensitive_words_refuse_free_text_and_change_nothing(tmp_path: Path) -> None:
+    c = Consortium(tmp_path / "c", orgs=4)
+    chain = c.chain(tmp_path / "chain")
+    words = ["赌博", "Casino"]
+    bad = chain.run(f"{c.org_ids[0]}/admin", "gov", "propose",
+                    {"action": "set_config", "params": {"key": "sensitive_words", "value": [""]}})
+    assert bad.code == "BAD_CONFIG"
+    assert chain.govern("set_config", {"key": "sensitive_words", "value": words})["status"] == "passed"
+    before = chain.rows()
+    for value in ({"memo": "线上赌博平台"}, {"items": [{"note": "the CASINO royale"}]}):
+        receipt = chain.run(f"{c.org_ids[1]}/clerk", "kv", "put", {"key": "k", "value": value})
+        assert (receipt.status, receipt.code) == ("rejected", "CONTENT_REFUSED"), receipt
+        assert "args.value" in receipt.message
+    assert chain.rows() == before
+    assert chain.run(f"{c.org_ids[1]}/clerk", "kv", "put", {"key": "k", "value": {"memo": "brake calipers"}}).code == "OK"
+
+
+def test_refused_content_is_in_the_audit_log(tmp_path: Path) -> None:
+    from consortia.client.txbuild import build_tx
+
+    c = Consortium(tmp_path / "c", orgs=1, config={"sensitive_words": ["forbidden"], "block_timeout_ms": 5})
+    node = Node(c.genesis, tmp_path / "node")
+    node.start()
+    try:
+        wallet = c.wallet(f"{c.org_ids[0]}/clerk")
+        tx = build_tx(c.suite, wallet, c.chain_id, "kv", "put", {"key": "k", "value": "a forbidden word"})
+        with pytest.raises(Exception) as refused:  # admission refuses it at once, with the same code
+            node.submit([tx.to_wire()])
+        assert getattr(refused.value, "code", "") == "CONTENT_REFUSED"
+        [entry] = node.audit.entries()
+        assert entry["kind"] == "content-refused" and entry["action"] == "kv.put"
+        assert "forbidden" in entry["detail"]["reason"] and entry["detail"]["tx_id"] == tx.id.hex()
+        assert node.store.height() == 0  # nothing reached the chain
+    finally:
+        node.stop()

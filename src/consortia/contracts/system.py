@@ -26,6 +26,8 @@ DEFAULT_CONFIG: dict[str, Any] = {
     # The service's filing with the Cyberspace Administration of China (区块链信息服务备案):
     # {"service_name", "operator", "filing_number"}; empty until filed. Changed by vote.
     "filing": {},
+    # Free text in transactions is refused if it contains one of these (case-insensitive); set by vote.
+    "sensitive_words": [],
 }
 FILING_FIELDS = ("service_name", "operator", "filing_number")
 POLICIES = ("majority", "two_thirds", "all")
@@ -70,6 +72,8 @@ def check_config_value(key: Any, value: Any) -> None:
         raise Revert(f"config {key}: expected at least {CONFIG_MINIMUM.get(key, 1)}, got {value}", code="BAD_CONFIG")
     if key == "gov_policy" and value not in POLICIES:
         raise Revert(f"config gov_policy: expected one of {POLICIES}, got {value!r}", code="BAD_CONFIG")
+    if key == "sensitive_words" and not all(type(w) is str and 0 < len(w) <= 100 for w in value):
+        raise Revert("config sensitive_words: expected a list of non-empty words", code="BAD_CONFIG")
     if key == "gov_required_orgs" and not all(type(o) is str for o in value):
         raise Revert("config gov_required_orgs: expected a list of organisation ids", code="BAD_CONFIG")
     if key == "filing" and value and (set(value) != set(FILING_FIELDS) or not all(

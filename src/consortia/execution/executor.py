@@ -57,6 +57,25 @@ def _reject(code: str, message: str) -> TxRejected:
     return TxRejected(message, code=code)
 
 
+def find_sensitive(value: Any, words: list[str], path: str = "args") -> tuple[str, str] | None:
+    """The first string field (and the word) that the chain's sensitive-word filter refuses."""
+    if type(value) is str:
+        folded = value.casefold()
+        for word in words:
+            if word.casefold() in folded:
+                return path, word
+        return None
+    if type(value) is list:
+        for i, item in enumerate(value):
+            if (hit := find_sensitive(item, words, f"{path}[{i}]")) is not None:
+                return hit
+    elif type(value) is dict:
+        for key in sorted(value):
+            if (hit := find_sensitive(value[key], words, f"{path}.{key}")) is not None:
+                return hit
+    return None
+
+
 class _Bounded(OrderedDict[Any, Any]):
     def __init__(self, limit: int) -> None:
         super().__init__()
@@ -200,6 +219,11 @@ class Executor:
             args = bind_args(entry, body["args"])
         except BadArgs as exc:
             raise _reject("BAD_ARGS", exc.message) from None
+        words = reader.config()["sensitive_words"]
+        if words:
+            found = find_sensitive(args, words)
+            if found is not None:
+                raise _reject("CONTENT_REFUSED", f"{found[0]}: contains the filtered word {found[1]!r}")
         return member, contract, args
 
     def admission(self) -> Admission:

@@ -192,6 +192,8 @@ class Node:
             self.executor.admission().check_all(parsed)
         except ConsortiaError as exc:
             self.metrics.rejections.labels(exc.code).inc()
+            if exc.code == "CONTENT_REFUSED" and isinstance(exc.details.get("index"), int):
+                self._audit_refused(parsed[exc.details["index"]], exc.message)
             raise
         return self._enqueue(parsed)
 
@@ -255,10 +257,12 @@ class Node:
     # -- audit -------------------------------------------------------------------------
 
     def _audit_admin_actions(self, block: CommittedBlock) -> None:
-        """Log governance, membership and party registrations, whatever their outcome."""
+        """Log governance, membership and party registrations, whatever their outcome, and every
+        transaction the content filter refused (with why)."""
         for tx, receipt in zip(block.txs, block.receipts, strict=True):
             contract, method = tx.tx["contract"], tx.tx["method"]
-            if contract not in ADMIN_CONTRACTS and method != "register_party":
+            refused = receipt.code == "CONTENT_REFUSED"
+            if contract not in ADMIN_CONTRACTS and method != "register_party" and not refused:
                 continue
             try:
                 cert, _, org = self.executor.sender_cert(tx.tx["sender"])
@@ -266,10 +270,19 @@ class Node:
                 actor = f"{org}/{names[0].value!s}" if names else org
             except ConsortiaError:
                 actor, org = "unknown", "unknown"
-            self.audit.append(time_ms=block.header.time_ms, kind="admin-action", actor=actor, org=org,
+            self.audit.append(time_ms=block.header.time_ms, kind="content-refused" if refused else "admin-action",
+                              actor=actor, org=org,
                               action=f"{contract}.{method}",
                               detail={"tx_id": receipt.tx_id, "height": block.header.height, "status": receipt.status,
-                                      "code": receipt.code, "args": tx.tx["args"]})
+                                      "code": receipt.code, "args": tx.tx["args"],
+                                      **({"reason": receipt.message} if refused else {})})
+
+    def _audit_refused(self, tx: SignedTx, reason: str) -> None:
+        """What the content filter refused at admission, and why (the transaction never ran)."""
+        org = self._sender_org(tx.tx)
+        self.audit.append(time_ms=int(time.time() * 1000), kind="content-refused", actor=org, org=org,
+                          action=f"{tx.tx['contract']}.{tx.tx['method']}",
+                          detail={"tx_id": tx.id.hex(), "reason": reason, "args": tx.tx["args"]})
 
     def _sender_org(self, tx: dict[str, Any]) -> str:
         try:
