@@ -293,3 +293,36 @@ def test_lineage_of_a_voucher_split_again_and_again(scf: Scf) -> None:
     assert len(lineage["pieces"]) == 81 and max(p["depth"] for p in lineage["pieces"]) == 40
     assert sum(p["amount"] for p in lineage["pieces"] if not p["children"]) == 1_000 * YUAN
     assert scf.query(T2, "holdings", {"org": T2})["total"] == 40
+
+
+def test_a_voucher_frozen_by_a_vote_including_the_regulator_refuses_every_change(scf: Scf) -> None:
+    root = scf.voucher(1_000 * YUAN, days=30)
+    chain = scf.chain
+    core, tier1, bank, regulator, tier2, tier3, _ = chain.c.org_ids
+
+    def gov(org: str, method: str, args: dict[str, object]) -> dict[str, object]:
+        tx = chain.tx(f"{org}/admin", "gov", method, args, ttl_ms=0, not_after_height=10**9)
+        receipt = chain.block(tx).receipts[0]
+        assert receipt.code == "OK", receipt
+        return receipt.result  # type: ignore[no-any-return]
+
+    def vote(proposal: dict[str, object], org: str, approve: bool) -> dict[str, object]:
+        return gov(org, "vote", {"proposal_id": proposal["id"], "approve": approve})
+
+    params = {"contract": "scf", "id": root}
+    proposal = gov(core, "propose", {"action": "freeze_object", "params": params})
+    for org in (tier1, bank, tier2, tier3):  # a majority, but without the regulator
+        proposal = vote(proposal, org, True)
+    assert proposal["status"] == "open"
+    assert vote(proposal, regulator, True)["status"] == "passed"
+    assert chain.executor.query("gov", "frozen", {}, None)["objects"] == [f"scf/{root}"]
+    scf.refused(T1, "propose_transfer", {"voucher_id": root, "outputs": [{"to": T2, "amount": 1}]}, "VOUCHER_FROZEN")
+    scf.refused(T1, "apply_financing", {"voucher_id": root, "funder": BANK, "kind": "factoring"}, "VOUCHER_FROZEN")
+    scf.refused(CORE, "settle", {"voucher_id": root}, "VOUCHER_FROZEN", at=scf.now + 30 * DAY)
+    veto = gov(core, "propose", {"action": "unfreeze_object", "params": params})
+    assert vote(veto, regulator, False)["status"] == "rejected"  # the regulator's no vetoes enforcement
+    again = gov(core, "propose", {"action": "unfreeze_object", "params": params})
+    for org in (tier1, bank, regulator):
+        again = vote(again, org, True)
+    assert again["status"] == "passed"
+    assert scf.ok(CORE, "settle", {"voucher_id": root})["total"] == 1_000 * YUAN

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from consortia.apps.trace.document import namespaces_of, prepare_capture
+from consortia.apps.trace.document import capture_args, namespaces_of, prepare_capture
 from consortia.apps.trace.eventhash import compute_event_hash
 from consortia.apps.trace.jsonexact import dumps_exact, loads_exact
 from consortia.apps.trace.schema import SchemaError
@@ -288,3 +288,20 @@ def test_the_demo_pork_chain_seeds_a_journey_an_alert_and_a_recall(consortium: C
         assert node.query("trace", "recalls", {})[0]["lot"] == seeded["recalled_lot"]
     finally:
         node.stop()
+
+
+def test_a_lot_frozen_by_governance_takes_no_new_events(trace: Trace) -> None:
+    from consortia.types import codec
+
+    ids = trace.farm_to_shelf("L9")
+    rows = {k: codec.decode(v) for k, v, _, _ in trace.chain.rows() if k.startswith("trace/lot/")}
+    instance, lot = next((k[len("trace/lot/"):], v) for k, v in rows.items() if v.endswith("/10/L9"))
+    item = next(i for i in ids["items"] if i.endswith(instance.split("/21/")[-1]))
+    observe = [event("ObjectEvent", trace.now - 1000, epcList=[item], action="OBSERVE", bizStep="inspecting",
+                     readPoint=place(STORE))]
+    assert trace.chain.govern("freeze_object", {"contract": "trace", "id": lot}, yes=6)["status"] == "passed"
+    prepared = prepare_capture(document(observe))
+    args = capture_args(prepared.namespaces, prepared.batches[0], None)
+    trace.refused(SHOP, "capture", args, "LOT_FROZEN", who="clerk")
+    assert trace.chain.govern("unfreeze_object", {"contract": "trace", "id": lot}, yes=6)["status"] == "passed"
+    assert trace.capture(SHOP, observe)

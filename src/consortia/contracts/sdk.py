@@ -273,6 +273,10 @@ class Context:
         record = codec.decode_trusted(raw)
         return {k: record.get(k) for k in ("id", "name", "kind")}
 
+    def is_frozen(self, object_id: str) -> bool:
+        """True when a governance vote froze this contract's object ``object_id`` (a voucher, a lot)."""
+        return self._state.get(f"sys/frozen/object/{self._contract}/{object_id}") is not None
+
     def require_regulator_kind(self, roles: list[str]) -> None:
         """Refuse a ``regulator`` role unless governance made the caller's organisation a regulator."""
         if "regulator" in roles:

@@ -31,7 +31,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
 }
 FILING_FIELDS = ("service_name", "operator", "filing_number")
 POLICIES = ("majority", "two_thirds", "all")
-ACTIONS = ("add_org", "remove_org", "freeze_identity", "unfreeze_identity",
+ACTIONS = ("add_org", "remove_org", "freeze_identity", "unfreeze_identity", "freeze_object", "unfreeze_object",
            "freeze_contract", "unfreeze_contract", "set_config")
 SYSTEM_CONTRACTS = ("gov", "members")
 
@@ -44,6 +44,11 @@ def org_key(org_id: str) -> str:
 
 def frozen_identity_key(identity_id: str) -> str:
     return f"frozen/identity/{identity_id}"
+
+
+def frozen_object_key(contract: str, object_id: str) -> str:
+    """An application object (a voucher, a lot...) frozen by vote; the app checks it."""
+    return f"frozen/object/{contract}/{object_id}"
 
 
 def frozen_contract_key(name: str) -> str:
@@ -182,6 +187,8 @@ class Governance(Contract, SystemReads):
         yes = sum(1 for m in members if proposal["votes"].get(m) is True)
         no = sum(1 for m in members if proposal["votes"].get(m) is False)
         required = [o for o in config["gov_required_orgs"] if o in members]
+        if "freeze" in proposal["action"]:  # enforcement needs every regulator's yes, whatever the policy
+            required += [o for o in members if (ctx.member_org(o) or {}).get("kind") == "regulator"]
         vetoed = any(proposal["votes"].get(o) is False for o in required)
         if yes >= need and all(proposal["votes"].get(o) is True for o in required):
             try:
@@ -214,6 +221,10 @@ class Governance(Contract, SystemReads):
         elif action in ("freeze_identity", "unfreeze_identity"):
             need("id")
             require(params["id"].count("/") == 1, Revert("identity id is <org>/<name>", code="BAD_PARAMS"))
+        elif action in ("freeze_object", "unfreeze_object"):
+            need("contract", "id")
+            require(0 < len(params["id"]) <= 200 and 0 < len(params["contract"]) <= 32,
+                    Revert("freeze_object: contract and id are short strings", code="BAD_PARAMS"))
         elif action in ("freeze_contract", "unfreeze_contract"):
             need("name")
             require(params["name"] not in SYSTEM_CONTRACTS,
@@ -237,6 +248,10 @@ class Governance(Contract, SystemReads):
             ctx.put(frozen_contract_key(params["name"]), {"since_ms": ctx.time_ms, "height": ctx.height})
         elif action == "unfreeze_contract":
             ctx.delete(frozen_contract_key(params["name"]))
+        elif action == "freeze_object":
+            ctx.put(frozen_object_key(params["contract"], params["id"]), {"since_ms": ctx.time_ms, "height": ctx.height})
+        elif action == "unfreeze_object":
+            ctx.delete(frozen_object_key(params["contract"], params["id"]))
         elif action == "set_config":
             ctx.put(CONFIG_KEY, {**ctx.get(CONFIG_KEY, {}), params["key"]: params["value"]})
 
@@ -268,6 +283,7 @@ class Governance(Contract, SystemReads):
         return {
             "identities": [k.split("/", 2)[2] for k, _ in ctx.range("frozen/identity/", limit=10_000)],
             "contracts": [k.split("/", 2)[2] for k, _ in ctx.range("frozen/contract/", limit=10_000)],
+            "objects": [k.split("/", 2)[2] for k, _ in ctx.range("frozen/object/", limit=100_000)],
         }
 
 

@@ -82,6 +82,9 @@ class SupplyChainFinance(Contract):
     # -- bookkeeping ----------------------------------------------------------------------
 
     def _save_piece(self, ctx: Context, piece: dict[str, Any]) -> None:
+        """Every change to a piece passes here, so a voucher frozen by vote refuses them all."""
+        require(not (ctx.is_frozen(piece["root"]) or ctx.is_frozen(piece["id"])),
+                refuse("VOUCHER_FROZEN", f"voucher {piece['root']} is frozen by a governance vote"))
         ctx.put(f"v/{piece['id']}", piece)
         held = f"hold/{piece['holder']}/{piece['id']}"
         if piece["status"] in LIVE:

@@ -257,6 +257,11 @@ class Traceability(Contract):
             if value:
                 ctx.put(f"{name}/{value}|{suffix}", 1)
         keys = keys_with_roles(rec)
+        for key, _ in keys:  # a lot frozen by a governance vote takes no new events, nor do its packages
+            lot_of_key = lots.get(key) or ctx.get(f"lot/{key}")
+            for frozen in (key, lot_of_key):
+                require(not (frozen and ctx.is_frozen(frozen)),
+                        refuse("LOT_FROZEN", f"{frozen} is frozen by a governance vote"))
         for key, role in keys:
             require("|" not in key, refuse("BAD_IDENTIFIER", f"identifier {key!r} contains '|'"))
             ctx.put(f"k/{key}|{suffix}", role)
