@@ -258,12 +258,14 @@ def test_identity_frozen_by_majority(chain: Chain) -> None:
     assert proposal["status"] == "open"
     assert chain.run(CLERK, "kv", "put", {"key": "still", "value": 1}).status == "ok"
     proposal = chain.ok(f"{orgs[2]}/admin", "gov", "vote", {"proposal_id": proposal["id"], "approve": True})
+    assert proposal["status"] == "open"  # a majority, but enforcement also needs the regulator's yes
+    proposal = chain.ok(f"{orgs[3]}/admin", "gov", "vote", {"proposal_id": proposal["id"], "approve": True})
     assert (proposal["status"], proposal["outcome"]) == ("passed", "applied")
-    assert chain.executor.query("gov", "frozen", {}, None) == {"identities": [CLERK], "contracts": []}
+    assert chain.executor.query("gov", "frozen", {}, None) == {"identities": [CLERK], "contracts": [], "objects": []}
     expect_rejected(chain, chain.tx(CLERK, "kv", "put", {"key": "frozen", "value": 1}), "IDENTITY_FROZEN")
     # only that identity: the same org's admin still transacts
     assert chain.run(ADMIN, "kv", "put", {"key": "admin", "value": 1}).status == "ok"
-    chain.govern("unfreeze_identity", {"id": CLERK})
+    chain.govern("unfreeze_identity", {"id": CLERK}, yes=4)
     assert chain.run(CLERK, "kv", "put", {"key": "thawed", "value": 1}).status == "ok"
 
 
@@ -282,7 +284,7 @@ def test_freeze_covers_reissued_certificates_but_revocation_does_not(chain: Chai
     chain.ok(ADMIN, "members", "revoke", {"fingerprint": fp})
     fresh = reissue(consortium, ORGS[0], "clerk", ["client"])
     assert chain.block(chain.raw_tx(fresh, nonce=1)).receipts[0].code == "OK"  # revocation is per certificate
-    chain.govern("freeze_identity", {"id": CLERK})
+    chain.govern("freeze_identity", {"id": CLERK}, yes=4)
     expect_rejected(chain, chain.raw_tx(fresh, nonce=2), "IDENTITY_FROZEN")  # a freeze is per identity id
 
 
@@ -342,14 +344,14 @@ def test_unknown_method(probe: Chain, consortium: Consortium) -> None:
 
 
 def test_contract_frozen(chain: Chain) -> None:
-    proposal = chain.govern("freeze_contract", {"name": "kv"})
+    proposal = chain.govern("freeze_contract", {"name": "kv"}, yes=4)
     assert proposal["status"] == "passed"
     expect_rejected(chain, chain.tx(CLERK, "kv", "put", {"key": "k", "value": 1}), "CONTRACT_FROZEN")
     # system contracts cannot be frozen, so governance can always unfreeze
     for name in ("gov", "members"):
         receipt = chain.run(ADMIN, "gov", "propose", {"action": "freeze_contract", "params": {"name": name}})
         assert (receipt.status, receipt.code) == ("reverted", "BAD_PARAMS")
-    chain.govern("unfreeze_contract", {"name": "kv"})
+    chain.govern("unfreeze_contract", {"name": "kv"}, yes=4)
     assert chain.run(CLERK, "kv", "put", {"key": "k", "value": 1}).status == "ok"
 
 
@@ -516,15 +518,16 @@ def test_policy_two_thirds(consortium5: Consortium, tmp_path: Path) -> None:
     chain = consortium5.chain(tmp_path / "five")
     try:
         orgs = consortium5.org_ids
+        ttl = {"key": "proposal_ttl_ms", "value": 3_600_000}
         # majority of 5 is 3
-        assert chain.govern("freeze_contract", {"name": "kv"}, yes=3)["status"] == "passed"
+        assert chain.govern("set_config", ttl, yes=3)["status"] == "passed"
         assert chain.govern("set_config", {"key": "gov_policy", "value": "two_thirds"}, yes=3)["status"] == "passed"
         # two thirds of 5 is 4
-        proposal = chain.govern("unfreeze_contract", {"name": "kv"}, yes=3)
+        proposal = chain.govern("set_config", {**ttl, "value": 7_200_000}, yes=3)
         assert proposal["status"] == "open"
         assert vote(chain, orgs[3], proposal["id"]).result["status"] == "passed"
         # 2 "no" of 5 leave only 3 possible "yes": rejected
-        assert chain.govern("freeze_contract", {"name": "kv"}, yes=1, no=2)["status"] == "rejected"
+        assert chain.govern("set_config", ttl, yes=1, no=2)["status"] == "rejected"
     finally:
         chain.close()
 
@@ -587,7 +590,8 @@ def test_remove_org_makes_its_members_unknown(chain: Chain) -> None:
         expect_rejected(chain, chain.tx(f"{gone}/{who}", "kv", "put", {"key": "k", "value": 2}), "UNKNOWN_IDENTITY")
     assert [o["id"] for o in chain.executor.query("members", "orgs", {}, None)] == [ORGS[0], ORGS[2], ORGS[3]]
     # three members left: a majority is two
-    proposal = chain.ok(ADMIN, "gov", "propose", {"action": "freeze_contract", "params": {"name": "kv"}})
+    ttl = {"key": "proposal_ttl_ms", "value": 3_600_000}
+    proposal = chain.ok(ADMIN, "gov", "propose", {"action": "set_config", "params": ttl})
     assert vote(chain, ORGS[2], proposal["id"]).result["status"] == "passed"
     gone_again = propose(chain, ADMIN, "remove_org", {"id": gone})
     assert (gone_again.status, gone_again.code) == ("reverted", "ORG_NOT_FOUND")
