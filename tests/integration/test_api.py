@@ -247,6 +247,8 @@ def test_every_route_answers_errors_in_one_shape(http: httpx.Client) -> None:
         ("/audit", "get"): dict(params={"format": "xml"}),
         ("/alerts", "get"): dict(params={"rule": "nonsense"}),
         ("/alerts/stream", "get"): dict(params={"after": "-1"}),
+        ("/realname/clear", "post"): dict(content=b"{"),
+        ("/realname/clear", "get"): dict(params={"identity": "x"}),
         **{("/epcis/capture", "post"): dict(content=b"{"), ("/epcis/capture", "get"): dict(params={"perPage": "0"}),
            ("/epcis/capture/{capture_id}", "get"): dict(path="/epcis/capture/nope"),
            ("/epcis/events", "get"): dict(params={"perPage": "0"}),

@@ -111,9 +111,11 @@ def create_app(node: Node, *, manage_node: bool = True) -> FastAPI:
     errors.install(app)
     from consortia.api.alerts import router as alerts_router  # the regulator's risk alerts
     from consortia.api.audit import router as audit_router  # the regulator's audit log export
+    from consortia.api.realname import router as realname_router  # clear real-name values (regulator, own org)
 
     app.include_router(audit_router)
     app.include_router(alerts_router)
+    app.include_router(realname_router)
     install_docs(app)
     from consortia.api.epcis import router as epcis_router  # EPCIS 2.0 capture/query, Digital Link pages
     app.include_router(epcis_router)

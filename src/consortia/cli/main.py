@@ -438,6 +438,7 @@ def _register_more() -> None:
     from consortia.cli.audit import audit
     from consortia.cli.bench import bench
     from consortia.cli.network import network
+    from consortia.cli.realname import realname
     from consortia.cli.scf import scf
     from consortia.cli.verify_store import node_group
 
@@ -446,6 +447,7 @@ def _register_more() -> None:
     cli.add_command(scf)
     cli.add_command(network)
     cli.add_command(audit)
+    cli.add_command(realname)
     from consortia.cli.trace import trace
 
     cli.add_command(trace)

@@ -28,6 +28,8 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "filing": {},
     # Free text in transactions is refused if it contains one of these (case-insensitive); set by vote.
     "sensitive_words": [],
+    # Members need a real-name record (the ``realname`` contract) before they may transact.
+    "require_real_name": False,
 }
 FILING_FIELDS = ("service_name", "operator", "filing_number")
 POLICIES = ("majority", "two_thirds", "all")
@@ -73,7 +75,7 @@ def check_config_value(key: Any, value: Any) -> None:
     default = DEFAULT_CONFIG[key]
     if type(value) is not type(default):
         raise Revert(f"config {key}: expected {type(default).__name__}, got {type(value).__name__}", code="BAD_CONFIG")
-    if isinstance(value, int) and value < CONFIG_MINIMUM.get(key, 1):
+    if type(value) is int and value < CONFIG_MINIMUM.get(key, 1):
         raise Revert(f"config {key}: expected at least {CONFIG_MINIMUM.get(key, 1)}, got {value}", code="BAD_CONFIG")
     if key == "gov_policy" and value not in POLICIES:
         raise Revert(f"config gov_policy: expected one of {POLICIES}, got {value!r}", code="BAD_CONFIG")

@@ -50,6 +50,7 @@ from consortia.ledger.store import Store, Versioned, encode_list, encode_txs
 from consortia.types import codec
 
 SENDER_ROLES = frozenset({"admin", "client"})
+REAL_NAME_EXEMPT = ("gov", "members", "realname")  # so that records can be made at all
 STATE_DOMAIN = b"consortia/state/v1\x00"
 
 
@@ -111,6 +112,10 @@ class Reader:
             raw = self._get("sys/" + key)
             self._memo[key] = None if raw is None else codec.decode_trusted(raw)
         return self._memo[key]
+
+    def raw(self, key: str) -> bytes | None:
+        """Any state key, not only ``sys/`` (for checks that read an application's registry)."""
+        return self._get(key)  # type: ignore[no-any-return]
 
     def config(self) -> dict[str, Any]:
         if "\0config" not in self._memo:
@@ -219,6 +224,10 @@ class Executor:
             args = bind_args(entry, body["args"])
         except BadArgs as exc:
             raise _reject("BAD_ARGS", exc.message) from None
+        if reader.config()["require_real_name"] and body["contract"] not in REAL_NAME_EXEMPT \
+                and reader.raw(f"realname/rec/{member.id}") is None:
+            raise _reject("REAL_NAME_REQUIRED", f"{member.id} has no real-name record; its organisation's admin "
+                                                "registers one (consortia realname register)")
         words = reader.config()["sensitive_words"]
         if words:
             found = find_sensitive(args, words)

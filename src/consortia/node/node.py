@@ -17,6 +17,7 @@ from consortia.consensus.base import Batch
 from consortia.consensus.jetstream import JetStreamOrderer
 from consortia.consensus.solo import SoloOrderer
 from consortia.contracts.kv import KeyValue
+from consortia.contracts.realname import RealName
 from consortia.contracts.sdk import Contract
 from consortia.contracts.system import Governance, Membership
 from consortia.crypto.suite import get_suite
@@ -30,6 +31,7 @@ from consortia.node.alerts import Alerts
 from consortia.node.audit import ADMIN_CONTRACTS, AuditLog
 from consortia.node.finality import Finality, sign_attestation
 from consortia.node.metrics import NodeMetrics
+from consortia.node.realname import ClearStore
 from consortia.types import codec
 
 log = logging.getLogger(__name__)
@@ -42,8 +44,8 @@ MAX_PENDING = 200_000
 def default_contracts() -> dict[str, Contract]:
     from consortia.apps.scf import SupplyChainFinance
     from consortia.apps.trace import Traceability
-
-    contracts: list[Contract] = [Governance(), Membership(), KeyValue(), SupplyChainFinance(), Traceability()]
+    contracts: list[Contract] = [Governance(), Membership(), KeyValue(), SupplyChainFinance(), Traceability(),
+                                 RealName()]
     return {c.name: c for c in contracts}
 
 
@@ -103,6 +105,7 @@ class Node:
         self.finality = Finality(self.store, self.executor, on_divergence=self._halt, quorum=quorum,
                                  on_dissent=self.alerts.node_disagrees)
         self.audit = AuditLog(Path(data_dir) / "audit.db", self.suite.hash)
+        self.realnames = ClearStore(Path(data_dir) / "realname.db")
         self._unpublished: list[dict[str, Any]] = []
         self._apply_config()
         self.started_at = 0.0
@@ -144,6 +147,7 @@ class Node:
         self.store.close()
         self.audit.close()
         self.alerts.close()
+        self.realnames.close()
 
     @property
     def healthy(self) -> bool:
