@@ -16,9 +16,10 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# Debian packages the tests and the multi-node network need (NATS JetStream server).
+# Debian packages the tests and the multi-node network need (NATS JetStream server; Chromium for tests/e2e).
 system-deps:
 	@command -v nats-server >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq nats-server; }
+	@test -x /usr/bin/chromium || { apt-get update -qq && apt-get install -y -qq chromium; }
 
 CRYPTO ?= ed25519
 

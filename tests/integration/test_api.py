@@ -249,6 +249,10 @@ def test_every_route_answers_errors_in_one_shape(http: httpx.Client) -> None:
         ("/alerts/stream", "get"): dict(params={"after": "-1"}),
         ("/realname/clear", "post"): dict(content=b"{"),
         ("/realname/clear", "get"): dict(params={"identity": "x"}),
+        **{("/evidence/certificates/{algorithm}/{digest}", "get"): dict(path="/evidence/certificates/md5/ab"),
+           ("/evidence/verify/{algorithm}/{digest}", "get"): dict(path="/evidence/verify/sha-256/XYZ"),
+           ("/evidence/verify", "post"): dict(content=b"{"),
+           ("/evidence/timestamp", "post"): dict(content=b"not DER")},  # evidence
         **{("/epcis/capture", "post"): dict(content=b"{"), ("/epcis/capture", "get"): dict(params={"perPage": "0"}),
            ("/epcis/capture/{capture_id}", "get"): dict(path="/epcis/capture/nope"),
            ("/epcis/events", "get"): dict(params={"perPage": "0"}),

@@ -36,6 +36,25 @@ def net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalNetwork]:
     network.down()
 
 
+def run_async(coroutine: Any) -> Any:
+    """Run a coroutine on a fresh thread's event loop (another test's tool, such as Playwright's
+    sync API, may keep a loop running on this thread for the whole session)."""
+    outcome: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            outcome["value"] = asyncio.run(coroutine)
+        except BaseException as exc:  # noqa: BLE001 - re-raised on the caller's thread
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join(60)
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("value")
+
+
 class Load:
     """Clients submitting through every running node (failing over), recording what was acknowledged."""
 
@@ -153,7 +172,7 @@ def test_a_node_killed_mid_load_catches_up(net: LocalNetwork) -> None:
 
 
 def test_ordering_survives_the_death_of_the_stream_leader(net: LocalNetwork) -> None:
-    leader = asyncio.run(_stream_leader(net))
+    leader = run_async(_stream_leader(net))
     with Load(net, ["sh-regulator/admin", "pudong-bank/clerk"]) as load:
         time.sleep(1.0)
         net.stop_server(leader, signal.SIGKILL)
@@ -162,7 +181,7 @@ def test_ordering_survives_the_death_of_the_stream_leader(net: LocalNetwork) -> 
         while len(load.acked) < killed + 200 and time.monotonic() < deadline:
             time.sleep(0.2)
         assert len(load.acked) >= killed + 200, "ordering did not resume after the leader died"
-    new_leader = asyncio.run(_stream_leader(net))
+    new_leader = run_async(_stream_leader(net))
     assert new_leader != leader
     net.start_server(leader)
     assert not load.errors
@@ -185,7 +204,7 @@ def test_a_node_catches_up_from_peers_when_the_stream_no_longer_has_its_blocks(n
     with Load(net, ["hongqiao-auto/admin"]) as load:
         time.sleep(1.5)
     wait_converged_without(net, "jinglian-parts")
-    asyncio.run(_purge_stream(net))  # as if the stream's retention had passed
+    run_async(_purge_stream(net))  # as if the stream's retention had passed
     net.start_node("jinglian-parts")
     assert not load.errors and load.acked
     assert_identical(net, load.acked)
@@ -233,7 +252,7 @@ def test_a_node_outvoted_by_a_quorum_stops_rather_than_diverge(net: LocalNetwork
     header = BlockHeader.from_dict({**block["header"], "height": height + 1, "state_root": "ee" * 32})
     forged = [sign_attestation(load_wallet(net.home, suite, f"{org}/node"), genesis["chain_id"], header, "ff" * 32)
               for org in ORGS[:3]]
-    asyncio.run(_publish_attestations(net, genesis["chain_id"], forged))
+    run_async(_publish_attestations(net, genesis["chain_id"], forged))
     with Client.from_home(net.home, "sh-regulator/admin", victim.url) as c:
         c.send("kv", "put", {"key": "net/last", "value": 1})
     height += 1

@@ -119,6 +119,10 @@ def create_app(node: Node, *, manage_node: bool = True) -> FastAPI:
     install_docs(app)
     from consortia.api.epcis import router as epcis_router  # EPCIS 2.0 capture/query, Digital Link pages
     app.include_router(epcis_router)
+    from consortia.api.evidence import router as evidence_router  # certificates, public verification page
+    app.include_router(evidence_router)
+    from consortia.api.console import router as console_router  # the web console at /console (ADR 0010)
+    app.include_router(console_router)
     app.state.node = node
     app.state.hub = hub
 

@@ -175,6 +175,11 @@ def up(home: Path, host: str, port: int, init_missing: bool, crypto: str, log_le
     click.echo(f"  API docs  {base}/docs")
     click.echo(f"  events    {base}/events")
     click.echo(f"  metrics   {base}/metrics")
+    click.echo(f"  console   {base}/console")
+    if host in ("127.0.0.1", "localhost", "::1"):  # the console's demo signer: local keys, loopback only (ADR 0010)
+        import os
+
+        os.environ.setdefault("CONSORTIA_CONSOLE_SIGNER", str(Path(home).resolve()))
     click.echo("Press Ctrl-C to stop.", err=True)
     sys.stdout.flush()
     uvicorn.run(create_app(node), host=host, port=port, log_level=log_level if log_level != "info" else "warning",
@@ -451,6 +456,10 @@ def _register_more() -> None:
     from consortia.cli.trace import trace
 
     cli.add_command(trace)
+    from consortia.cli.evidence import evidence, verify
+
+    cli.add_command(evidence)
+    cli.add_command(verify)
 
 
 _register_more()

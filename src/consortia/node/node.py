@@ -42,10 +42,11 @@ MAX_PENDING = 200_000
 
 
 def default_contracts() -> dict[str, Contract]:
+    from consortia.apps.evidence import Evidence
     from consortia.apps.scf import SupplyChainFinance
     from consortia.apps.trace import Traceability
-    contracts: list[Contract] = [Governance(), Membership(), KeyValue(), SupplyChainFinance(), Traceability(),
-                                 RealName()]
+    contracts: list[Contract] = [Governance(), Membership(), KeyValue(), SupplyChainFinance(), Traceability(), RealName(),
+                                 Evidence()]
     return {c.name: c for c in contracts}
 
 

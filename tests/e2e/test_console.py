@@ -1,0 +1,247 @@
+"""The console in a real headless Chromium: explorer, proofs, supply chain finance, governance,
+the regulator's dashboard and traceability, all through the node's REST API."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.e2e.conftest import shot
+
+
+def open_console(page: Any, hash_: str = "", identity: str = "") -> None:
+    page.goto("/console" + (f"#{hash_}" if hash_ else ""))
+    page.wait_for_selector("body[data-ready='1']")
+    if identity:
+        page.select_option("#identity", identity)
+        page.wait_for_selector(f".toast:has-text('Signed in as {identity}')")
+
+
+def toast(page: Any, text: str) -> str:
+    return str(page.locator(".toast", has_text=text).first.inner_text())
+
+
+def test_console_is_served_from_the_package_with_no_external_assets(console_url: str) -> None:
+    html = httpx.get(f"{console_url}/console").text
+    assert "/console/static/app.js" in html and "http" not in html.split("<body>")[0].replace("http-equiv", "")
+    for name in ("app.js", "lib.js", "explorer.js", "scf.js", "gov.js", "regulator.js", "trace.js", "app.css"):
+        r = httpx.get(f"{console_url}/console/static/{name}")
+        assert r.status_code == 200, name
+        assert "https://" not in r.text and "cdn" not in r.text.lower(), name
+    assert httpx.get(f"{console_url}/console/static/../api/console.py").status_code == 404
+    assert "/console" not in str(httpx.get(f"{console_url}/openapi.json").json()["paths"])
+
+
+def test_overview_shows_the_chain_and_live_blocks(page: Any) -> None:
+    open_console(page)
+    page.wait_for_selector("[data-stat=height] .value")
+    assert int(page.inner_text("[data-stat=height] .value")) > 50
+    assert page.inner_text("[data-stat=orgs] .value") == "10"
+    assert "ok" in page.inner_text("[data-stat=health]")
+    assert page.locator("#live-blocks tbody tr").count() == 20
+    page.wait_for_selector(".live.on")
+    shot(page, "explorer-overview")
+
+
+def test_block_page_and_proof_verified_in_the_browser(page: Any) -> None:
+    open_console(page, "/block/3")
+    page.wait_for_selector("h1:has-text('Block 3')")
+    page.locator("table a.mono").first.click()
+    page.wait_for_selector("#verify-proof")
+    page.click("#verify-proof")
+    page.wait_for_selector(".verified:has-text('Proof verified in your browser')")
+    assert page.locator("ul.checks li.pass").count() == 5
+    shot(page, "transaction-proof")
+
+
+def test_search_by_height_and_tx_id(page: Any, console_url: str) -> None:
+    open_console(page)
+    page.fill("#search-q", "2")
+    page.press("#search-q", "Enter")
+    page.wait_for_selector("h1:has-text('Block 2')")
+    tx_id = httpx.get(f"{console_url}/blocks/5").json()["receipts"][0]["tx_id"]
+    page.fill("#search-q", tx_id)
+    page.press("#search-q", "Enter")
+    page.wait_for_selector("#verify-proof")
+    page.fill("#search-q", "no-such-thing")
+    page.press("#search-q", "Enter")
+    page.wait_for_selector(".empty:has-text('Nothing found')")
+
+
+def test_supplier_accepts_the_offered_voucher_and_sees_its_lineage(page: Any) -> None:
+    open_console(page, "/scf", identity="jinglian-parts/admin")
+    page.wait_for_selector("#holdings-total")
+    accept = page.locator("[data-accept]").first
+    voucher = accept.get_attribute("data-accept")
+    shot(page, "scf-portfolio")
+    accept.click()
+    assert "done in block" in toast(page, "Accept voucher")
+    page.wait_for_selector("#inbox .empty:has-text('No voucher waits')")
+    page.goto(f"/console#/voucher/{voucher}")
+    page.wait_for_selector(f"#lineage-tree [data-piece='{voucher}'] .badge:has-text('active')")
+    open_console(page, "/scf")
+    page.locator("#holdings tr", has=page.locator(".badge:has-text('pledged')")).locator("a.mono").click()
+    page.wait_for_selector("#lineage-tree ul li")  # the demo voucher, split down three supplier tiers
+    assert page.locator("#lineage-tree .piece").count() >= 4
+    assert "conserved" in page.inner_text("dl.fields")
+    shot(page, "voucher-lineage")
+
+
+def test_split_transfer_refused_in_words_then_accepted_down_the_tiers(page: Any, console_url: str) -> None:
+    open_console(page, "/scf", identity="jinglian-parts/admin")
+    page.wait_for_selector("#holdings-total")
+    row = page.locator("#holdings tr", has=page.locator(".badge:has-text('active')")).first
+    row.locator("button:has-text('Split-transfer')").click()
+    panel = page.locator("#split-panel")
+    panel.locator("[name=to]").fill("hengtai-castings")
+    panel.locator("[name=amount]").fill("99999999")
+    panel.locator("button[type=submit]").click()
+    assert "more than this piece holds" in toast(page, "Split-transfer refused")
+    panel.locator("[name=amount]").fill("1000.50")
+    panel.locator("button[type=submit]").click()
+    assert "done in block" in toast(page, "Split-transfer: done")
+
+    open_console(page, "/scf", identity="hengtai-castings/admin")
+    answer = page.locator("[data-answer]").first
+    answer.click()
+    assert "done in block" in toast(page, "Accept transfer")
+    page.wait_for_selector("#holdings td:has-text('¥1,000.50')")
+
+
+def test_admin_votes_an_open_proposal(page: Any) -> None:
+    open_console(page, "/gov", identity="hongqiao-auto/admin")
+    page.wait_for_selector("[data-vote]")
+    shot(page, "governance")
+    page.locator("[data-vote]").first.click()
+    assert "done in block" in toast(page, "Vote yes")
+    page.wait_for_selector("#proposals td:has-text('2 yes')")
+    page.locator("[data-vote]").first.click()
+    assert "already voted" in toast(page, "Vote yes refused")
+    page.locator("summary:has-text('Propose')").click()
+    page.select_option("#propose [name=action]", "freeze_identity")
+    page.fill("#propose [name=params]", '{"id": "ruifeng-fasteners/clerk"}')
+    page.fill("#propose [name=reason]", "lost laptop")
+    page.click("#propose button[type=submit]")
+    assert "done in block" in toast(page, "Propose")
+    page.wait_for_selector("#proposals td:has-text('lost laptop')")
+
+
+def test_regulator_dashboard_draws_charts(page: Any) -> None:
+    open_console(page, "/regulator", identity="sh-regulator/admin")
+    page.wait_for_selector("#volumes svg.chart rect")
+    page.wait_for_selector("#exposure svg.chart rect")
+    assert "hongqiao-auto" in page.inner_text("#exposure")
+    page.wait_for_selector("#trace-alerts td:has-text('LH260318A')")
+    shot(page, "regulator")
+
+
+def test_a_non_regulator_is_told_why_the_overview_is_hidden(page: Any) -> None:
+    open_console(page, "/regulator", identity="jinglian-parts/clerk")
+    page.wait_for_selector("#exposure .notice:has-text('is not a regulator')")
+
+
+def test_traceability_journey_timeline(page: Any) -> None:
+    open_console(page, "/trace")
+    page.click("#journey-form button[type=submit]")
+    page.wait_for_selector("#journey li")
+    assert page.locator("#journey li").count() > 3
+    page.wait_for_selector("#temperature-chart polyline")
+    shot(page, "traceability")
+
+
+def test_recall_report_and_search_by_digital_link(page: Any) -> None:
+    open_console(page, "/trace", identity="sh-regulator/admin")
+    page.locator("[data-recall='LH260318A']").click()
+    page.wait_for_selector("#recall-report h3:has-text('affected package')")
+    assert page.locator("#recall-report tbody tr").count() > 0
+    page.fill("#search-q", "https://id.gs1.org/01/06925678000012/10/LH260318A/21/20001")
+    page.press("#search-q", "Enter")
+    page.wait_for_selector("#journey-box .error:has-text('Recalled')")
+
+
+def test_phone_width_has_no_horizontal_scroll(page: Any) -> None:
+    page.set_viewport_size({"width": 390, "height": 844})
+    open_console(page)
+    page.wait_for_selector("#live-blocks tbody tr")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 391, width
+    shot(page, "explorer-phone")
+    open_console(page, "/scf", identity="jinglian-parts/admin")
+    page.wait_for_selector("#holdings-total")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 391
+    shot(page, "scf-phone")
+
+
+def test_financing_lifecycle_apply_approve_disburse(page: Any) -> None:
+    open_console(page, "/scf", identity="hengtai-castings/admin")
+    page.wait_for_selector("#holdings-total")
+    piece = page.locator("#holdings tr", has=page.locator(".badge:has-text('active')")).first
+    voucher = piece.locator("a.mono").get_attribute("title")
+    panel = page.locator("#apply-panel")
+    panel.locator("summary").click()
+    panel.locator("[name=voucher_id]").fill(str(voucher))
+    panel.locator("[name=funder]").fill("pudong-bank")
+    panel.locator("[name=kind]").select_option("factoring")
+    panel.locator("button[type=submit]").click()
+    assert "done in block" in toast(page, "Apply for financing")
+
+    open_console(page, "/scf", identity="pudong-bank/admin")
+    page.locator("#book button:has-text('Approve…')").first.click()
+    page.locator("#approve-panel button[type=submit]").click()
+    assert "done in block" in toast(page, "Approve financing")
+    page.locator("#book button:has-text('Disburse')").first.click()
+    assert "done in block" in toast(page, "Disburse")
+    page.wait_for_selector("#book .badge:has-text('disbursed')")
+
+
+def test_evidence_file_hashed_in_the_browser_deposited_and_certified(page: Any, console_url: str) -> None:
+    if "evidence" not in httpx.get(f"{console_url}/chain").json()["contracts"]:
+        pytest.skip("this node has no evidence contract")
+    content = b"purchase contract HQ-PO-2026-0042, signed scan\n" * 100
+    digest = hashlib.sha256(content).hexdigest()
+    open_console(page, "/evidence", identity="jinglian-parts/admin")
+    page.set_input_files("#evidence-file", files=[{"name": "contract.pdf", "mimeType": "application/pdf", "buffer": content}])
+    page.wait_for_selector(f"#file-digest code:has-text('{digest}')")
+    page.wait_for_selector("#evidence-status .notice:has-text('not on the chain')")
+    page.click("#deposit")
+    assert "done in block" in toast(page, "Deposit")
+    page.wait_for_selector("#evidence-status .verified:has-text('jinglian-parts')")
+    with page.expect_download() as download:
+        page.click("#download-certificate")
+    assert download.value.suggested_filename.startswith("certificate-")
+    page.wait_for_selector("#my-deposits td:has-text('contract.pdf')")
+    shot(page, "evidence")
+    page.fill("#search-q", digest)
+    page.press("#search-q", "Enter")
+    page.wait_for_url(f"**/console#/evidence/{digest}")
+    page.wait_for_selector("#evidence-status .verified:has-text('jinglian-parts')")
+
+
+def epcis_document(events: list[dict[str, Any]]) -> bytes:
+    return json.dumps({"@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
+                       "type": "EPCISDocument", "schemaVersion": "2.0", "creationDate": "2026-03-01T00:00:00Z",
+                       "epcisBody": {"eventList": events}}).encode()
+
+
+def test_capture_an_epcis_document_with_progress_then_trace_it(page: Any) -> None:
+    package = "https://id.gs1.org/01/06925678000012/10/E2ELOT/21/0001"
+    observed = {"type": "ObjectEvent", "eventTime": "2026-03-20T08:00:00.000+08:00", "eventTimeZoneOffset": "+08:00",
+                "epcList": [package], "action": "OBSERVE", "bizStep": "shipping", "disposition": "in_transit"}
+    open_console(page, "/trace", identity="lianhe-foods/clerk")
+    page.set_input_files("#capture-file", files=[{"name": "bad.jsonld", "mimeType": "application/ld+json",
+                                                  "buffer": epcis_document([{**observed, "action": "SIDEWAYS"}])}])
+    page.click("#capture")
+    page.wait_for_selector("#capture-result .error:has-text('action')")
+    page.set_input_files("#capture-file", files=[{"name": "shipping.jsonld", "mimeType": "application/ld+json",
+                                                  "buffer": epcis_document([observed])}])
+    page.click("#capture")
+    page.wait_for_selector("#capture-result .verified:has-text('Captured 1 of 1 events')")
+    assert page.get_attribute("#capture-progress", "value") == "1"
+    page.fill("#journey-form [name=lot]", "E2ELOT")
+    page.fill("#journey-form [name=serial]", "0001")
+    page.click("#journey-form button[type=submit]")
+    page.wait_for_selector("#journey li:has-text('shipping')")
