@@ -91,6 +91,18 @@ def seed_demo(node: Node, home: Path) -> int:
     time.sleep(max(0.0, (short_due - time.time() * 1000) / 1000) + 0.1)
     s.scf(core, "settle", voucher_id=paid)
 
+    # Evidence: the signed purchase contract, deposited by the automaker; the delivery acceptance
+    # photo set, deposited by the supplier and confirmed once the bank and the regulator co-signed.
+    s.run(core, "evidence", "deposit", {
+        "algorithm": "sha-256", "digest": hashlib.sha256(b"HQ-PC-2026-118 signed purchase contract").hexdigest(),
+        "title": "Purchase contract HQ-PC-2026-118 (signed scan)", "kind": "contract",
+        "metadata": {"counterparty": tier1}})
+    photos = {"algorithm": "sha-256", "digest": hashlib.sha256(b"JL-DN-2026-0417 acceptance photos").hexdigest()}
+    s.run(tier1, "evidence", "deposit", {**photos, "title": "Goods-received photos, delivery JL-DN-2026-0417",
+                                         "kind": "image", "cosigners": [bank, regulator], "threshold": 2})
+    for cosigner in (bank, regulator):
+        s.run(cosigner, "evidence", "cosign", photos)
+
     opened = s.run(bank, "gov", "propose", {
         "action": "set_config", "params": {"key": "proposal_ttl_ms", "value": 3 * 24 * 3600 * 1000},
         "reason": "three days is enough to decide"})
