@@ -11,21 +11,10 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from consortia.api.auth import caller_of
-from consortia.errors import Forbidden
+from consortia.api.auth import require_regulator
 
 router = APIRouter(tags=["regulator"])
 RULES = "^(double_financing|over_value|voucher_overdue|volume_spike|sensor_breach|recall|node_disagrees)$"
-
-
-async def _regulator(request: Request) -> Any:
-    node = request.app.state.node
-    caller = await caller_of(request, node.executor)
-    if caller is None:
-        raise Forbidden("alerts need a signed request (X-Consortia-Auth)", code="UNAUTHENTICATED")
-    if not await run_in_threadpool(node.is_regulator, caller.org):
-        raise Forbidden(f"{caller.org} is not a regulator of this consortium", code="NOT_REGULATOR")
-    return caller
 
 
 @router.get("/alerts", summary="Risk alerts (regulators only)")
@@ -33,7 +22,7 @@ async def alerts(request: Request, after: int = Query(0, ge=0, le=10**15), limit
                  rule: str | None = Query(None, pattern=RULES)) -> dict[str, Any]:
     """Alerts raised by the rules over committed blocks, oldest first, after sequence `after`."""
     node = request.app.state.node
-    caller = await _regulator(request)
+    caller = await require_regulator(request, "alerts")
     rows = await run_in_threadpool(node.alerts.list, after, limit, rule)
     await run_in_threadpool(node.audit_read, caller, "alerts.list", {"after": after, "rule": rule})
     return {"alerts": rows}
@@ -43,7 +32,7 @@ async def alerts(request: Request, after: int = Query(0, ge=0, le=10**15), limit
 async def alert_stream(request: Request, after: int = Query(0, ge=0, le=10**15)) -> StreamingResponse:
     """Every alert after sequence `after`, then new ones as they are raised (id = sequence)."""
     node = request.app.state.node
-    await _regulator(request)
+    await require_regulator(request, "alerts")
     loop = asyncio.get_running_loop()
     wake = asyncio.Event()
 

@@ -8,8 +8,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from consortia.api.auth import caller_of
-from consortia.errors import Forbidden
+from consortia.api.auth import require_regulator
 from consortia.node.audit import to_csv
 
 router = APIRouter(tags=["regulator"])
@@ -23,11 +22,7 @@ async def audit(request: Request, after: int = Query(0, ge=0, le=10**15), limit:
     entry hash-chained to the one before (``consortia audit verify`` checks an export offline).
     Needs an `X-Consortia-Auth` header from a member of a regulator organisation."""
     node = request.app.state.node
-    caller = await caller_of(request, node.executor)
-    if caller is None:
-        raise Forbidden("the audit log needs a signed request (X-Consortia-Auth)", code="UNAUTHENTICATED")
-    if not await run_in_threadpool(node.is_regulator, caller.org):
-        raise Forbidden(f"{caller.org} is not a regulator of this consortium", code="NOT_REGULATOR")
+    caller = await require_regulator(request, "the audit log")
     entries = await run_in_threadpool(node.audit.entries, after, limit)
     await run_in_threadpool(node.audit_read, caller, "audit.export", {"after": after, "format": format})
     if format == "csv":

@@ -46,3 +46,16 @@ async def caller_of(request: Request, executor: Executor) -> Identity | None:
         return executor.identity(reader, sender, header.time_ms if header else now)
     except TxRejected as exc:
         raise Forbidden(exc.message, code=exc.code) from None
+
+
+async def require_regulator(request: Request, what: str) -> Identity:
+    """The signed caller, if its organisation is a regulator of this consortium; else 403."""
+    from starlette.concurrency import run_in_threadpool
+
+    node = request.app.state.node
+    caller = await caller_of(request, node.executor)
+    if caller is None:
+        raise Forbidden(f"{what} needs a signed request (X-Consortia-Auth)", code="UNAUTHENTICATED")
+    if not await run_in_threadpool(node.is_regulator, caller.org):
+        raise Forbidden(f"{caller.org} is not a regulator of this consortium", code="NOT_REGULATOR")
+    return caller

@@ -98,3 +98,14 @@ def handle_errors(fn: F) -> F:
             click.echo(f"error {exc.code}: {exc.message}", err=True)
             sys.exit(exit_code_for(exc))
     return wrapper  # type: ignore[return-value]
+
+
+def app_command(group: click.Group, name: str, sample: str) -> Callable[[F], F]:
+    """An app subcommand with the shared options (--dir, --url, --as, --json), error handling
+    and an example at the end of its help."""
+    def wrap(fn: F) -> F:
+        fn = handle_errors(fn)
+        for option in (json_option, identity_option, url_option, home_option):
+            fn = option(fn)
+        return group.command(name, epilog=example(sample))(fn)  # type: ignore[return-value]
+    return wrap

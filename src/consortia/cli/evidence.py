@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 import click
 
-from consortia.cli.common import emit, example, handle_errors, home_option, identity_option, json_option, url_option
+from consortia.cli.common import app_command, emit, example, handle_errors, json_option
 from consortia.errors import BadInput
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -26,13 +26,7 @@ def evidence() -> None:
     """Evidence and copyright depository: fingerprints on the chain, certificates that verify offline."""
 
 
-def ev_command(group: click.Group, name: str, sample: str) -> Callable[[F], F]:
-    def wrap(fn: F) -> F:
-        fn = handle_errors(fn)
-        for option in (json_option, identity_option, url_option, home_option):
-            fn = option(fn)
-        return group.command(name, epilog=example(sample))(fn)  # type: ignore[return-value]
-    return wrap
+ev_command = app_command
 
 
 def _client(home: Path, url: str, identity: str | None) -> Any:

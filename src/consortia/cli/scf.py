@@ -17,21 +17,14 @@ from typing import Any, TypeVar
 import click
 
 from consortia.apps.scf.codes import fen_to_yuan, yuan_to_fen
-from consortia.cli.common import example, handle_errors, home_option, identity_option, json_option, url_option
+from consortia.cli.common import app_command
 from consortia.errors import BadInput
 
 F = TypeVar("F", bound=Callable[..., Any])
 CST = dt.timezone(dt.timedelta(hours=8), "CST")
 
 
-def scf_command(group: click.Group, name: str, sample: str) -> Callable[[F], F]:
-    """A subcommand with the shared options, error handling and an example."""
-    def wrap(fn: F) -> F:
-        fn = handle_errors(fn)
-        for option in (json_option, identity_option, url_option, home_option):
-            fn = option(fn)
-        return group.command(name, epilog=example(sample))(fn)  # type: ignore[return-value]
-    return wrap
+scf_command = app_command
 
 
 def fen(text: str) -> int:
