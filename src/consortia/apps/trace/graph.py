@@ -111,9 +111,15 @@ def _is_packing(rec: dict[str, Any]) -> bool:
     return rec["type"] in ("AggregationEvent", "AssociationEvent") and rec["action"] == "ADD" and rec["parent"] is not None
 
 
-def backward(ctx: Context, start: str) -> Walk:
+Queue = deque[tuple[str, str, int, int]]
+
+
+def _traverse(ctx: Context, start: str, expand_row: Any, expand_key: Any) -> Walk:
+    """Breadth-first walk from ``start``. Following a package into the containers that carried it
+    (and for how long) is the same both ways; ``expand_row`` takes one indexed event of a
+    non-container key further, ``expand_key`` its lot links."""
     walk = Walk(ctx)
-    queue: deque[tuple[str, str, int, int]] = deque([(start, "start", -NEVER, NEVER)])
+    queue: Queue = deque([(start, "start", -NEVER, NEVER)])
     while queue:
         key, kind, lo, hi = queue.popleft()
         if not walk.visit(key, kind, lo, hi):
@@ -130,58 +136,53 @@ def backward(ctx: Context, start: str) -> Walk:
                 walk.edge(key, rec["parent"], "packed", event_id, stamp)
                 walk.carriers.setdefault(key, []).append((rec["parent"], stamp, end))
                 queue.append((rec["parent"], "container", stamp, end))
-            if kind == "container":
-                continue  # a container's own origins are not the product's
-            if role == "out" and rec["type"] == "TransformationEvent":
-                for source in _inputs(rec):
-                    walk.edge(source, key, "transformed", event_id, stamp)
-                    queue.append((source, "input", -NEVER, stamp))
-            elif role == "parent" and _is_packing(rec):
-                for child in _children(rec):
-                    walk.edge(child, key, "packed", event_id, stamp)
-                    queue.append((child, "content", -NEVER, stamp))
-        lot = ctx.get(f"lot/{key}") if kind != "container" else None
+            if kind != "container":  # a container's own origins and other contents are not the product's
+                expand_row(walk, queue, key, role, rec, event_id, stamp)
+        if kind != "container":
+            expand_key(walk, queue, key, lo, hi)
+    return walk
+
+
+def backward(ctx: Context, start: str) -> Walk:
+    """Everything ``start`` came from: inputs of transformations, contents, its lot."""
+    def row(walk: Walk, queue: Queue, key: str, role: str, rec: dict[str, Any], event_id: str, stamp: int) -> None:
+        if role == "out" and rec["type"] == "TransformationEvent":
+            for source in _inputs(rec):
+                walk.edge(source, key, "transformed", event_id, stamp)
+                queue.append((source, "input", -NEVER, stamp))
+        elif role == "parent" and _is_packing(rec):
+            for child in _children(rec):
+                walk.edge(child, key, "packed", event_id, stamp)
+                queue.append((child, "content", -NEVER, stamp))
+
+    def lots(walk: Walk, queue: Queue, key: str, lo: int, hi: int) -> None:
+        lot = ctx.get(f"lot/{key}")
         if lot is not None:
             walk.edge(key, lot, "lot", None, None)
             queue.append((lot, "lot", lo, hi))
-    return walk
+
+    return _traverse(ctx, start, row, lots)
 
 
 def forward(ctx: Context, start: str) -> Walk:
-    walk = Walk(ctx)
-    queue: deque[tuple[str, str, int, int]] = deque([(start, "start", -NEVER, NEVER)])
-    while queue:
-        key, kind, lo, hi = queue.popleft()
-        if not walk.visit(key, kind, lo, hi):
-            continue
-        if walk.truncated:
-            break
-        for stamp, event_id, role in index_rows(ctx, key):
-            if not lo <= stamp <= hi:
-                continue
-            rec = walk.record(event_id)
-            walk.events[event_id] = rec
-            if role == "child" and _is_packing(rec):
-                end = min(walk.removal_time(rec["parent"], key, stamp), hi)
-                walk.edge(key, rec["parent"], "packed", event_id, stamp)
-                walk.carriers.setdefault(key, []).append((rec["parent"], stamp, end))
-                queue.append((rec["parent"], "container", stamp, end))
-            if kind == "container":
-                continue  # where a container went matters; what else it carried does not
-            if role == "in" and rec["type"] == "TransformationEvent":
-                for target in _outputs(rec):
-                    walk.edge(key, target, "transformed", event_id, stamp)
-                    queue.append((target, "output", stamp, NEVER))
-            elif role == "parent" and _is_packing(rec):
-                for child in _children(rec):
-                    walk.edge(key, child, "packed", event_id, stamp)
-                    queue.append((child, "content", stamp, NEVER))
-        if kind != "container":
-            for full, _ in ctx.range(f"lotm/{key}|", limit=MAX_ROWS):
-                member = full.split("|", 1)[1]
-                walk.edge(key, member, "lot", None, None)
-                queue.append((member, "item", lo, NEVER))
-    return walk
+    """Everything ``start`` went into: outputs of transformations, contents, its lot's items."""
+    def row(walk: Walk, queue: Queue, key: str, role: str, rec: dict[str, Any], event_id: str, stamp: int) -> None:
+        if role == "in" and rec["type"] == "TransformationEvent":
+            for target in _outputs(rec):
+                walk.edge(key, target, "transformed", event_id, stamp)
+                queue.append((target, "output", stamp, NEVER))
+        elif role == "parent" and _is_packing(rec):
+            for child in _children(rec):
+                walk.edge(key, child, "packed", event_id, stamp)
+                queue.append((child, "content", stamp, NEVER))
+
+    def lots(walk: Walk, queue: Queue, key: str, lo: int, hi: int) -> None:
+        for full, _ in ctx.range(f"lotm/{key}|", limit=MAX_ROWS):
+            member = full.split("|", 1)[1]
+            walk.edge(key, member, "lot", None, None)
+            queue.append((member, "item", lo, NEVER))
+
+    return _traverse(ctx, start, row, lots)
 
 
 def last_seen(walk: Walk, key: str, depth: int = 0) -> tuple[int, str] | None:
