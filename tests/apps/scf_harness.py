@@ -8,8 +8,8 @@ from typing import Any
 
 from consortia.execution.executor import Reader
 from consortia.identity.x509 import Identity
-from consortia.ledger.records import Receipt
 from consortia.node.home import DEMO_ORGS
+from tests.apps.harness import AppHarness
 from tests.unit.helpers import Chain, Consortium
 
 DAY = 24 * 3600 * 1000
@@ -23,39 +23,15 @@ def digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-class Scf:
+class Scf(AppHarness):
     """A seven-organisation chain with every party registered and helpers per operation."""
+
+    contract = "scf"
 
     def __init__(self, consortium: Consortium, path: Path) -> None:
         self.chain = Chain(consortium, path)
-        self._nonce = 0
         for org, roles in ROLES.items():
             self.ok(org, "register_party", {"roles": roles, "uscc": USCC[org], "name": org})
-
-    # -- transactions -------------------------------------------------------------------
-
-    def run(self, org: str, method: str, args: dict[str, Any], *, who: str = "admin", at: int | None = None) -> Receipt:
-        self._nonce += 1  # deterministic ids, so hypothesis can replay a run exactly
-        tx = self.chain.tx(f"{org}/{who}", "scf", method, args, ttl_ms=0, not_after_height=10**9, nonce=self._nonce)
-        return self.chain.block(tx, time_ms=at).receipts[0]
-
-    def ok(self, org: str, method: str, args: dict[str, Any], **kw: Any) -> Any:
-        receipt = self.run(org, method, args, **kw)
-        assert (receipt.status, receipt.code) == ("ok", "OK"), receipt
-        return receipt.result
-
-    def refused(self, org: str, method: str, args: dict[str, Any], code: str, **kw: Any) -> Receipt:
-        """Assert the call is refused with ``code`` and that the state did not change at all."""
-        before = self.chain.rows()
-        receipt = self.run(org, method, args, **kw)
-        assert receipt.code == code, receipt
-        assert receipt.status in ("reverted", "rejected") and receipt.events == ()
-        assert self.chain.rows() == before
-        return receipt
-
-    @property
-    def now(self) -> int:
-        return self.chain.time_ms
 
     # -- building blocks ----------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from consortia.apps.trace.jsonexact import dumps_exact
 from consortia.apps.trace.times import format_iso
 from consortia.execution.executor import Reader
 from consortia.identity.x509 import Identity
-from consortia.ledger.records import Receipt
+from tests.apps.harness import AppHarness
 from tests.unit.helpers import Consortium
 
 FARM, PROC, SHOP, REG, OUTSIDER = "green-valley-farm", "lianhe-foods", "huaxin-mart", "sh-regulator", "hongqiao-auto"
@@ -51,12 +51,13 @@ def document(events: list[dict[str, Any]], context: list[Any] | None = None) -> 
                         "creationDate": "2026-03-01T00:00:00Z", "epcisBody": {"eventList": events}})
 
 
-class Trace:
+class Trace(AppHarness):
     """A ten-organisation chain with the traceability parties registered."""
+
+    contract = "trace"
 
     def __init__(self, consortium: Consortium, path: Path, register: bool = True) -> None:
         self.chain = consortium.chain(path)
-        self.nonce = 0
         if register:
             self.ok(FARM, "register_party", {"roles": ["farm", "brand_owner"], "name": "Green Valley Farm",
                                              "company_prefixes": [FARM_PREFIX]})
@@ -65,29 +66,6 @@ class Trace:
             self.ok(SHOP, "register_party", {"roles": ["retailer"], "name": "Huaxin Mart",
                                              "company_prefixes": [SHOP_PREFIX]})
             self.ok(REG, "register_party", {"roles": ["regulator"], "name": "Regulator"})
-
-    @property
-    def now(self) -> int:
-        return self.chain.time_ms
-
-    def run(self, org: str, method: str, args: dict[str, Any], *, who: str = "admin", at: int | None = None) -> Receipt:
-        self.nonce += 1
-        tx = self.chain.tx(f"{org}/{who}", "trace", method, args, ttl_ms=0, not_after_height=10**9, nonce=self.nonce)
-        return self.chain.block(tx, time_ms=at).receipts[0]
-
-    def ok(self, org: str, method: str, args: dict[str, Any], **kw: Any) -> Any:
-        receipt = self.run(org, method, args, **kw)
-        assert (receipt.status, receipt.code) == ("ok", "OK"), receipt
-        return receipt.result
-
-    def refused(self, org: str, method: str, args: dict[str, Any], code: str, **kw: Any) -> Receipt:
-        """The call is refused with ``code`` and the state does not change at all."""
-        before = self.chain.rows()
-        receipt = self.run(org, method, args, **kw)
-        assert receipt.code == code, receipt
-        assert receipt.status in ("reverted", "rejected") and receipt.events == ()
-        assert self.chain.rows() == before
-        return receipt
 
     def capture(self, org: str, events: list[dict[str, Any]], share_with: list[str] | None = None,
                 context: list[Any] | None = None) -> list[str]:
