@@ -20,6 +20,8 @@ install: $(STAMP)
 system-deps:
 	@command -v nats-server >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq nats-server; }
 	@test -x /usr/bin/chromium || { apt-get update -qq && apt-get install -y -qq chromium; }
+	@command -v ip >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq iproute2; }
+	@command -v openssl >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq openssl; }
 
 CRYPTO ?= ed25519
 
