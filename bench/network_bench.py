@@ -8,11 +8,8 @@ commit latency, and how long finality (a quorum of attestations) trails the last
 
 from __future__ import annotations
 
-import queue
-import statistics
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -20,6 +17,7 @@ from typing import Any
 import httpx
 import orjson
 
+from consortia.cli.bench import drive, percentile
 from consortia.client.txbuild import build_tx
 from consortia.crypto import get_suite
 from consortia.identity.wallet import list_identities, load_wallet
@@ -37,36 +35,9 @@ def run(txs: int = 20_000, orgs: int = 4, batch: int = 500, clients: int = 8, **
             wallets = [load_wallet(net.home, suite, i) for i in list_identities(net.home) if not i.endswith("/node")]
             signed = [build_tx(suite, wallets[i % len(wallets)], genesis["chain_id"], "kv", "put",
                                {"key": f"bench/{i:08d}", "value": {"n": i}}) for i in range(txs)]
-            bodies: queue.Queue[bytes] = queue.Queue()
-            for i in range(0, txs, batch):
-                bodies.put(orjson.dumps({"txs": [t.to_wire() for t in signed[i:i + batch]]}))
+            bodies = [orjson.dumps({"txs": [t.to_wire() for t in signed[i:i + batch]]}) for i in range(0, txs, batch)]
             urls = [n.url for n in net.state.nodes]
-            latencies: list[float] = []
-            committed = [0]
-            lock = threading.Lock()
-
-            def worker(k: int) -> None:
-                with httpx.Client(timeout=300) as http:
-                    while True:
-                        try:
-                            body = bodies.get_nowait()
-                        except queue.Empty:
-                            return
-                        sent = time.perf_counter()
-                        r = http.post(urls[k % len(urls)] + "/transactions/batch?timeout=120", content=body)
-                        took = time.perf_counter() - sent
-                        ok = sum(1 for v in r.json().get("results", []) if v.get("committed"))
-                        with lock:
-                            committed[0] += ok
-                            latencies.extend([took] * ok)
-
-            threads = [threading.Thread(target=worker, args=(k,)) for k in range(clients)]
-            start = time.perf_counter()
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
-            seconds = time.perf_counter() - start
+            result = drive(urls, bodies, clients, txs, progress=False)
             top = max(httpx.get(u + "/health").json()["height"] for u in urls)
             final_wait = time.perf_counter()
             while min(httpx.get(u + "/health").json()["final_height"] for u in urls) < top:
@@ -74,12 +45,12 @@ def run(txs: int = 20_000, orgs: int = 4, batch: int = 500, clients: int = 8, **
             finality_lag_ms = (time.perf_counter() - final_wait) * 1000
         finally:
             net.down()
-    ordered = sorted(latencies)
-    return {"workload": f"kv.put, {orgs} organisations, JetStream R3", "txs": txs, "committed": committed[0],
+    seconds, committed = result["seconds"], result["committed"]
+    return {"workload": f"kv.put, {orgs} organisations, JetStream R3", "txs": txs, "committed": committed,
             "batch": batch, "clients": clients, "seconds": round(seconds, 2),
-            "tps": round(committed[0] / seconds, 1),
-            "p50_ms": round(statistics.median(ordered) * 1000, 1) if ordered else 0,
-            "p99_ms": round(ordered[int(0.99 * (len(ordered) - 1))] * 1000, 1) if ordered else 0,
+            "tps": round(committed / seconds, 1),
+            "p50_ms": round(percentile(result["latencies"], 0.50) * 1000, 1),
+            "p99_ms": round(percentile(result["latencies"], 0.99) * 1000, 1),
             "finality_after_last_commit_ms": round(finality_lag_ms, 1)}
 
 

@@ -3,6 +3,7 @@ machine's own signature-verification ceiling for the chain's suite, measured in 
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import queue
@@ -89,7 +90,7 @@ def run_kv_bench(txs: int, batch: int, clients: int, progress: bool = True,
         suite = get_suite(genesis["suite"])
         wallets = [load_wallet(home, suite, i) for i in list_identities(home) if not i.endswith("/node")]
         signed = []
-        with click.progressbar(range(txs), label="signing", file=sys.stderr if progress else open(os.devnull, "w")) as bar:
+        with click.progressbar(range(txs), label="signing", file=sys.stderr if progress else io.StringIO()) as bar:
             for i in bar:
                 signed.append(build_tx(suite, wallets[i % len(wallets)], genesis["chain_id"], "kv", "put",
                                        {"key": f"bench/{i:08d}", "value": {"n": i, "memo": "payment batch"}}))
@@ -97,7 +98,7 @@ def run_kv_bench(txs: int, batch: int, clients: int, progress: bool = True,
         port = free_port()
         process = start_node(home, port)
         try:
-            result = _drive(port, bodies, clients, txs, progress)
+            result = drive([f"http://127.0.0.1:{port}"], bodies, clients, txs, progress)
         finally:
             process.send_signal(signal.SIGINT)
             try:
@@ -116,17 +117,19 @@ def run_kv_bench(txs: int, batch: int, clients: int, progress: bool = True,
     }
 
 
-def _drive(port: int, bodies: list[bytes], clients: int, txs: int, progress: bool) -> dict[str, Any]:
+def drive(urls: list[str], bodies: list[bytes], clients: int, txs: int, progress: bool) -> dict[str, Any]:
+    """Post batch bodies from ``clients`` threads (client k talks to ``urls[k % len(urls)]``),
+    each waiting for the commit; count committed ``ok`` transactions and their latencies."""
     work: queue.Queue[bytes] = queue.Queue()
     for body in bodies:
         work.put(body)
     latencies: list[float] = []
     counts = {"committed": 0, "failed": 0}
     lock = threading.Lock()
-    url = f"http://127.0.0.1:{port}/transactions/batch?wait=true&timeout=120"
-    bar = click.progressbar(length=txs, label="committing", file=sys.stderr if progress else open(os.devnull, "w"))
+    bar = click.progressbar(length=txs, label="committing", file=sys.stderr if progress else io.StringIO())
 
-    def worker() -> None:
+    def worker(k: int) -> None:
+        url = urls[k % len(urls)] + "/transactions/batch?wait=true&timeout=120"
         with httpx.Client(timeout=300) as http:
             while True:
                 try:
@@ -144,7 +147,7 @@ def _drive(port: int, bodies: list[bytes], clients: int, txs: int, progress: boo
                     latencies.extend([took] * ok)
                     bar.update(len(results) or body.count(b'"sig"'))
 
-    threads = [threading.Thread(target=worker) for _ in range(clients)]
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(clients)]
     start = time.perf_counter()
     with bar:
         for t in threads:

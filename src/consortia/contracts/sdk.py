@@ -19,7 +19,7 @@ from consortia.identity.x509 import Identity
 from consortia.ledger.records import Event
 from consortia.types import codec
 
-__all__ = ["Context", "Contract", "Revert", "method", "query", "require", "BadArgs", "StateAccess"]
+__all__ = ["Context", "Contract", "Revert", "method", "query", "refuse", "require", "BadArgs", "StateAccess"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 MAX_KEY_BYTES = 512
@@ -40,6 +40,11 @@ def query(fn: F) -> F:
     """Mark a read-only contract method (called through the query API, no transaction)."""
     fn._consortia_kind = "query"  # type: ignore[attr-defined]
     return fn
+
+
+def refuse(code: str, message: str) -> Revert:
+    """A contract refusal with a stable ``code``: ``require(ok, refuse("NOT_HOLDER", "..."))``."""
+    return Revert(message, code=code)
 
 
 def require(condition: object, error: ConsortiaError | str, message: str = "") -> None:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from consortia.contracts.sdk import Context, Contract, Revert, method, query, require
+from consortia.contracts.sdk import Context, Contract, method, query, refuse, require
 from consortia.errors import Forbidden, NotFound
 
 ALGORITHMS = ("sha-256", "sm3")
@@ -31,10 +31,6 @@ MAX_BATCH_ITEMS = 2000
 MAX_META_ENTRIES = 20
 MAX_COSIGNERS = 10
 MAX_LIST = 500
-
-
-def refuse(code: str, message: str) -> Revert:
-    return Revert(message, code=code)
 
 
 def digest_key(algorithm: str, digest: str) -> str:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from consortia.apps.scf.codes import is_valid_uscc
-from consortia.contracts.sdk import Context, Contract, Revert, method, query, require
+from consortia.contracts.sdk import Context, Contract, method, query, refuse, require
 from consortia.errors import Forbidden, NotFound
 
 ROLES = ("core", "supplier", "funder", "regulator")
@@ -31,10 +31,6 @@ MAX_DOCS = 20
 MAX_RATE_BP = 10_000  # 100 % a year
 LIVE = ("offered", "active", "transferring", "financing", "pledged", "overdue")
 USABLE = ("active",)
-
-
-def refuse(code: str, message: str) -> Revert:
-    return Revert(message, code=code)
 
 
 class SupplyChainFinance(Contract):

@@ -27,7 +27,7 @@ from consortia.apps.trace.jsonexact import dumps_exact, loads_exact
 from consortia.apps.trace.model import decimal_of, keys_with_roles, summarise
 from consortia.apps.trace.times import BadTime, format_iso, parse_time_ms
 from consortia.apps.trace.vocab import CONTEXT_URL
-from consortia.contracts.sdk import Context, Contract, Revert, method, query, require
+from consortia.contracts.sdk import Context, Contract, method, query, refuse, require
 from consortia.errors import BadInput, ConsortiaError, NotFound
 
 PARTY_ROLES = ("farm", "processor", "warehouse", "carrier", "retailer", "brand_owner", "regulator", "other")
@@ -46,10 +46,6 @@ MAX_NAMESPACES = 50
 SCAN_PAGE = 2000
 TOKEN_ID = 17  # a page token is "<16-digit time>/<event id>"; event ids contain slashes
 SENSOR_BOUNDS = ("value", "minValue", "maxValue", "meanValue")
-
-
-def refuse(code: str, message: str) -> Revert:
-    return Revert(message, code=code)
 
 
 class Traceability(Contract):
