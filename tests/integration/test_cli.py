@@ -163,7 +163,8 @@ def test_node_verify_replays_the_block_store(runner: CliRunner, tmp_path: Path, 
     assert re.search(r'"state_matches": true', result.output)
 
 
-def test_up_init_creates_and_seeds_the_demo_then_resumes(tmp_path: Path) -> None:
+def test_up_init_creates_and_seeds_the_demo_then_resumes(tmp_path: Path, suite_name: str) -> None:
+    """The whole demo consortium runs on each suite, the national one included (`make demo CRYPTO=sm`)."""
     from consortia.cli.bench import free_port, start_node
 
     home = tmp_path / "demo"
@@ -173,6 +174,7 @@ def test_up_init_creates_and_seeds_the_demo_then_resumes(tmp_path: Path) -> None
 
     import httpx
     first = subprocess.run([sys.executable, "-m", "consortia.cli.main", "up", "--init", "--dir", str(home),
+                            "--crypto", "sm" if suite_name == "sm2-sm3" else "ed25519",
                             "--port", "1", "--host", "256.0.0.1"], capture_output=True, text=True, timeout=120)
     recorded = re.search(r"Recorded (\d+) demo transactions", first.stdout)
     assert recorded and "traceability events" in first.stdout, first.stdout + first.stderr
@@ -180,6 +182,7 @@ def test_up_init_creates_and_seeds_the_demo_then_resumes(tmp_path: Path) -> None
     try:
         chain = httpx.get(f"http://127.0.0.1:{port}/chain").json()
         assert chain["height"] == int(recorded.group(1)) and len(chain["organisations"]) == 10
+        assert chain["suite"] == suite_name
         proposals = httpx.post(f"http://127.0.0.1:{port}/query/gov/proposals", json={}).json()["result"]
         assert sorted(p["status"] for p in proposals) == ["open", "passed"]
     finally:
