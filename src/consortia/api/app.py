@@ -22,6 +22,7 @@ from consortia.api import errors
 from consortia.api.auth import caller_of
 from consortia.api.events import EventHub, event_stream
 from consortia.api.responses import OrjsonResponse
+from consortia.contracts.system import compute_masked_tx, mask_tx_key
 from consortia.errors import BadInput, NotFound, TooLarge
 from consortia.ledger.records import SignedTx, compute_receipt_proof, compute_tx_proof
 from consortia.node.node import MAX_BATCH, Committed, Node
@@ -174,10 +175,19 @@ def create_app(node: Node, *, manage_node: bool = True) -> FastAPI:
         return OrjsonResponse({"results": views}, status_code=status)
 
     @app.get("/transactions/{tx_id}", tags=["transactions"], summary="A transaction, its receipt and proofs")
-    async def get_transaction(tx_id: str) -> dict[str, Any]:
+    async def get_transaction(tx_id: str, request: Request) -> dict[str, Any]:
         """The transaction with its receipt, the block header, and Merkle proofs of both
-        the transaction id (against `tx_root`) and the receipt (against `receipts_root`)."""
-        return await run_in_threadpool(transaction_view, node, tx_id)
+        the transaction id (against `tx_root`) and the receipt (against `receipts_root`).
+
+        A field masked by governance shows as `{"masked": true, "proposal", "digest", "algorithm"}`
+        and is listed under `masked`; a regulator (or a consortium node) that signs the read
+        (`X-Consortia-Auth`) sees the clear value, and the read is audited."""
+        clear, caller = await sees_clear(request, node)
+        view = await run_in_threadpool(transaction_view, node, tx_id, clear)
+        if clear and view.get("masked"):
+            await run_in_threadpool(node.audit_read, caller, "transactions.clear",
+                                    {"tx_id": view["tx_id"], "paths": [m["path"] for m in view["masked"]]})
+        return view
 
     @app.get("/blocks", tags=["blocks"], summary="Latest block headers, newest first")
     async def list_blocks(before: int | None = Query(None, ge=0), limit: int = Query(20, ge=1, le=200)) -> dict[str, Any]:
@@ -192,7 +202,11 @@ def create_app(node: Node, *, manage_node: bool = True) -> FastAPI:
         return await run_in_threadpool(read)
 
     @app.get("/blocks/{ref}", tags=["blocks"], summary="A block by height or hash")
-    async def get_block(ref: str) -> dict[str, Any]:
+    async def get_block(ref: str, request: Request) -> dict[str, Any]:
+        """The header, transactions and receipts. Fields masked by governance show as markers,
+        except to a signed read by a regulator or a consortium node (audited for a regulator)."""
+        clear, caller = await sees_clear(request, node)
+
         def read() -> dict[str, Any]:
             block = None
             if ref.isascii() and ref.isdigit() and len(ref) < 19:
@@ -201,9 +215,14 @@ def create_app(node: Node, *, manage_node: bool = True) -> FastAPI:
                 block = node.store.get_block_by_hash(ref.lower())
             if block is None:
                 raise NotFound(f"no block {ref!r}", code="BLOCK_NOT_FOUND")
-            return {"hash": block.hash, "header": block.header.to_dict(), "txs": block.txs,
+            view = {"hash": block.hash, "header": block.header.to_dict(), "txs": block.txs,
                     "receipts": [r.to_dict() for r in block.receipts]}
-        return await run_in_threadpool(read)
+            return masked_block_view(node, view, clear)
+        view = await run_in_threadpool(read)
+        if clear and view.get("masked"):
+            await run_in_threadpool(node.audit_read, caller, "blocks.clear",
+                                    {"height": view["header"]["height"], "masked": view["masked"]})
+        return view
 
     @app.get("/chain", tags=["chain"], summary="Chain id, height, organisations, crypto suite")
     async def chain() -> dict[str, Any]:
@@ -275,7 +294,8 @@ def create_app(node: Node, *, manage_node: bool = True) -> FastAPI:
         if type(args) is not dict:
             raise BadInput("query arguments must be a JSON object", code="BAD_ARGS")
         caller = await caller_of(request, node.executor)
-        result = await run_in_threadpool(node.query, contract, method, args, caller)
+        clear = caller is not None and await run_in_threadpool(node.is_regulator, caller.org)
+        result = await run_in_threadpool(lambda: node.executor.query(contract, method, args, caller, clear=clear))
         await run_in_threadpool(node.audit_read, caller, f"{contract}.{method}", {"args": args})
         return {"result": result, "height": node.store.height()}
 
@@ -312,7 +332,38 @@ def install_docs(app: FastAPI) -> None:
                                    swagger_favicon_url="/docs-assets/favicon-32x32.png")
 
 
-def transaction_view(node: Node, tx_id: str) -> dict[str, Any]:
+async def sees_clear(request: Request, node: Node) -> tuple[bool, Any]:
+    """Whether a read shows masked fields in clear: signed by a regulator, or by a consortium
+    node (which copies blocks from its peers); and the caller."""
+    caller = await caller_of(request, node.executor)
+    if caller is None:
+        return False, None
+    return "node" in caller.roles or await run_in_threadpool(node.is_regulator, caller.org), caller
+
+
+def mask_record(node: Node, tx_id: str) -> dict[str, Any] | None:
+    found = node.store.state_read("sys/" + mask_tx_key(tx_id))
+    return None if found is None else codec.decode(found.value)
+
+
+def masked_block_view(node: Node, view: dict[str, Any], clear: bool) -> dict[str, Any]:
+    """A block view with governance masks applied to its transactions and receipts (ADR 0012);
+    ``masked`` lists them by transaction index, ``clear`` marks a view that shows them anyway."""
+    txs, receipts, listed = list(view["txs"]), list(view["receipts"]), {}
+    for i, receipt in enumerate(receipts):
+        record = mask_record(node, receipt["tx_id"])
+        if record is None:
+            continue
+        tx, shown, fields = compute_masked_tx(txs[i]["tx"], receipt, record, node.suite.hash, node.suite.hash_name)
+        listed[str(i)] = fields
+        if not clear:
+            txs[i], receipts[i] = {**txs[i], "tx": tx}, shown
+    if not listed:
+        return view
+    return {**view, "txs": txs, "receipts": receipts, "masked": listed, **({"clear": True} if clear else {})}
+
+
+def transaction_view(node: Node, tx_id: str, clear: bool = False) -> dict[str, Any]:
     try:
         key = bytes.fromhex(tx_id)
     except ValueError:
@@ -325,7 +376,7 @@ def transaction_view(node: Node, tx_id: str) -> dict[str, Any]:
     if block is None:  # pragma: no cover - the index and blocks commit together
         raise NotFound(f"block {height} missing", code="BLOCK_NOT_FOUND")
     tx_ids = [SignedTx.from_wire(node.suite, w, 1 << 62).id for w in block.txs]
-    return {
+    view = {
         "tx_id": tx_id, "height": height, "index": index, "block_hash": block.hash,
         "tx": block.txs[index]["tx"], "sig": block.txs[index]["sig"],
         "receipt": block.receipts[index].to_dict(),
@@ -335,4 +386,11 @@ def transaction_view(node: Node, tx_id: str) -> dict[str, Any]:
             "receipt": compute_receipt_proof(node.suite, block.receipts, index).to_dict(),
         },
     }
+    record = mask_record(node, tx_id.lower())
+    if record is None:
+        return view
+    tx, receipt, fields = compute_masked_tx(view["tx"], view["receipt"], record, node.suite.hash, node.suite.hash_name)
+    if clear:
+        return {**view, "masked": fields, "clear": True}
+    return {**view, "tx": tx, "receipt": receipt, "masked": fields}
 

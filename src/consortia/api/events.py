@@ -11,9 +11,11 @@ from fastapi import Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from consortia.contracts.system import compute_masked_tx, mask_tx_key
 from consortia.errors import BadInput
 from consortia.execution.executor import CommittedBlock
 from consortia.node.node import Node
+from consortia.types import codec
 
 HEARTBEAT_S = 15.0
 MAX_SUBSCRIBERS = 256
@@ -72,6 +74,12 @@ def block_events(node: Node, height: int, contract: str | None, name: str | None
         return []
     out = []
     for t, receipt in enumerate(block.receipts):
+        shown = [e.data for e in receipt.events]
+        found = node.store.state_read("sys/" + mask_tx_key(receipt.tx_id)) if receipt.events else None
+        if found is not None:  # copies of a masked text in the events are hidden too (ADR 0012)
+            _, masked, _ = compute_masked_tx(block.txs[t]["tx"], receipt.to_dict(), codec.decode(found.value),
+                                             node.suite.hash, node.suite.hash_name)
+            shown = [e["data"] for e in masked["events"]]
         for e, event in enumerate(receipt.events):
             if after is not None and (t, e) <= after:
                 continue
@@ -79,7 +87,7 @@ def block_events(node: Node, height: int, contract: str | None, name: str | None
                 continue
             out.append((f"{height}:{t}:{e}", event.name, {
                 "height": height, "time_ms": block.header.time_ms, "tx_id": receipt.tx_id,
-                "contract": event.contract, "name": event.name, "data": event.data}))
+                "contract": event.contract, "name": event.name, "data": shown[e]}))
     return out
 
 

@@ -7,12 +7,16 @@ revoked certificates) and how the chain is configured.
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from collections.abc import Callable
+from contextvars import ContextVar
+from typing import Any, Protocol
 
 from consortia.contracts.sdk import Context, Contract, Revert, method, query, require
 from consortia.crypto.suite import get_suite
 from consortia.errors import NotFound
 from consortia.identity.x509 import CertificateError, check_ca, check_org_id, load_pem
+from consortia.types import codec
 
 ORG_KINDS = ("core", "supplier", "funder", "regulator", "member")
 
@@ -34,7 +38,8 @@ DEFAULT_CONFIG: dict[str, Any] = {
 FILING_FIELDS = ("service_name", "operator", "filing_number")
 POLICIES = ("majority", "two_thirds", "all")
 ACTIONS = ("add_org", "remove_org", "freeze_identity", "unfreeze_identity", "freeze_object", "unfreeze_object",
-           "freeze_contract", "unfreeze_contract", "set_config")
+           "freeze_contract", "unfreeze_contract", "set_config", "mask", "unmask")
+ENFORCEMENT = ("freeze", "mask")  # actions containing these need every regulator organisation's yes
 SYSTEM_CONTRACTS = ("gov", "members")
 
 
@@ -59,6 +64,16 @@ def frozen_contract_key(name: str) -> str:
 
 def revoked_key(org_id: str, fingerprint: str) -> str:
     return f"revoked/{org_id}/{fingerprint}"
+
+
+def mask_tx_key(tx_id: str) -> str:
+    """Masked fields of a committed transaction (ADR 0012)."""
+    return f"mask/tx/{tx_id}"
+
+
+def mask_state_key(state_key: str) -> str:
+    """Masked fields of a state object, by its full state key (``scf/v/<id>``)."""
+    return f"mask/state/{state_key}"
 
 
 CONFIG_KEY = "config"
@@ -126,6 +141,118 @@ def required_votes(policy: str, members: int) -> int:
     return members // 2 + 1
 
 
+# Masking a committed field's display (ADR 0012) ----------------------------------------
+
+_STEP = re.compile(r"([A-Za-z0-9_\-]+)|\[(\d{1,6})\]")
+MAX_PATH = 200
+_TX_ID = re.compile(r"[0-9a-f]{64}|[0-9a-f]{128}")
+
+
+class Ledger(Protocol):
+    """What the governance contract may read beyond its own state while a block executes:
+    committed transactions (blocks before this one) and any contract's state. Set by the
+    executor for the block it runs (``LEDGER``); both reads are the same on every node."""
+
+    def committed_tx(self, tx_id: str) -> dict[str, Any] | None: ...
+
+    def state_key(self, contract: str, key: str) -> str | None: ...
+
+    def state_value(self, full_key: str) -> Any: ...
+
+
+LEDGER: ContextVar[Ledger | None] = ContextVar("consortia_ledger", default=None)
+
+
+def parse_path(path: Any) -> list[str | int]:
+    """``args.items[0].note`` -> ``["args", "items", 0, "note"]``; a bad path reverts with BAD_PARAMS."""
+    bad = Revert(f"path: expected fields and [indexes] like args.items[0].note, got {path!r:.80}", code="BAD_PARAMS")
+    if type(path) is not str or not 0 < len(path) <= MAX_PATH:
+        raise bad
+    steps: list[str | int] = []
+    for part in path.split("."):
+        at = 0
+        while at < len(part):
+            found = _STEP.match(part, at)
+            if found is None or (at == 0) != (found.group(1) is not None):
+                raise bad
+            steps.append(found.group(1) if found.group(1) is not None else int(found.group(2)))
+            at = found.end()
+        if not part:
+            raise bad
+    return steps
+
+
+def get_path(value: Any, steps: list[str | int]) -> Any:
+    """The value at ``steps`` inside ``value``; reverts with MASK_PATH_NOT_FOUND."""
+    for step in steps:
+        if type(step) is str and type(value) is dict and step in value:
+            value = value[step]
+        elif type(step) is int and type(value) is list and step < len(value):
+            value = value[step]
+        else:
+            raise Revert(f"path: nothing at {step!r}", code="MASK_PATH_NOT_FOUND")
+    return value
+
+
+def compute_marker(value: Any, proposal: str, hasher: Callable[[bytes], bytes], algorithm: str) -> dict[str, Any]:
+    """What a masked field displays: the proposal that masked it and the digest of its canonical encoding."""
+    return {"masked": True, "proposal": proposal, "digest": hasher(codec.encode(value)).hex(), "algorithm": algorithm}
+
+
+def _replaced(value: Any, steps: list[str | int], new: Any) -> Any:
+    if not steps:
+        return new
+    head, rest = steps[0], steps[1:]
+    if type(value) is dict and type(head) is str and head in value:
+        return {**value, head: _replaced(value[head], rest, new)}
+    if type(value) is list and type(head) is int and head < len(value):
+        return [*value[:head], _replaced(value[head], rest, new), *value[head + 1:]]
+    return value  # the path no longer exists (a state object changed): nothing to hide
+
+
+def _replace_equal(value: Any, markers: dict[str, dict[str, Any]]) -> Any:
+    if type(value) is str:
+        return markers.get(value, value)
+    if type(value) is list:
+        return [_replace_equal(v, markers) for v in value]
+    if type(value) is dict:
+        return {k: _replace_equal(v, markers) for k, v in value.items()}
+    return value
+
+
+def compute_masked(doc: Any, record: dict[str, Any], hasher: Callable[[bytes], bytes],
+                   algorithm: str) -> tuple[Any, list[dict[str, Any]], dict[str, dict[str, Any]]]:
+    """``doc`` with each masked path of ``record`` replaced by its marker.
+
+    Returns the masked copy, the list of ``{path, **marker}`` and the markers by clear text
+    (so that copies of a masked text, in a receipt's result or events, can be hidden too)."""
+    listed: list[dict[str, Any]] = []
+    by_text: dict[str, dict[str, Any]] = {}
+    for path, field in sorted(record.get("fields", {}).items()):
+        steps = parse_path(path)
+        try:
+            clear = get_path(doc, steps)
+        except Revert:
+            continue
+        marker = compute_marker(clear, field["proposal"], hasher, algorithm)
+        doc = _replaced(doc, steps, marker)
+        listed.append({"path": path, **marker})
+        if type(clear) is str:
+            by_text[clear] = marker
+    return doc, listed, by_text
+
+
+def compute_masked_tx(tx: dict[str, Any], receipt: dict[str, Any], record: dict[str, Any],
+                      hasher: Callable[[bytes], bytes], algorithm: str
+                      ) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]:
+    """A transaction body and its receipt as displayed under a mask record: the masked paths of
+    ``args`` become markers, and so does every copy of a masked text in the receipt."""
+    masked, listed, by_text = compute_masked({"args": tx["args"]}, record, hasher, algorithm)
+    shown = {**receipt, "result": _replace_equal(receipt.get("result"), by_text),
+             "events": [{**e, "data": _replace_equal(e["data"], by_text)} for e in receipt.get("events", [])]}
+    return {**tx, "args": masked["args"]}, shown, listed
+
+
 class SystemReads:
     """Helpers every system contract uses to read ``sys/`` state through a context."""
 
@@ -158,6 +285,7 @@ class Governance(Contract, SystemReads):
         org = self._require_admin(ctx)
         require(action in ACTIONS, Revert(f"unknown action {action!r}; expected one of {ACTIONS}", code="BAD_ACTION"))
         require(len(reason) <= 2000, Revert("reason: at most 2000 characters", code="BAD_ARGS"))
+        require(action != "mask" or reason.strip() != "", Revert("mask: give the reason", code="BAD_ARGS"))
         self._check_action(ctx, action, params)
         proposal_id = ctx.derive_id("proposal")
         config = self._config(ctx)
@@ -189,12 +317,12 @@ class Governance(Contract, SystemReads):
         yes = sum(1 for m in members if proposal["votes"].get(m) is True)
         no = sum(1 for m in members if proposal["votes"].get(m) is False)
         required = [o for o in config["gov_required_orgs"] if o in members]
-        if "freeze" in proposal["action"]:  # enforcement needs every regulator's yes, whatever the policy
+        if any(word in proposal["action"] for word in ENFORCEMENT):  # every regulator's yes, whatever the policy
             required += [o for o in members if (ctx.member_org(o) or {}).get("kind") == "regulator"]
         vetoed = any(proposal["votes"].get(o) is False for o in required)
         if yes >= need and all(proposal["votes"].get(o) is True for o in required):
             try:
-                self._apply(ctx, proposal["action"], proposal["params"])
+                self._apply(ctx, proposal)
                 proposal["status"], proposal["outcome"] = "passed", "applied"
             except Revert as exc:
                 proposal["status"], proposal["outcome"] = "failed", f"{exc.code}: {exc.message}"
@@ -234,9 +362,47 @@ class Governance(Contract, SystemReads):
         elif action == "set_config":
             require(set(params) == {"key", "value"}, Revert("set_config: params are key and value", code="BAD_PARAMS"))
             check_config_value(params["key"], params["value"])
+        elif action in ("mask", "unmask"):
+            need(*(("tx", "path") if "tx" in params else ("contract", "key", "path")))
+            self._mask_target(ctx, action, params)
 
-    def _apply(self, ctx: Context, action: str, params: dict[str, Any]) -> None:
+    def _mask_target(self, ctx: Context, action: str, params: dict[str, Any]) -> tuple[str, dict[str, Any], Any]:
+        """(mask record key, record, clear value) of a mask or unmask proposal; reverts on a bad target."""
+        ledger = LEDGER.get()
+        if ledger is None:
+            raise Revert("masking needs a block being executed", code="BAD_ACTION")
+        steps = parse_path(params["path"])
+        if "tx" in params:
+            require(_TX_ID.fullmatch(params["tx"]) is not None,
+                    Revert("tx: expected a transaction id in lowercase hex", code="BAD_PARAMS"))
+            tx = ledger.committed_tx(params["tx"])
+            if tx is None:
+                raise Revert(f"no committed transaction {params['tx']}", code="MASK_TX_NOT_FOUND")
+            require(steps[0] == "args", Revert("path: a transaction's masked field is under args", code="BAD_PARAMS"))
+            doc: Any = {"args": tx["args"]}
+            key = mask_tx_key(params["tx"])
+            record = ctx.get(key, {"target": "tx", "tx": params["tx"], "fields": {}})
+        else:
+            full = ledger.state_key(params["contract"], params["key"])
+            doc = None if full is None else ledger.state_value(full)
+            if full is None or doc is None:
+                raise Revert(f"no state object {params['key']!r:.80} of contract {params['contract']!r:.40}",
+                             code="MASK_KEY_NOT_FOUND")
+            key = mask_state_key(full)
+            record = ctx.get(key, {"target": "state", "key": full, "fields": {}})
+        value = get_path(doc, steps)
+        require(type(value) is str, Revert(f"path: only text can be masked, {params['path']} is a "
+                                           f"{type(value).__name__}", code="MASK_NOT_TEXT"))
+        masked = params["path"] in record["fields"]
+        require(action == "unmask" or not masked, Revert(f"{params['path']} is already masked", code="ALREADY_MASKED"))
+        require(action == "mask" or masked, Revert(f"{params['path']} is not masked", code="NOT_MASKED"))
+        return key, record, value
+
+    def _apply(self, ctx: Context, proposal: dict[str, Any]) -> None:
+        action, params = proposal["action"], proposal["params"]
         self._check_action(ctx, action, params)
+        if action in ("mask", "unmask"):
+            self._apply_mask(ctx, proposal)
         if action == "add_org":
             ctx.put(org_key(params["id"]), check_org_record({"name": params.get("name", params["id"]), **params},
                                                             ctx.suite))
@@ -256,6 +422,28 @@ class Governance(Contract, SystemReads):
             ctx.delete(frozen_object_key(params["contract"], params["id"]))
         elif action == "set_config":
             ctx.put(CONFIG_KEY, {**ctx.get(CONFIG_KEY, {}), params["key"]: params["value"]})
+
+    def _apply_mask(self, ctx: Context, proposal: dict[str, Any]) -> None:
+        params = proposal["params"]
+        key, record, value = self._mask_target(ctx, proposal["action"], params)
+        if proposal["action"] == "mask":
+            suite = get_suite(ctx.suite)
+            marker = compute_marker(value, proposal["id"], suite.hash, suite.hash_name)
+            record["fields"][params["path"]] = {**marker, "reason": proposal["reason"], "height": ctx.height,
+                                                "since_ms": ctx.time_ms}
+        else:
+            del record["fields"][params["path"]]
+        if record["fields"]:
+            ctx.put(key, record)
+        else:
+            ctx.delete(key)
+        ctx.emit("FieldMasked" if proposal["action"] == "mask" else "FieldUnmasked", proposal=proposal["id"],
+                 target=record.get("tx") or record["key"], path=params["path"])
+
+    @query
+    def masks(self, ctx: Context, limit: int = 1000) -> list[dict[str, Any]]:
+        """Every masked field: its target (a transaction or a state object), path, digest and proposal."""
+        return [record for _, record in ctx.range("mask/", limit=max(0, min(limit, 100_000)))]
 
     @query
     def proposal(self, ctx: Context, proposal_id: str) -> dict[str, Any]:

@@ -14,19 +14,22 @@ from typing import Any
 
 from cryptography import x509
 
-from consortia.contracts.sdk import BadArgs, Context, Contract, bind_args
+from consortia.contracts.sdk import KEY_END, BadArgs, Context, Contract, bind_args
 from consortia.contracts.system import (
     CONFIG_KEY,
     DEFAULT_CONFIG,
+    LEDGER,
     SYSTEM_CONTRACTS,
+    compute_masked,
     frozen_contract_key,
     frozen_identity_key,
+    mask_state_key,
     org_key,
     revoked_key,
 )
 from consortia.crypto.suite import CryptoSuite
 from consortia.errors import ConsortiaError, Fault, Revert, TxRejected
-from consortia.execution.state import BlockState
+from consortia.execution.state import BlockState, ReadState
 from consortia.identity.x509 import (
     CertificateError,
     Identity,
@@ -123,6 +126,56 @@ class Reader:
         return self._memo["\0config"]  # type: ignore[no-any-return]
 
 
+class BlockLedger:
+    """The governance contract's read of committed transactions and of any contract's state
+    while one block executes (``system.LEDGER``): blocks before this one, and this block's state."""
+
+    def __init__(self, executor: Executor, state: BlockState) -> None:
+        self._executor = executor
+        self._state = state
+
+    def committed_tx(self, tx_id: str) -> dict[str, Any] | None:
+        try:
+            where = self._executor.store.tx_location(bytes.fromhex(tx_id))
+        except ValueError:
+            return None
+        block = None if where is None else self._executor.store.get_block(where[0])
+        return None if block is None or where is None else block.txs[where[1]]["tx"]
+
+    def state_key(self, contract: str, key: str) -> str | None:
+        found = self._executor.contracts.get(contract)
+        if found is None or contract in SYSTEM_CONTRACTS or type(key) is not str or not 0 < len(key) <= 400:
+            return None
+        return found.state_prefix + key
+
+    def state_value(self, full_key: str) -> Any:
+        raw = self._state.get(full_key)
+        return None if raw is None else codec.decode_trusted(raw)
+
+
+class MaskedReadState(ReadState):
+    """Committed state for queries, with the fields masked by governance shown as markers (ADR 0012)."""
+
+    def __init__(self, store: Store, masks: dict[str, dict[str, Any]], suite: CryptoSuite) -> None:
+        super().__init__(store)
+        self._masks = masks
+        self._suite = suite
+
+    def _shown(self, key: str, raw: bytes) -> bytes:
+        record = self._masks.get(key)
+        if record is None:
+            return raw
+        masked, _, _ = compute_masked(codec.decode_trusted(raw), record, self._suite.hash, self._suite.hash_name)
+        return codec.encode(masked)
+
+    def get(self, key: str) -> bytes | None:
+        raw = super().get(key)
+        return None if raw is None else self._shown(key, raw)
+
+    def range(self, start: str, end: str, limit: int) -> list[tuple[str, bytes]]:
+        return [(k, self._shown(k, v)) for k, v in super().range(start, end, limit)]
+
+
 class Executor:
     def __init__(self, store: Store, suite: CryptoSuite, chain_id: str, contracts: dict[str, Contract]) -> None:
         self.store = store
@@ -134,6 +187,7 @@ class Executor:
         self._verified: _Bounded = _Bounded(1_000_000)  # tx ids whose signature this process checked
         self._lock = threading.Lock()
         self._head: tuple[BlockHeader, str] | None = None
+        self._masks: tuple[int, dict[str, dict[str, Any]]] = (-2, {})  # (height, state masks by state key)
 
     # -- stateless checks (any thread) -------------------------------------------------
 
@@ -280,14 +334,18 @@ class Executor:
         state = BlockState(self.store, prev.height + 1)
         receipts: list[Receipt] = []
         seen = self.store.committed_among([t.id for t in txs], writer=True)
-        for idx, tx in enumerate(txs):
-            state.idx = idx
-            receipt = self.apply_tx(state, tx, time_ms, seen)
-            receipts.append(receipt)
-            if receipt.status != "rejected":  # a rejected copy (say, a forged one) does not use up the id
-                seen.add(tx.id)
-            with self._lock:
-                self._verified.pop(tx.id + tx.sig, None)
+        ledger = LEDGER.set(BlockLedger(self, state))
+        try:
+            for idx, tx in enumerate(txs):
+                state.idx = idx
+                receipt = self.apply_tx(state, tx, time_ms, seen)
+                receipts.append(receipt)
+                if receipt.status != "rejected":  # a rejected copy (say, a forged one) does not use up the id
+                    seen.add(tx.id)
+                with self._lock:
+                    self._verified.pop(tx.id + tx.sig, None)
+        finally:
+            LEDGER.reset(ledger)
         return self._commit(state, prev, prev_hash, txs, receipts, time_ms, proposer, meta)
 
     def _commit(self, state: BlockState, prev: BlockHeader | None, prev_hash: str, txs: list[SignedTx],
@@ -334,10 +392,21 @@ class Executor:
         meta = {"genesis": codec.encode(genesis), "chain_id": self.chain_id.encode()}
         return self._commit(state, None, ZERO_HASH, [], [], genesis["time_ms"], "genesis", meta)
 
-    def query(self, contract_name: str, method_name: str, args: Any, caller: Identity | None) -> Any:
-        """Run a ``@query`` method against committed state."""
+    def state_masks(self, height: int) -> dict[str, dict[str, Any]]:
+        """Mask records of state objects by full state key, as of ``height`` (cached per height)."""
+        cached = self._masks
+        if cached[0] != height:
+            prefix = "sys/" + mask_state_key("")
+            rows = self.store.state_range(prefix, prefix + KEY_END, 100_000, writer=False)
+            cached = (height, {k[len(prefix):]: codec.decode_trusted(v.value) for k, v in rows})
+            self._masks = cached
+        return cached[1]
+
+    def query(self, contract_name: str, method_name: str, args: Any, caller: Identity | None, *,
+              clear: bool = False) -> Any:
+        """Run a ``@query`` method against committed state; fields masked by governance show as
+        markers unless ``clear`` (a regulator's read, which the API audits)."""
         from consortia.errors import NotFound
-        from consortia.execution.state import ReadState
 
         contract = self.contracts.get(contract_name)
         if contract is None:
@@ -348,7 +417,9 @@ class Executor:
         bound = bind_args(entry, args)
         top = self.store.height()
         header = self.store.get_header(top)
-        ctx = Context(ReadState(self.store), contract, caller, b"", top, header.time_ms if header else 0,
+        masks = {} if clear else self.state_masks(top)
+        state = MaskedReadState(self.store, masks, self.suite) if masks else ReadState(self.store)
+        ctx = Context(state, contract, caller, b"", top, header.time_ms if header else 0,
                       self.suite.hash, writable=False, suite=self.suite.name)
         result = entry.fn(contract, ctx, **bound)
         codec.check_value(result, "result")

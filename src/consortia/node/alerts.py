@@ -15,12 +15,17 @@ Rules (each tested):
 Alerts derived from blocks are the same on every node; each node keeps them in its own store
 and serves them on ``/alerts`` and as a Server-Sent Events stream, and POSTs each to the
 configured webhooks.
+
+Durability: a block's alerts, the height they were derived for and the volume windows are
+written in one SQLite transaction, so each block's alerts are recorded exactly once. A node
+that died after committing a block but before recording its alerts derives them when it
+starts (``rederive``). Webhooks are at-least-once: the last alert handed to every webhook is
+recorded after delivery, so after a crash a receiver may see an alert again (same ``seq``).
 """
 
 from __future__ import annotations
 
 import logging
-import queue
 import sqlite3
 import threading
 import time
@@ -31,6 +36,7 @@ from typing import Any
 
 import httpx
 
+from consortia.ledger.store import Store
 from consortia.types import codec
 
 log = logging.getLogger(__name__)
@@ -41,28 +47,56 @@ EVENTS = {("scf", "VoucherOverdue"): "voucher_overdue", ("trace", "SensorAlert")
 MINUTE_MS = 60_000
 
 
+Rule = tuple[str, str, str, Any]  # (rule, org, tx_id, detail) of one alert a block raises
+
+
 class Alerts:
+    """``derived_from``: the height to assume already derived when the database has no record
+    of it (a store written before heights were recorded); a new database starts at -1."""
+
     def __init__(self, path: Path, *, webhooks: list[str] | None = None, spike_min: int = 200,
-                 spike_factor: int = 5, history_minutes: int = 30) -> None:
+                 spike_factor: int = 5, history_minutes: int = 30, derived_from: int = -1) -> None:
         self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
         self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=FULL")
         self._conn.execute("CREATE TABLE IF NOT EXISTS alerts (seq INTEGER PRIMARY KEY, alert BLOB NOT NULL)")
+        self._conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL)")
         self._lock = threading.Lock()
         self._listeners: list[Callable[[dict[str, Any]], None]] = []
         self.spike_min, self.spike_factor = spike_min, spike_factor
+        self._history = history_minutes
         self._minutes: dict[str, deque[tuple[int, int]]] = defaultdict(lambda: deque(maxlen=history_minutes))
+        for org, window in codec.decode(self._meta("volume") or b"{}").items():
+            self._minutes[org].extend((m, c) for m, c in window)
+        derived = self._meta("derived_height")
+        self._derived = derived_from if derived is None else int(derived)
         self._webhooks = list(webhooks or [])
-        self._outbox: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        self._wake = threading.Event()
+        self._closing = False
         self._sender: threading.Thread | None = None
+        if not self._webhooks:  # so that webhooks added later start with the alerts raised from then on
+            self._conn.execute("DELETE FROM meta WHERE key='webhook_seq'")
+        elif self._meta("webhook_seq") is None:
+            top = self._conn.execute("SELECT MAX(seq) FROM alerts").fetchone()[0] or 0
+            self._conn.execute("INSERT INTO meta (key, value) VALUES ('webhook_seq', ?)", (str(top).encode(),))
         if self._webhooks:
             self._sender = threading.Thread(target=self._deliver_webhooks, name="webhooks", daemon=True)
             self._sender.start()
 
     def close(self) -> None:
         if self._sender is not None:
-            self._outbox.put(None)
+            self._closing = True
+            self._wake.set()
             self._sender.join(timeout=5)
         self._conn.close()
+
+    def _meta(self, key: str) -> bytes | None:
+        row = self._conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def derived_height(self) -> int:
+        """The last block height whose alerts are recorded."""
+        return self._derived
 
     def add_listener(self, listener: Callable[[dict[str, Any]], None]) -> None:
         self._listeners.append(listener)
@@ -74,25 +108,33 @@ class Alerts:
     # -- rules ---------------------------------------------------------------------------
 
     def on_block(self, height: int, time_ms: int, txs: list[dict[str, Any]], receipts: list[dict[str, Any]],
-                 sender_org: Callable[[dict[str, Any]], str]) -> None:
-        """Apply every rule to one committed block."""
+                 sender_org: Callable[[dict[str, Any]], str]) -> list[dict[str, Any]]:
+        """Apply every rule to one committed block and record its alerts with its height, in one
+        transaction; a block at or below the recorded height was derived already and is skipped."""
+        if height <= self._derived:
+            return []
+        found: list[Rule] = []
         per_org: dict[str, int] = defaultdict(int)
         for tx, receipt in zip(txs, receipts, strict=True):
             org = sender_org(tx)
             per_org[org] += 1
             rule = REFUSALS.get(receipt["code"])
             if rule:
-                self.raise_alert(rule, height, time_ms, org=org, tx_id=receipt["tx_id"],
-                                 detail={"call": f"{tx['contract']}.{tx['method']}", "code": receipt["code"],
-                                         "message": receipt["message"], "args": tx["args"]})
+                found.append((rule, org, receipt["tx_id"], {"call": f"{tx['contract']}.{tx['method']}",
+                                                            "code": receipt["code"], "message": receipt["message"],
+                                                            "args": tx["args"]}))
             for event in receipt["events"]:
                 rule = EVENTS.get((event["contract"], event["name"]))
                 if rule:
-                    self.raise_alert(rule, height, time_ms, org=org, tx_id=receipt["tx_id"], detail=event["data"])
-        self._volume(height, time_ms, per_org)
+                    found.append((rule, org, receipt["tx_id"], event["data"]))
+        found += self._volume(time_ms, per_org)
+        volume = {org: [list(p) for p in window] for org, window in sorted(self._minutes.items())}
+        return self._record(height, time_ms, found, {"derived_height": str(height).encode(),
+                                                      "volume": codec.encode(volume)})
 
-    def _volume(self, height: int, time_ms: int, per_org: dict[str, int]) -> None:
+    def _volume(self, time_ms: int, per_org: dict[str, int]) -> list[Rule]:
         minute = time_ms // MINUTE_MS
+        found: list[Rule] = []
         for org, count in per_org.items():
             window = self._minutes[org]
             if window and window[-1][0] == minute:
@@ -104,8 +146,8 @@ class Alerts:
             average = sum(history) / len(history) if history else 0.0
             if current >= self.spike_min and current >= self.spike_factor * max(average, 1.0) \
                     and current - count < self.spike_min:  # once per minute: when the threshold is crossed
-                self.raise_alert("volume_spike", height, time_ms, org=org, tx_id="",
-                                 detail={"minute_txs": current, "average_txs": round(average)})
+                found.append(("volume_spike", org, "", {"minute_txs": current, "average_txs": round(average)}))
+        return found
 
     def node_disagrees(self, height: int, orgs: dict[str, str], ours: str) -> None:
         self.raise_alert("node_disagrees", height, int(time.time() * 1000), org=",".join(sorted(orgs)), tx_id="",
@@ -114,31 +156,78 @@ class Alerts:
     # -- storage, stream, webhooks ------------------------------------------------------------
 
     def raise_alert(self, rule: str, height: int, time_ms: int, *, org: str, tx_id: str, detail: Any) -> dict[str, Any]:
+        """Record one alert that is not derived from a block (such as a node's disagreement)."""
+        return self._record(height, time_ms, [(rule, org, tx_id, detail)], {})[0]
+
+    def _record(self, height: int, time_ms: int, found: list[Rule], meta: dict[str, bytes]) -> list[dict[str, Any]]:
+        """Insert ``found`` and write ``meta`` in one transaction; then tell listeners and webhooks."""
+        alerts: list[dict[str, Any]] = []
         with self._lock:
-            row = self._conn.execute("SELECT MAX(seq) FROM alerts").fetchone()
-            alert = {"seq": (row[0] or 0) + 1, "rule": rule, "height": height, "time_ms": time_ms, "org": org,
-                     "tx_id": tx_id, "detail": detail}
-            self._conn.execute("INSERT INTO alerts (seq, alert) VALUES (?, ?)", (alert["seq"], codec.encode(alert)))
-        log.warning("ALERT %s at height %d (%s)", rule, height, org)
-        for listener in list(self._listeners):
-            listener(alert)
-        if self._webhooks:
-            self._outbox.put(alert)
-        return alert
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                row = self._conn.execute("SELECT MAX(seq) FROM alerts").fetchone()
+                seq = row[0] or 0
+                for rule, org, tx_id, detail in found:
+                    seq += 1
+                    alert = {"seq": seq, "rule": rule, "height": height, "time_ms": time_ms, "org": org,
+                             "tx_id": tx_id, "detail": detail}
+                    self._conn.execute("INSERT INTO alerts (seq, alert) VALUES (?, ?)", (seq, codec.encode(alert)))
+                    alerts.append(alert)
+                self._conn.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", sorted(meta.items()))
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            if "derived_height" in meta:
+                self._derived = height
+        for alert in alerts:
+            log.warning("ALERT %s at height %d (%s)", alert["rule"], height, alert["org"])
+            for listener in list(self._listeners):
+                listener(alert)
+        if alerts:
+            self._wake.set()
+        return alerts
 
     def list(self, after: int = 0, limit: int = 1000, rule: str | None = None) -> list[dict[str, Any]]:
-        rows = self._conn.execute("SELECT alert FROM alerts WHERE seq > ? ORDER BY seq LIMIT ?", (after, limit))
+        with self._lock:
+            rows = self._conn.execute("SELECT alert FROM alerts WHERE seq > ? ORDER BY seq LIMIT ?",
+                                      (after, limit)).fetchall()
         alerts = [codec.decode(r[0]) for r in rows]
         return [a for a in alerts if rule is None or a["rule"] == rule]
 
     def _deliver_webhooks(self) -> None:
+        """POST every alert after the recorded cursor to each webhook (three attempts each), then
+        move the cursor: a crash before the cursor moves sends those alerts again."""
         with httpx.Client(timeout=5) as http:
-            while (alert := self._outbox.get()) is not None:
-                for url in self._webhooks:
-                    for attempt in range(3):
-                        try:
-                            http.post(url, json=alert).raise_for_status()
-                            break
-                        except httpx.HTTPError as exc:
-                            log.warning("webhook %s failed (%s), attempt %d", url, exc, attempt + 1)
-                            time.sleep(0.5 * (attempt + 1))
+            while not self._closing:
+                self._wake.clear()
+                with self._lock:
+                    cursor = int(self._meta("webhook_seq") or b"0")
+                pending = self.list(cursor, 100)
+                for alert in pending:
+                    for url in self._webhooks:
+                        self._post(http, url, alert)
+                    with self._lock:
+                        self._conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('webhook_seq', ?)",
+                                           (str(alert["seq"]).encode(),))
+                if not pending:
+                    self._wake.wait(5)
+
+    @staticmethod
+    def _post(http: httpx.Client, url: str, alert: dict[str, Any]) -> None:
+        for attempt in range(3):
+            try:
+                http.post(url, json=alert).raise_for_status()
+                return
+            except httpx.HTTPError as exc:
+                log.warning("webhook %s failed (%s), attempt %d", url, exc, attempt + 1)
+                time.sleep(0.5 * (attempt + 1))
+
+
+def rederive(alerts: Alerts, store: Store, sender_org: Callable[[dict[str, Any]], str]) -> int:
+    """Derive the alerts of every stored block above the recorded height; return how many blocks."""
+    start = alerts.derived_height() + 1
+    for block in store.iter_blocks(max(start, 0)):
+        alerts.on_block(block.height, block.header.time_ms, [w["tx"] for w in block.txs],
+                        [r.to_dict() for r in block.receipts], sender_org)
+    return max(0, store.height() - start + 1)

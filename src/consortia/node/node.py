@@ -27,7 +27,7 @@ from consortia.execution.genesis import check_genesis
 from consortia.identity.wallet import Wallet
 from consortia.ledger.records import SignedTx
 from consortia.ledger.store import Store
-from consortia.node.alerts import Alerts
+from consortia.node.alerts import Alerts, rederive
 from consortia.node.audit import ADMIN_CONTRACTS, AuditLog
 from consortia.node.finality import Finality, sign_attestation
 from consortia.node.metrics import NodeMetrics
@@ -102,7 +102,7 @@ class Node:
                 replicas=replicas, on_attestation=self._on_attestation, on_gap=self._catch_up)
         else:
             self.orderer = SoloOrderer(proposer=name)
-        self.alerts = Alerts(Path(data_dir) / "alerts.db", webhooks=webhooks, spike_min=alert_spike_min)
+        self.alerts = self._open_alerts(Path(data_dir) / "alerts.db", webhooks, alert_spike_min)
         self.finality = Finality(self.store, self.executor, on_divergence=self._halt, quorum=quorum,
                                  on_dissent=self.alerts.node_disagrees)
         self.audit = AuditLog(Path(data_dir) / "audit.db", self.suite.hash)
@@ -110,6 +110,21 @@ class Node:
         self._unpublished: list[dict[str, Any]] = []
         self._apply_config()
         self.started_at = 0.0
+
+    def _open_alerts(self, path: Path, webhooks: list[str] | None, spike_min: int) -> Alerts:
+        """Open the alert record and derive what a crash left underived (blocks committed after the
+        last recorded height). A record kept before heights were recorded counts as up to date;
+        a missing one is rebuilt from every block."""
+        legacy = path.exists()
+        alerts = Alerts(path, webhooks=webhooks, spike_min=spike_min,
+                        derived_from=self.store.height() if legacy else -1)
+        try:
+            if (count := rederive(alerts, self.store, self._sender_org)) > 0:
+                log.warning("derived the alerts of %d block(s) committed before a restart", count)
+        except BaseException:
+            alerts.close()
+            raise
+        return alerts
 
     def _config(self) -> dict[str, Any]:
         return Reader(lambda k: (v.value if (v := self.store.state_read(k)) else None)).config()
@@ -328,7 +343,7 @@ class Node:
         """Copy what the stream no longer holds from peers; (next height, stream position)."""
         from consortia.node.catchup import catch_up
 
-        seq = catch_up(self.executor, self.finality, self.peers)
+        seq = catch_up(self.executor, self.finality, self.peers, wallet=self.node_wallet)
         self.metrics.height.set(self.store.height())
         return self.store.height() + 1, seq
 
