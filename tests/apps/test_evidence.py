@@ -188,6 +188,23 @@ def test_m_of_n_cosigning_confirms_only_at_the_threshold(dep: Depository) -> Non
     assert report.subject["cosigned"] == [WITNESS, NOTARY]
 
 
+def test_file_copy_access_is_the_owners_to_give(dep: Depository) -> None:
+    """ADR 0011: the owner stores a copy; the owner, its grantees and regulators read it; a
+    co-signer sees the record but not the file until the owner grants it."""
+    a = alg(dep)
+    record = dep.ok(OWNER, "deposit", deposit_args(a, cosigners=[NOTARY], threshold=1))
+    key = {"algorithm": a, "digest": record["digest"]}
+    dep.ok(OWNER, "grant", {**key, "org": WITNESS})
+    access = {org: dep.query(org, "file_access", key) for org in (OWNER, WITNESS, NOTARY, REG, OTHER)}
+    assert {org: (x["may_upload"], x["may_download"]) for org, x in access.items()} == {
+        OWNER: (True, True), WITNESS: (False, True), NOTARY: (False, False), REG: (False, True), OTHER: (False, False)}
+    assert access[OTHER]["owner"] == OWNER and access[OTHER]["id"] == record["id"]
+    with pytest.raises(NotFound):
+        dep.query(OWNER, "file_access", {"algorithm": a, "digest": "2" * 64})
+    with pytest.raises(Forbidden):
+        dep.query(None, "file_access", key)
+
+
 # -- copyright -----------------------------------------------------------------------------
 
 

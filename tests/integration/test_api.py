@@ -252,7 +252,9 @@ def test_every_route_answers_errors_in_one_shape(http: httpx.Client) -> None:
         **{("/evidence/certificates/{algorithm}/{digest}", "get"): dict(path="/evidence/certificates/md5/ab"),
            ("/evidence/verify/{algorithm}/{digest}", "get"): dict(path="/evidence/verify/sha-256/XYZ"),
            ("/evidence/verify", "post"): dict(content=b"{"),
-           ("/evidence/timestamp", "post"): dict(content=b"not DER")},  # evidence
+           ("/evidence/timestamp", "post"): dict(content=b"not DER"),
+           ("/evidence/files/{algorithm}/{digest}", "put"): dict(path="/evidence/files/md5/ab", content=b"x"),
+           ("/evidence/files/{algorithm}/{digest}", "get"): dict(path="/evidence/files/sha-256/XYZ")},  # evidence
         **{("/epcis/capture", "post"): dict(content=b"{"), ("/epcis/capture", "get"): dict(params={"perPage": "0"}),
            ("/epcis/capture/{capture_id}", "get"): dict(path="/epcis/capture/nope"),
            ("/epcis/events", "get"): dict(params={"perPage": "0"}),

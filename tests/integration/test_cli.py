@@ -185,6 +185,15 @@ def test_up_init_creates_and_seeds_the_demo_then_resumes(tmp_path: Path, suite_n
         assert chain["suite"] == suite_name
         proposals = httpx.post(f"http://127.0.0.1:{port}/query/gov/proposals", json={}).json()["result"]
         assert sorted(p["status"] for p in proposals) == ["open", "passed"]
+        from consortia.node.demo import DEMO_WORK, INFRINGING_PAGE
+
+        work = httpx.post(f"http://127.0.0.1:{port}/query/evidence/work_by_digest",
+                          json={"algorithm": DEMO_WORK["algorithm"], "digest": DEMO_WORK["digest"]}).json()["result"]
+        assert work["owner"] == "hongqiao-auto" and work["licences"][0]["licensee"] == "hengtai-castings"
+        steps = httpx.post(f"http://127.0.0.1:{port}/query/evidence/history", json={"work_id": work["id"]}).json()
+        assert [h["action"] for h in steps["result"]["history"]] == ["registered", "licensed", "transferred",
+                                                                     "infringement"]
+        assert steps["result"]["history"][-1]["url"] == INFRINGING_PAGE
     finally:
         process.terminate()
         process.wait(30)

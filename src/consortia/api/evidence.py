@@ -2,7 +2,9 @@
 page behind a certificate's QR code, and certificate verification against the node's genesis.
 
 Deposits, co-signatures and copyright operations are ordinary signed transactions
-(``POST /transactions``, ``/transactions/batch``) on the ``evidence`` contract.
+(``POST /transactions``, ``/transactions/batch``) on the ``evidence`` contract. An owner may also
+leave an encrypted copy of a deposited file with its node (``PUT``/``GET /evidence/files/...``,
+signed requests; ADR 0011).
 """
 
 from __future__ import annotations
@@ -11,15 +13,17 @@ from typing import Any
 
 import orjson
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from consortia.api.auth import caller_of
 from consortia.api.responses import OrjsonResponse
 from consortia.apps.evidence.contract import check_digest
 from consortia.apps.evidence.credential import build_certificate, verify_certificate
+from consortia.apps.evidence.files import FileVault, max_file_bytes
 from consortia.apps.evidence.page import render_certificate, render_verification
-from consortia.errors import BadInput, Revert, Unavailable
+from consortia.errors import BadInput, Forbidden, Revert, TooLarge, Unavailable
+from consortia.identity.x509 import Identity
 from consortia.node.node import Node
 from consortia.types import codec
 
@@ -114,6 +118,92 @@ async def verify_posted(request: Request, quorum: int | None = Query(None, ge=1,
             "block_hash": report.block_hash, "signed_by": report.signed_by, "quorum": report.quorum}
 
 
+# -- encrypted copies of deposited files (ADR 0011) ----------------------------------------------
+
+FILE_BODY = {"requestBody": {"required": True, "description": "the file's bytes; they must hash to the digest",
+                             "content": {"application/octet-stream": {"schema": {"type": "string",
+                                                                                 "format": "binary"}}}}}
+
+
+def _vault(request: Request) -> FileVault:
+    state = request.app.state
+    vault: FileVault | None = getattr(state, "evidence_vault", None)
+    if vault is None:
+        node = _node(request)
+        vault = state.evidence_vault = FileVault(node.store.path.parent, node.suite, node.chain_id)
+    return vault
+
+
+async def read_file_body(request: Request, limit: int) -> bytes:
+    """The raw body, refused with 413 past ``limit`` bytes (before reading it when it says its length)."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isascii() and declared.isdigit() and int(declared) > limit:
+        raise TooLarge(f"the file is {declared} bytes; this node keeps copies of at most {limit} bytes",
+                       code="FILE_TOO_LARGE", limit=limit)
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise TooLarge(f"the file exceeds {limit} bytes, the largest copy this node keeps",
+                           code="FILE_TOO_LARGE", limit=limit)
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    request._body = body  # what the signed-request check hashes: these very bytes
+    return body
+
+
+async def signed_caller(request: Request, node: Node, what: str) -> Identity:
+    caller = await caller_of(request, node.executor)
+    if caller is None:
+        raise Forbidden(f"{what} needs a signed request (X-Consortia-Auth)", code="UNAUTHENTICATED")
+    return caller
+
+
+async def file_access(node: Node, caller: Identity, algorithm: str, digest: str) -> dict[str, Any]:
+    return await run_in_threadpool(node.executor.query, "evidence", "file_access",
+                                   {"algorithm": algorithm, "digest": digest}, caller)
+
+
+@router.put("/evidence/files/{algorithm}/{digest}", status_code=201, openapi_extra=FILE_BODY,
+            summary="Leave an encrypted copy of a deposited file with this node (owner, signed)")
+async def upload_file(request: Request, algorithm: str, digest: str) -> OrjsonResponse:
+    """The deposit's owner sends the file's bytes (`X-Consortia-Auth` signs them); the node checks
+    they hash to the deposited digest and keeps them sealed with the chain suite's cipher under a key
+    of its own. `201` when stored, `200` when this node already kept it; `413` past the size limit
+    (`CONSORTIA_EVIDENCE_MAX_FILE_BYTES`, default 64 MiB)."""
+    _check(algorithm, digest)
+    node = _node(request)
+    data = await read_file_body(request, max_file_bytes())
+    caller = await signed_caller(request, node, "storing a file copy")
+    access = await file_access(node, caller, algorithm, digest)
+    if not access["may_upload"]:
+        raise Forbidden(f"{caller.org} does not own {access['id']}; only its owner {access['owner']} may store "
+                        "its file", code="NOT_OWNER")
+    created = await run_in_threadpool(_vault(request).put, algorithm, digest, data)
+    return OrjsonResponse({"id": access["id"], "stored": True, "created": created, "bytes": len(data),
+                           "cipher": node.suite.seal_name}, status_code=201 if created else 200)
+
+
+@router.get("/evidence/files/{algorithm}/{digest}", response_class=Response,
+            responses={200: {"content": {"application/octet-stream": {}}}},
+            summary="The file of a deposit, from this node's encrypted copy (signed read)")
+async def download_file(request: Request, algorithm: str, digest: str) -> Response:
+    """The owner, the organisations it granted (`evidence.grant`) and regulators may read it; the
+    bytes are hashed again before they are sent. `404 NO_FILE_COPY` if this node keeps none."""
+    _check(algorithm, digest)
+    node = _node(request)
+    caller = await signed_caller(request, node, "reading a file copy")
+    access = await file_access(node, caller, algorithm, digest)
+    if not access["may_download"]:
+        raise Forbidden(f"{caller.org} may not read the file of {access['id']}: only its owner {access['owner']}, "
+                        "the organisations it granted and regulators may", code="NOT_VISIBLE")
+    data = await run_in_threadpool(_vault(request).get, algorithm, digest)
+    await run_in_threadpool(node.audit_read, caller, "evidence.file", {"algorithm": algorithm, "digest": digest})
+    return Response(data, media_type="application/octet-stream",
+                    headers={"Content-Disposition": f'attachment; filename="{algorithm}-{digest[:16]}"',
+                             "X-Consortia-Digest": f"{algorithm}:{digest}"})
+
+
 # -- RFC 3161 time-stamp authority ---------------------------------------------------------------
 
 TSA_ENV, HOME_ENV = "CONSORTIA_TSA", "CONSORTIA_HOME"
@@ -134,7 +224,6 @@ def _tsa(node: Node) -> tuple[Any, Any, Any]:
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-    from consortia.errors import Forbidden
     from consortia.identity.wallet import load_wallet
 
     identity = os.environ.get(TSA_ENV, "").strip()

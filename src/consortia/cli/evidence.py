@@ -1,7 +1,8 @@
 """``consortia evidence``: deposit file fingerprints, co-sign, fetch certificates, register works;
 and ``consortia verify FILE CERT``, which checks a certificate offline (no network).
 
-Files never leave this machine: the CLI hashes them locally and sends only the digest.
+Files never leave this machine: the CLI hashes them locally and sends only the digest, unless
+the owner chooses ``evidence upload`` to leave an encrypted copy with its node (ADR 0011).
 """
 
 from __future__ import annotations
@@ -135,6 +136,18 @@ def cosign(home: Path, url: str, identity: str | None, as_json: bool, ref: str, 
     emit(record, as_json, _print_record)
 
 
+@ev_command(evidence, "grant", "consortia evidence grant contract.pdf pudong-bank")
+@click.argument("ref")
+@click.argument("org")
+@algorithm_option
+def grant(home: Path, url: str, identity: str | None, as_json: bool, ref: str, org: str, algorithm: str | None) -> None:
+    """Let ORG see the record of a deposit you own (a FILE or ALG:DIGEST) and read its file copy."""
+    alg, digest = fingerprint(ref, algorithm or default_algorithm(home))
+    with _client(home, url, identity) as c:
+        record = c.call("evidence", "grant", {"algorithm": alg, "digest": digest, "org": org})
+    emit(record, as_json, lambda r: click.echo(f"{r['id']} is visible to {', '.join(r['grantees'])}"))
+
+
 @ev_command(evidence, "show", "consortia evidence show contract.pdf")
 @click.argument("ref")
 @algorithm_option
@@ -193,6 +206,57 @@ def cert(home: Path, url: str, identity: str | None, as_json: bool, ref: str, ou
         output.write_text(text + "\n")
         written = {"certificate": str(output), "html": str(html_out) if html_out else None}
         emit(written, as_json, lambda w: click.echo(f"wrote {w['certificate']}" + (f" and {w['html']}" if w["html"] else "")))
+
+
+def _signed_put(c: Any, path: str, data: bytes) -> Any:
+    """PUT raw bytes with ``X-Consortia-Auth`` signing them (the SDK's requests carry JSON bodies)."""
+    from consortia.client.client import _error_from
+    from consortia.identity.read_auth import HEADER, sign_read
+
+    headers = {"content-type": "application/octet-stream",
+               HEADER: sign_read(c._require_wallet(), c.suite.hash, c.chain_id, "PUT", path, data)}
+    response = c._http.request("PUT", c.url + path, content=data, headers=headers)
+    if response.status_code >= 400:
+        raise _error_from(response)
+    return response.json()
+
+
+@ev_command(evidence, "upload", "consortia evidence upload contract.pdf")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@algorithm_option
+def upload(home: Path, url: str, identity: str | None, as_json: bool, file: Path, algorithm: str | None) -> None:
+    """Leave an encrypted copy of a FILE you deposited with the node; it serves the copy only to your
+    organisation, the organisations you granted (``grant``) and regulators."""
+    alg, digest = fingerprint(str(file), algorithm or default_algorithm(home))
+    with _client(home, url, identity) as c:
+        stored = _signed_put(c, f"/evidence/files/{alg}/{digest}", file.read_bytes())
+    emit(stored, as_json, lambda s: click.echo(f"{'stored' if s['created'] else 'already stored'}: {s['id']} "
+                                               f"({s['bytes']} bytes, sealed with {s['cipher']})"))
+
+
+@ev_command(evidence, "download", "consortia evidence download sha-256:9f86d0... -o contract.pdf")
+@click.argument("ref")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Where to write the file.")
+@click.option("--force", is_flag=True, help="Overwrite OUTPUT if it exists.")
+def download(home: Path, url: str, identity: str | None, as_json: bool, ref: str, output: Path, force: bool) -> None:
+    """Fetch the node's copy of the file deposited as REF (ALG:DIGEST); its digest is checked here
+    before anything is written."""
+    from consortia.client.certificates import file_digest
+
+    alg, _, digest = ref.partition(":")
+    if not digest:
+        raise BadInput(f"{ref}: expected a fingerprint like sha-256:<hex>", code="BAD_DIGEST")
+    digest = digest.lower()
+    if output.exists() and not force:
+        raise BadInput(f"{output} exists (use --force to overwrite)", code="FILE_EXISTS")
+    with _client(home, url, identity) as c:
+        data = c._request("GET", f"/evidence/files/{alg}/{digest}", signed=True).content
+    if file_digest(alg, data) != digest:
+        raise BadInput(f"the node sent bytes that do not hash to {alg}:{digest}; nothing written", code="FILE_MISMATCH")
+    output.write_bytes(data)
+    emit({"id": f"{alg}:{digest}", "output": str(output), "bytes": len(data)}, as_json,
+         lambda o: click.echo(f"wrote {o['output']} ({o['bytes']} bytes, {o['id']} checked)"))
 
 
 @evidence.group("work", epilog=example("consortia evidence work register song.flac --title 'Spring River' --author 'Li Na'"))

@@ -2,7 +2,8 @@
 
 A realistic small supply chain: an automaker, three tiers of suppliers, a bank and a factoring
 company, and a regulator; one voucher split down the tiers with pieces factored and pledged,
-one still offered, one already settled; and the governance decisions of the consortium.
+one still offered, one already settled; evidence deposits, and a copyright work licensed,
+transferred and found infringed; and the governance decisions of the consortium.
 """
 
 from __future__ import annotations
@@ -21,6 +22,12 @@ from consortia.node.node import Node
 DAY_MS = 24 * 3600 * 1000
 YUAN = 100
 ROLE_OF_KIND = {"core": "core", "supplier": "supplier", "funder": "funder", "regulator": "regulator"}
+# The copyright work of the demo: the tier-1 supplier's caliper drawings (their digest stands in for
+# the file), and the marketplace page where a copy was found offered for sale.
+DEMO_WORK = {"algorithm": "sha-256", "digest": hashlib.sha256(b"JL-BC400 brake caliper design drawings rev. C").hexdigest(),
+             "title": "BC-400 brake caliper design drawings, rev. C", "author": "Jinglian design office (Wang Lei)",
+             "kind": "document"}
+INFRINGING_PAGE = "https://parts-market.example.com/offer/88412307.html"
 
 
 class Seeder:
@@ -102,6 +109,21 @@ def seed_demo(node: Node, home: Path) -> int:
                                          "kind": "image", "cosigners": [bank, regulator], "threshold": 2})
     for cosigner in (bank, regulator):
         s.run(cosigner, "evidence", "cosign", photos)
+    # Copyright: the supplier registers its caliper drawings, licenses its caster to cast the housings,
+    # then assigns the drawings to the automaker with the purchase contract; the automaker finds them
+    # offered as a CAD download, deposits its capture of the page and links it to the work.
+    work = s.run(tier1, "evidence", "register_work", DEMO_WORK)["id"]
+    s.run(tier1, "evidence", "license_work", {
+        "work_id": work, "licensee": tier2, "scope": "casting of BC-400 caliper housings for Hongqiao Automotive",
+        "until_ms": now + 365 * DAY_MS, "exclusive": True})
+    s.run(tier1, "evidence", "transfer_work", {"work_id": work, "to": core})
+    captured_ms = now - 3 * 3600 * 1000
+    capture = {"algorithm": "sha-256", "digest": hashlib.sha256(b"parts-market offer 88412307 page capture").hexdigest()}
+    s.run(core, "evidence", "deposit", {**capture, "title": "Capture of parts-market.example.com offer 88412307",
+                                        "kind": "web-capture", "metadata": {"url": INFRINGING_PAGE}})
+    s.run(core, "evidence", "record_infringement", {
+        "work_id": work, "url": INFRINGING_PAGE, "captured_ms": captured_ms, **capture,
+        "note": "BC-400 drawings offered for sale as a CAD download by an unknown seller"})
 
     opened = s.run(bank, "gov", "propose", {
         "action": "set_config", "params": {"key": "proposal_ttl_ms", "value": 3 * 24 * 3600 * 1000},

@@ -13,7 +13,8 @@ infringement evidence (URL, capture time, digest of the captured copy) is linked
 
 Visibility: anyone may ask whether a digest exists and since when (verification is public);
 the record itself (title, metadata) is visible to its owner, organisations it granted, its
-co-signers and regulators.
+co-signers and regulators. A node may keep an encrypted copy of a file for its owner (ADR 0011);
+``file_access`` says who may read it: the owner, the organisations it granted and regulators.
 """
 
 from __future__ import annotations
@@ -200,6 +201,15 @@ class Evidence(Contract):
         require(self._may_see(ctx, record), Forbidden(f"{ctx.require_caller().org} may not see {record['id']}",
                                                        code="NOT_VISIBLE"))
         return record
+
+    @query
+    def file_access(self, ctx: Context, algorithm: str, digest: str) -> dict[str, Any]:
+        """What the caller may do with a node's encrypted copy of the file (ADR 0011): the owner
+        keeps one; the owner, the organisations it granted and regulators read it."""
+        record = self._deposit(ctx, algorithm, digest)
+        org = ctx.require_caller().org
+        return {"id": record["id"], "owner": record["owner"], "may_upload": org == record["owner"],
+                "may_download": org == record["owner"] or org in record["grantees"] or self._is_regulator(ctx)}
 
     @query
     def deposits(self, ctx: Context, owner: str, after: str = "", limit: int = 100) -> dict[str, Any]:
