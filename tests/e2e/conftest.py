@@ -1,7 +1,8 @@
 """End-to-end console tests: Playwright drives Debian's Chromium against a real node process.
 
 The node is `consortia up --init` in a temporary directory (the ten-organisation demo consortium
-with its demo data), bound to 127.0.0.1 so the console's demo signer is on (ADR 0010).
+with its demo data), bound to 127.0.0.1 so the console's demo signer is on (ADR 0010). The key-file
+tests start a second such node with the demo signer off, where members sign in with their key files.
 Screenshots of the main pages go to ``test-artifacts/console/``.
 """
 
@@ -13,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -27,18 +29,19 @@ CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-backg
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "console"
 
 
-@pytest.fixture(scope="session")
-def console_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed (/usr/bin/chromium); run `make system-deps`")
-    home = tmp_path_factory.mktemp("console") / "consortium"
+@contextmanager
+def running_node(home: Path, *, signer: bool) -> Iterator[str]:
+    """``consortia up --init`` in ``home`` on a free loopback port; with ``signer=False`` the demo signer
+    stays off (an empty CONSORTIA_CONSOLE_SIGNER), as on a node that is not the user's own machine."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "CONSORTIA_CONSOLE_SIGNER"}
+    if not signer:
+        env["CONSORTIA_CONSOLE_SIGNER"] = ""
     log = open(home.parent / "node.log", "wb")  # noqa: SIM115 - closed below
     process = subprocess.Popen([sys.executable, "-m", "consortia.cli.main", "up", "--init", "--dir", str(home),
                                 "--port", str(port), "--log-level", "warning"], stdout=log, stderr=subprocess.STDOUT, env=env)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
+    deadline = time.monotonic() + 120
     while True:
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
@@ -50,14 +53,43 @@ def console_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         except httpx.TransportError:
             pass
         time.sleep(0.2)
-    yield url
-    process.send_signal(signal.SIGINT)
     try:
-        process.wait(30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(10)
-    log.close()
+        yield url
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def console_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("console") / "consortium"
+
+
+@pytest.fixture(scope="session")
+def console_url(console_home: Path) -> Iterator[str]:
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed (/usr/bin/chromium); run `make system-deps`")
+    with running_node(console_home, signer=True) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def keyfile_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("keyfile") / "consortium"
+
+
+@pytest.fixture(scope="session")
+def keyfile_url(keyfile_home: Path) -> Iterator[str]:
+    """A second demo node whose console has no demo signer: members sign in with their key files."""
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed (/usr/bin/chromium); run `make system-deps`")
+    with running_node(keyfile_home, signer=False) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -71,10 +103,10 @@ def browser() -> Iterator[Any]:
         b.close()
 
 
-@pytest.fixture
-def page(browser: Any, console_url: str) -> Iterator[Any]:
-    """A fresh browser page on the console; fails the test on any uncaught script error."""
-    context = browser.new_context(base_url=console_url, viewport={"width": 1280, "height": 900})
+@contextmanager
+def console_page(browser: Any, url: str) -> Iterator[Any]:
+    """A fresh browser page (own context) on a node; fails the test on any uncaught script error."""
+    context = browser.new_context(base_url=url, viewport={"width": 1280, "height": 900}, accept_downloads=True)
     p = context.new_page()
     p.set_default_timeout(30_000)  # generous: other test runs may share the CPU
     errors: list[str] = []
@@ -82,6 +114,20 @@ def page(browser: Any, console_url: str) -> Iterator[Any]:
     yield p
     context.close()
     assert not errors, f"script errors in the console: {errors}"
+
+
+@pytest.fixture
+def page(browser: Any, console_url: str) -> Iterator[Any]:
+    """A fresh browser page on the console (demo signer on)."""
+    with console_page(browser, console_url) as p:
+        yield p
+
+
+@pytest.fixture
+def keyfile_page(browser: Any, keyfile_url: str) -> Iterator[Any]:
+    """A fresh browser page on the node without a demo signer."""
+    with console_page(browser, keyfile_url) as p:
+        yield p
 
 
 def shot(page: Any, name: str) -> None:

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.e2e.conftest import shot
+from tests.e2e.conftest import console_page, shot
 
 
 def open_console(page: Any, hash_: str = "", identity: str = "") -> None:
@@ -28,10 +29,16 @@ def toast(page: Any, text: str) -> str:
 def test_console_is_served_from_the_package_with_no_external_assets(console_url: str) -> None:
     html = httpx.get(f"{console_url}/console").text
     assert "/console/static/app.js" in html and "http" not in html.split("<body>")[0].replace("http-equiv", "")
-    for name in ("app.js", "lib.js", "explorer.js", "scf.js", "gov.js", "regulator.js", "trace.js", "app.css"):
+    for name in ("app.js", "lib.js", "explorer.js", "scf.js", "gov.js", "regulator.js", "trace.js", "evidence.js",
+                 "wallet.js", "app.css"):
         r = httpx.get(f"{console_url}/console/static/{name}")
         assert r.status_code == 200, name
-        assert "https://" not in r.text and "cdn" not in r.text.lower(), name
+        assert "https://" not in r.text.replace("https://id.gs1.org", "").replace("https://ref.gs1.org", ""), name
+        assert "cdn" not in r.text.lower(), name
+    vendored = httpx.get(f"{console_url}/console/static/sm-crypto.vendor.js")  # SM2/SM3 for key files on the SM suite
+    assert vendored.status_code == 200 and "javascript" in vendored.headers["content-type"]
+    assert "fetch(" not in vendored.text and not [line for line in vendored.text.splitlines()
+                                                  if line.startswith("import ") or "require(" in line]
     assert httpx.get(f"{console_url}/console/static/../api/console.py").status_code == 404
     assert "/console" not in str(httpx.get(f"{console_url}/openapi.json").json()["paths"])
 
@@ -245,3 +252,107 @@ def test_capture_an_epcis_document_with_progress_then_trace_it(page: Any) -> Non
     page.fill("#journey-form [name=serial]", "0001")
     page.click("#journey-form button[type=submit]")
     page.wait_for_selector("#journey li:has-text('shipping')")
+
+
+def test_record_one_event_and_see_the_journey_as_a_flow_of_locations(page: Any) -> None:
+    open_console(page, "/trace", identity="lianhe-foods/clerk")
+    page.locator("#event-panel summary").click()
+    form = page.locator("#event-form")
+    form.locator("[name=gtin]").fill("06925678000013")
+    form.locator("button[type=submit]").click()
+    page.wait_for_selector("#event-result .error:has-text('check digit')")
+    form.locator("[name=gtin]").fill("06925678000012")
+    form.locator("[name=lot]").fill("LH260316A")
+    form.locator("[name=serials]").fill("00001")
+    form.locator("[name=bizStep]").select_option("receiving")
+    form.locator("[name=disposition]").select_option("in_progress")
+    form.locator("[name=gln]").fill("6925678000029")
+    form.locator("[name=time]").fill("2027-12-01T09:30")
+    form.locator("[name=temperature]").fill("3.0")
+    shot(page, "trace-event-form")
+    form.locator("button[type=submit]").click()
+    page.wait_for_selector("#event-result .verified:has-text('Captured 1 of 1 events')")
+    page.fill("#journey-form [name=lot]", "LH260316A")
+    page.fill("#journey-form [name=serial]", "00001")
+    page.click("#journey-form button[type=submit]")
+    page.wait_for_selector("#journey li:has-text('receiving')")
+    stops = page.locator("#journey-flow li.stop")
+    assert stops.count() >= 4  # farm, plant, cold store, truck, store... and back to the cold store
+    assert page.locator("#journey-flow li.arrow").count() == stops.count() - 1
+    assert "cold store" in stops.last.inner_text() and "receiving" in stops.last.inner_text()
+    first, second = (page.locator("#journey-flow").bounding_box(), page.locator("#journey").bounding_box())
+    assert first["x"] + first["width"] <= second["x"] + 1  # the flow beside the timeline on a laptop
+    shot(page, "trace-journey-flow")
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 391
+    shot(page, "trace-phone")
+
+
+def test_regulator_sees_a_new_alert_live(browser: Any, console_url: str, page: Any) -> None:
+    open_console(page, "/regulator", identity="sh-regulator/admin")
+    page.wait_for_selector("#alerts-live.on")
+    page.wait_for_selector("#alerts-feed li[data-rule='recall']")  # the demo's recall, from the backlog
+    before = page.locator("#alerts-feed li").count()
+    newest = int(page.locator("#alerts-feed li").first.get_attribute("data-seq"))
+    with console_page(browser, console_url) as other:  # a carrier records a warm reading meanwhile
+        open_console(other, "/trace", identity="lianhe-foods/clerk")
+        other.locator("#event-panel summary").click()
+        form = other.locator("#event-form")
+        form.locator("[name=gtin]").fill("06925678000012")
+        form.locator("[name=lot]").fill("WARMLOT")
+        form.locator("[name=serials]").fill("0007")
+        form.locator("[name=bizStep]").select_option("transporting")
+        form.locator("[name=disposition]").select_option("in_transit")
+        form.locator("[name=gln]").fill("6925678000029")
+        form.locator("[name=temperature]").fill("9.5")
+        form.locator("button[type=submit]").click()
+        other.wait_for_selector("#event-result .verified")
+    top = page.locator("#alerts-feed li").first
+    page.wait_for_function(f"Number(document.querySelector('#alerts-feed li').dataset.seq) > {newest}")
+    assert top.get_attribute("data-rule") == "sensor_breach"
+    assert "Cold-chain reading out of range" in top.inner_text() and "9.5" in top.inner_text()
+    assert page.locator("#alerts-feed li").count() == before + 1
+    shot(page, "regulator-live-alerts")
+
+
+def test_a_non_regulator_gets_no_alert_feed(page: Any) -> None:
+    open_console(page, "/regulator", identity="jinglian-parts/clerk")
+    page.wait_for_selector("text=is not a regulator: sign in as sh-regulator/admin to see the live alerts")
+
+
+def test_verify_a_file_against_its_certificate_in_the_browser(page: Any, console_url: str) -> None:
+    if "evidence" not in httpx.get(f"{console_url}/chain").json()["contracts"]:
+        pytest.skip("this node has no evidence contract")
+    content = b"design draft D-77, revision 3\n" * 50
+    open_console(page, "/evidence", identity="hongqiao-auto/admin")
+    page.set_input_files("#evidence-file", files=[{"name": "draft.txt", "mimeType": "text/plain", "buffer": content}])
+    page.wait_for_selector("#evidence-status .notice:has-text('not on the chain')")
+    page.click("#deposit")
+    assert "done in block" in toast(page, "Deposit")
+    with page.expect_download() as download:
+        page.click("#download-certificate")
+    certificate = Path(download.value.path()).read_bytes()
+
+    def verify(file: bytes, cert: bytes, quorum: str = "1") -> str:  # one node signs on this single-node demo
+        page.fill("#verify-quorum", quorum)
+        page.set_input_files("#verify-file", files=[{"name": "draft.txt", "mimeType": "text/plain", "buffer": file}])
+        page.set_input_files("#verify-certificate", files=[{"name": "certificate.json", "mimeType": "application/json",
+                                                            "buffer": cert}])
+        page.click("#verify")
+        page.wait_for_selector("#verify-result ul.checks")
+        return str(page.inner_text("#verify-result"))
+
+    good = verify(content, certificate)
+    assert good.startswith("Verified: draft.txt is the deposited file") and "✗" not in good
+    assert page.locator("#verify-result li.pass").count() >= 4
+    shot(page, "evidence-verify")
+    tampered = verify(content.replace(b"revision 3", b"revision 4"), certificate)
+    assert tampered.startswith("NOT verified") and "digest" in tampered and "FILE_MISMATCH" in tampered
+    assert page.locator("#verify-result li.fail").count() == 1
+    edited = json.loads(certificate)
+    edited["credentialSubject"]["deposit"]["title"] = "someone else's draft"
+    forged = verify(content, json.dumps(edited).encode())
+    assert forged.startswith("NOT verified: the chain's proof") and "SUBJECT_MISMATCH" in forged
+    assert "BAD_JSON" in verify(content, b"{not json")
+    assert "NOT_ENOUGH_SIGNATURES" in verify(content, certificate, quorum="")  # a majority of the ten organisations
+    shot(page, "evidence-verify-tampered")

@@ -1,11 +1,12 @@
 """The web console at ``/console``: static pages shipped in the package, plus a demo signer.
 
-The console reads and writes through the public REST API. Signing is the one thing a browser
-page cannot do with the consortium's key files, so a node started by ``consortia up`` on the
-same machine as the consortium directory, bound to a loopback address, offers a *demo signer*
-(ADR 0010): it lists the local member identities and signs a transaction or a read header on
-behalf of the one chosen. It is off unless ``CONSORTIA_CONSOLE_SIGNER`` names the consortium
-directory, and it answers loopback clients only.
+The console reads and writes through the public REST API. A member signs in with their key file
+and the browser signs every transaction and signed read itself (``static/wallet.js``; the key is
+never sent). For the local demo, a node started by ``consortia up`` on the same machine as the
+consortium directory, bound to a loopback address, also offers a *demo signer* (ADR 0010): it
+lists the local member identities and signs a transaction or a read header on behalf of the one
+chosen. It is off unless ``CONSORTIA_CONSOLE_SIGNER`` names the consortium directory, and it
+answers loopback clients only.
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
 // The console shell: sign-in, search, and a hash router over the pages.
-import { session, get, el, toast, errorBox, ApiError, leave } from "./lib.js";
+import { session, get, el, toast, errorBox, ApiError, leave, chainInfo, signedFetch } from "./lib.js";
+import { findKeyAndCertificate, openWallet, restoreWallet, forgetWallet, KeyFileError } from "./wallet.js";
 import * as explorer from "./explorer.js";
 import * as scf from "./scf.js";
 import * as gov from "./gov.js";
@@ -47,6 +48,55 @@ async function render() {
   main.replaceChildren(el("h1", {}, "Not found"), el("p", {}, `No console page at ${path}.`));
 }
 
+const KEY_SUFFIX = " (key file)";
+
+/** Put the key-file identity in the "Signed in as" list (one entry, marked as a key file). */
+function showKeyIdentity(select) {
+  select.querySelectorAll("option[data-key]").forEach((o) => o.remove());
+  if (session.wallet) {
+    select.append(el("option", { value: session.wallet.id, "data-key": "1" }, session.wallet.id + KEY_SUFFIX));
+    select.value = session.wallet.id;
+  }
+}
+
+function signOutKeyFile() {
+  session.wallet = null;
+  forgetWallet();
+}
+
+/** Open a key file: check the pair, the suite, and that the node accepts a read signed with it. */
+async function useKeyFiles(files, select) {
+  const status = document.getElementById("keyfile-status");
+  status.className = "loading";
+  status.textContent = "Reading the key and certificate…";
+  try {
+    const { key, cert } = findKeyAndCertificate(await Promise.all([...files].map((f) => f.text())));
+    const chain = await chainInfo();
+    const wallet = await openWallet(key, cert, chain.suite);
+    const previous = [session.mode, session.wallet, session.identity];
+    [session.mode, session.wallet, session.identity] = ["key", wallet, wallet.id];
+    try {
+      await signedFetch("POST", "/query/members/orgs", "{}");  // the node must know this member
+    } catch (e) {
+      [session.mode, session.wallet, session.identity] = previous;
+      throw e;
+    }
+    wallet.save();
+    localStorage.removeItem("consortia.identity");
+    showKeyIdentity(select);
+    status.className = "verified";
+    status.textContent = `Signed in as ${wallet.id} (${wallet.roles.join(", ") || "no role"}). Your key stays in this tab.`;
+    document.getElementById("keyfile-dialog").close();
+    toast(`Signed in as ${wallet.id} with a key file`);
+    render();
+  } catch (e) {
+    status.className = "error";
+    status.textContent = e instanceof ApiError ? e.words : e instanceof KeyFileError ? `${e.message} (${e.code})` : String(e);
+  } finally {
+    document.getElementById("keyfile-input").value = "";
+  }
+}
+
 async function signIn() {
   const select = document.getElementById("identity");
   try {
@@ -54,17 +104,37 @@ async function signIn() {
     session.signer = who.signer;
     session.identities = who.identities;
     for (const id of who.identities) select.append(el("option", { value: id }, id));
-    if (!who.signer) select.title = who.reason;
+    if (!who.signer) select.title = `${who.reason}; or sign in with your key file`;
   } catch (e) {
     toast(e instanceof ApiError ? e.words : String(e), "error");
   }
-  if (!session.identities.includes(session.identity)) session.identity = "";
-  select.value = session.identity;
+  try { await chainInfo(); } catch (e) { /* the overview shows the error */ }
+  session.wallet = session.chain ? await restoreWallet(session.chain.suite) : null;
+  if (session.wallet) {
+    [session.mode, session.identity] = ["key", session.wallet.id];
+    showKeyIdentity(select);
+  } else {
+    if (!session.identities.includes(session.identity)) session.identity = "";
+    session.mode = session.identity ? "demo" : "";
+    select.value = session.identity;
+  }
   select.addEventListener("change", () => {
+    if (session.mode === "key") signOutKeyFile();
+    showKeyIdentity(select);
     session.identity = select.value;
+    session.mode = session.identity ? "demo" : "";
+    select.value = session.identity;
     localStorage.setItem("consortia.identity", session.identity);
     toast(session.identity ? `Signed in as ${session.identity}` : "Signed out");
     render();
+  });
+  const dialog = document.getElementById("keyfile-dialog");
+  document.getElementById("keyfile-button").addEventListener("click", () => {
+    document.getElementById("keyfile-status").textContent = "";
+    dialog.showModal();
+  });
+  document.getElementById("keyfile-input").addEventListener("change", (ev) => {
+    if (ev.target.files.length) useKeyFiles(ev.target.files, select);
   });
 }
 
@@ -76,6 +146,5 @@ document.getElementById("search").addEventListener("submit", (ev) => {
 
 window.addEventListener("hashchange", render);
 await signIn();
-try { session.chain = await get("/chain"); } catch (e) { /* the overview shows the error */ }
 await render();
 document.body.dataset.ready = "1";

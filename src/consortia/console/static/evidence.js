@@ -1,6 +1,10 @@
 // Evidence depository: a file is hashed in the browser (it never leaves the machine), its digest
 // deposited by the signed-in member; anyone can check a file; the owner downloads the certificate.
-import { session, org, query, el, link, table, section, fill, when, badge, toast, bytesToHex, short, signedFetch } from "./lib.js";
+import {
+  session, org, query, el, link, table, section, fill, when, badge, toast, bytesToHex, short, signedFetch, fetchText, words,
+  ApiError,
+} from "./lib.js";
+import { suiteHash } from "./wallet.js";
 import { act } from "./scf.js";
 
 async function digestOf(file) {
@@ -57,7 +61,6 @@ export async function home(known = "") {
       await act("Deposit", "evidence", "deposit", { algorithm: "sha-256", digest, title: title.value || "untitled" }, async () => {
         await check();
         if (session.identity) fill(mine, deposits);
-  if (known) check();
       });
     } finally { depositButton.disabled = false; }
   } }, "Deposit");
@@ -75,6 +78,7 @@ export async function home(known = "") {
     el("h1", {}, "Evidence depository"),
     section("Deposit or verify a file", drop, info,
       el("div", { class: "action inline" }, el("label", {}, "Title ", title), depositButton), status),
+    section("Verify a file against its certificate", ...verifyForm()),
     section("Your organisation's deposits", session.identity ? mine : el("p", { class: "notice" }, "Sign in to see them.")),
   ];
 }
@@ -90,4 +94,69 @@ async function download(digest) {
   } catch (e) {
     toast(`Certificate: ${e.words || e}`, "error");
   }
+}
+
+const HASHES = { "sha-256": "sha-256", sm3: "sm2-sm3" };  // digest algorithm -> suite whose hash computes it
+
+/** The checks of a certificate against a file: the file is hashed here, the certificate is checked by
+ *  the node exactly as `consortia verify` does offline (POST /evidence/verify). Returns [check, passed, detail]. */
+export async function verifyFileAgainst(file, certificateText, quorum = "") {
+  const checks = [];
+  let credential;
+  try {
+    credential = JSON.parse(certificateText);
+  } catch (e) {
+    return [["the certificate is a JSON file", false, words("BAD_JSON", e.message)]];
+  }
+  const deposit = credential && credential.credentialSubject && credential.credentialSubject.deposit;
+  if (!deposit || !HASHES[deposit.algorithm] || typeof deposit.digest !== "string") {
+    return [["the certificate names a deposited digest", false, words("MALFORMED_CERTIFICATE", "no credentialSubject.deposit")]];
+  }
+  checks.push([`the certificate is for ${deposit.title ? `"${deposit.title}", ` : ""}${deposit.algorithm} ${short(deposit.digest, 16)}`, true, ""]);
+  try {
+    const report = JSON.parse(await fetchText("POST", `/evidence/verify${quorum ? `?quorum=${quorum}` : ""}`, certificateText));
+    for (const line of report.checks) checks.push([line, true, ""]);
+  } catch (e) {
+    checks.push(["the chain's proof in the certificate", false, e instanceof ApiError ? e.words : String(e)]);
+  }
+  const actual = bytesToHex(await suiteHash(HASHES[deposit.algorithm], new Uint8Array(await file.arrayBuffer())));
+  checks.push([`the file's ${deposit.algorithm} digest (computed in your browser) matches the certificate`, actual === deposit.digest,
+    actual === deposit.digest ? "" : words("FILE_MISMATCH", `the file's digest is ${actual}`)]);
+  return checks;
+}
+
+function verifyForm() {
+  const fileInput = el("input", { type: "file", id: "verify-file" });
+  const certInput = el("input", { type: "file", id: "verify-certificate", accept: ".json,application/json" });
+  const quorumInput = el("input", { type: "number", id: "verify-quorum", min: "1", max: "1000", placeholder: "a majority",
+    title: "how many organisations' nodes must have signed the block (default: a majority of the consortium)" });
+  const out = el("div", { id: "verify-result" });
+  const button = el("button", { class: "primary", id: "verify", onclick: async () => {
+    const file = fileInput.files[0], cert = certInput.files[0];
+    if (!file || !cert) { toast("Choose the file and its certificate (JSON) first", "error"); return; }
+    button.disabled = true;
+    out.replaceChildren(el("p", { class: "loading" }, `Hashing ${file.name} and checking the certificate…`));
+    try {
+      const quorum = /^\d+$/.test(quorumInput.value) ? quorumInput.value : "";
+      const checks = await verifyFileAgainst(file, await cert.text(), quorum);
+      const failed = checks.find(([, passed]) => !passed);
+      out.replaceChildren(
+        el("p", { class: failed ? "error" : "verified", role: "status" }, failed
+          ? `NOT verified: ${failed[0]} — failed. ${failed[2]}`
+          : `Verified: ${file.name} is the deposited file, and the certificate's proof checks out`),
+        el("ul", { class: "checks" }, checks.map(([what, passed, detail]) => el("li", { class: passed ? "pass" : "fail" },
+          `${passed ? "✓" : "✗"} ${what}`, detail ? el("div", { class: "muted" }, detail) : ""))));
+    } catch (e) {
+      out.replaceChildren(el("p", { class: "error", role: "alert" }, e instanceof ApiError ? e.words : String(e)));
+    } finally {
+      button.disabled = false;
+    }
+  } }, "Verify");
+  return [
+    el("p", { class: "muted" }, "The file is hashed here and never sent; the certificate (a W3C Verifiable Credential) is " +
+      "checked against this chain's genesis: Merkle proof, recorded content, and the nodes' signatures."),
+    el("div", { class: "verify-inputs" }, el("label", {}, "File", fileInput), el("label", {}, "Certificate (JSON)", certInput),
+      el("label", {}, "Node signatures required", quorumInput), button),
+    out,
+  ];
 }

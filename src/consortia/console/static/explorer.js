@@ -1,8 +1,9 @@
 // Block explorer: chain overview, live block list, block and transaction pages, search.
 import {
   get, getText, el, link, table, card, section, fill, empty, short, when, ago, badge, errorBox, ApiError,
-  verifyTransaction, parseExact, onLeave, query,
+  verifyTransaction, parseExact, onLeave, query, pretty,
 } from "./lib.js";
+import { senderName } from "./wallet.js";
 
 // The events the built-in contracts emit; any of them means a new block (polling catches the rest).
 const EVENT_NAMES = ["CertificateRevoked", "Confirmed", "Cosigned", "CreditLineGranted", "Deleted", "Deposited", "DocumentRegistered", "ErrorDeclared", "EventCaptured", "FinancingApplied", "FinancingApproved", "FinancingClosed", "FinancingDisbursed", "Granted", "LocationRegistered", "LotRecalled", "PartyRegistered", "PledgeReleased", "ProductRegistered", "ProposalClosed", "ProposalOpened", "Put", "SensorAlert", "TransferAnswered", "TransferClosed", "TransferProposed", "VoteCast", "VoucherAccepted", "VoucherIssued", "VoucherOverdue", "VoucherRejected", "VoucherSettled", "VoucherSplit", "Work"];
@@ -73,7 +74,7 @@ export async function block(ref) {
   const rows = b.txs.map((w, i) => {
     const r = b.receipts[i];
     return [link(`#/tx/${r.tx_id}`, short(r.tx_id, 16), { class: "mono" }), `${w.tx.contract}.${w.tx.method}`,
-      badge(r.status), r.code || ""];
+      senderName(w.tx.sender), badge(r.status), r.code || ""];
   });
   const nav = el("p", { class: "pager" },
     h.height > 0 ? link(`#/block/${h.height - 1}`, "← previous block") : "", " ",
@@ -83,7 +84,7 @@ export async function block(ref) {
     nav,
     el("dl", { class: "fields" }, ...Object.entries({ hash: b.hash, ...h }).flatMap(([k, v]) => [
       el("dt", {}, k), el("dd", { class: "mono" }, k === "prev_hash" && h.height > 0 ? link(`#/block/${v}`, v) : String(v))])),
-    section(`Transactions (${b.txs.length})`, table(["Tx id", "Call", "Status", "Code"], rows, "An empty block.")),
+    section(`Transactions (${b.txs.length})`, table(["Tx id", "Call", "Sender", "Status", "Code"], rows, "An empty block.")),
   ];
 }
 
@@ -123,14 +124,16 @@ export async function transaction(txId) {
     el("p", { class: "mono wrap" }, txId),
     el("dl", { class: "fields" },
       el("dt", {}, "block"), el("dd", {}, link(`#/block/${v.height}`, `${v.height}`), ` (index ${v.index})`),
+      el("dt", {}, "sender"), el("dd", { id: "tx-sender", title: "the member whose certificate signed this transaction" },
+        senderName(v.tx.sender)),
       el("dt", {}, "call"), el("dd", { class: "mono" }, `${v.tx.contract}.${v.tx.method}`),
-      el("dt", {}, "arguments"), el("dd", {}, el("pre", {}, JSON.stringify(v.tx.args, null, 2))),
+      el("dt", {}, "arguments"), el("dd", {}, el("pre", {}, pretty(v.tx.args))),
       el("dt", {}, "status"), el("dd", {}, badge(r.status), " ", r.code || "", " ", r.message || ""),
       el("dt", {}, "time"), el("dd", {}, when(v.header.time_ms))),
     section("Receipt",
       r.events.length ? table(["Event", "Data"], r.events.map((e) => [`${e.contract}.${e.name}`,
-        el("code", {}, JSON.stringify(e.data))])) : empty("No events."),
-      r.result !== null && r.result !== undefined ? el("pre", {}, JSON.stringify(r.result, null, 2)) : ""),
+        el("code", {}, pretty(e.data).replace(/\n\s*/g, " "))])) : empty("No events."),
+      r.result !== null && r.result !== undefined ? el("pre", {}, pretty(r.result)) : ""),
     section("Proof", el("p", {}, "Check that this transaction and its receipt are in the block, using only the " +
       "block header: no trust in this node."), button, result),
   ];

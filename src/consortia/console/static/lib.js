@@ -3,10 +3,15 @@
 
 export const session = {
   identity: localStorage.getItem("consortia.identity") || "",
-  signer: false,
+  mode: "",        // "demo": the node's demo signer signs; "key": a key file signs in this browser
+  signer: false,   // the demo signer is on for this client
+  wallet: null,    // the key-file identity (wallet.js) when mode is "key"
   identities: [],
   chain: null,
 };
+
+/** Who signs: true when someone is signed in, by the demo signer or a key file. */
+export function signedIn() { return Boolean(session.identity) && (session.mode === "key" ? Boolean(session.wallet) : session.signer); }
 
 let cleanup = [];
 /** Run ``fn`` when the user leaves the current page (stop timers, close streams). */
@@ -14,6 +19,8 @@ export function onLeave(fn) { cleanup.push(fn); }
 export function leave() { for (const fn of cleanup) fn(); cleanup = []; }
 
 export function org() { return session.identity ? session.identity.split("/")[0] : ""; }
+
+const enc = new TextEncoder();
 
 // -- errors in words ---------------------------------------------------------------------
 
@@ -57,10 +64,34 @@ const WORDS = {
   PROPOSAL_NOT_FOUND: "No such proposal.",
   IDENTITY_FROZEN: "This identity is frozen by governance and cannot sign.",
   CONTRACT_FROZEN: "This contract is frozen by governance.",
-  UNAUTHENTICATED: "Sign in first: this read is restricted by role.",
+  UNAUTHENTICATED: "Sign in first (an identity or your key file): this is restricted by role.",
   BAD_AUTH: "The request signature was refused.",
   AUTH_EXPIRED: "The request signature is too old; check this machine's clock.",
-  SIGNER_DISABLED: "Signing is off: the demo signer only works on the node's own machine (see ADR 0010).",
+  SIGNER_DISABLED: "The demo signer is off here (it only works on the node's own machine): sign in with your key file.",
+  BAD_KEY_FILE: "These files are not a member's key and certificate.",
+  KEY_MISMATCH: "The private key does not belong to the certificate: choose key.pem and cert.pem of the same member.",
+  WRONG_SUITE: "The key or certificate is for the other crypto suite than this chain's.",
+  UNKNOWN_IDENTITY: "The node does not know this certificate: it is not issued by a member organisation's CA.",
+  IDENTITY_REVOKED: "This identity's certificate has been revoked.",
+  CERT_EXPIRED: "This identity's certificate has expired (or is not valid yet).",
+  BAD_SIGNATURE: "The signature does not verify.",
+  BAD_ENCODING: "A value cannot be encoded for the chain (floats, huge integers and broken text are refused).",
+  ENCODING_MISMATCH: "The browser and the node disagree on the transaction's bytes; please report this.",
+  TX_EXPIRED: "The transaction expired before it reached a block; check this machine's clock and try again.",
+  WRONG_CHAIN: "The transaction or certificate is for another chain.",
+  FORBIDDEN_ROLE: "Your identity's role may not send this transaction.",
+  REAL_NAME_REQUIRED: "This consortium requires a real-name record for your identity before it can act.",
+  NOT_REGULATOR: "Only a regulator organisation may see this.",
+  NOT_COMMITTED: "The transaction was accepted but is not in a block yet; look for it in the explorer shortly.",
+  BAD_JSON: "The file is not valid JSON.",
+  BAD_CAPTURE: "The EPCIS capture is not valid.",
+  DUPLICATE_EVENT: "This event is already on the chain (or twice in the document).",
+  MALFORMED_CERTIFICATE: "This is not an evidence certificate (or it is damaged).",
+  BAD_PROOF: "The certificate's Merkle proof does not check out: the record is not in the block it names.",
+  SUBJECT_MISMATCH: "The certificate's content differs from what the chain recorded (it was edited).",
+  NOT_ENOUGH_SIGNATURES: "Too few of the consortium's nodes signed the block for this certificate.",
+  UNKNOWN_SIGNER: "A block signature comes from someone who is not a node of this consortium.",
+  FILE_MISMATCH: "The file's digest differs from the certificate's: this is not the deposited file (or it was altered).",
   IDENTITY_NOT_FOUND: "That identity is not on this machine.",
   TX_NOT_FOUND: "No committed transaction with this id.",
   BLOCK_NOT_FOUND: "No block with this height or hash.",
@@ -104,27 +135,71 @@ export async function post(path, body) { return JSON.parse(await fetchText("POST
 
 /** Call a contract query; signed by the current identity when someone is signed in. */
 export async function query(contract, method, args = {}) {
-  return JSON.parse(await signedFetch("POST", `/query/${contract}/${method}`, JSON.stringify(args))).result;
+  return JSON.parse(await signedFetch("POST", `/query/${contract}/${method}`, canonical(args))).result;
+}
+
+const TX_TTL_MS = 10 * 60 * 1000;
+const TX_DOMAIN = enc.encode("consortia/tx/v1\0");
+const READ_DOMAIN = enc.encode("consortia/read/v1\0");
+
+/** The chain's id and suite (from /chain, fetched once). */
+export async function chainInfo() {
+  if (!session.chain) session.chain = await get("/chain");
+  return session.chain;
+}
+
+/** An ``X-Consortia-Auth`` value for one request: signed here (key file) or by the demo signer.
+ *  ``path`` is the URL path as sent (percent-encoded, no query string); ``text`` the exact body. */
+export async function authHeader(method, path, text = "") {
+  if (session.mode === "key") {
+    const w = session.wallet;
+    const chain = await chainInfo();
+    const now = Date.now();
+    const bodyHash = bytesToHex(await w.hash(enc.encode(text)));
+    const sig = await w.sign(concatBytes(READ_DOMAIN, enc.encode(`${chain.chain_id} ${now} ${method.toUpperCase()} ${path} ${bodyHash}`)));
+    return `${w.sender}.${now}.${bytesToHex(sig)}`;
+  }
+  return (await post("/console/api/sign-read", { identity: session.identity, method, path, body: text })).header;
 }
 
 /** A request signed by the current identity (``X-Consortia-Auth``); resolves with the body text. */
 export async function signedFetch(method, path, text = "") {
   const headers = {};
-  if (session.identity && session.signer) {
-    const signed = await post("/console/api/sign-read", { identity: session.identity, method, path, body: text });
-    headers["X-Consortia-Auth"] = signed.header;
-  }
+  // The path as the browser sends it (percent-encoded, no query), which is what the node checks.
+  if (signedIn()) headers["X-Consortia-Auth"] = await authHeader(method, new URL(path, location.origin).pathname, text);
   return fetchText(method, path, method === "GET" ? undefined : text, headers);
+}
+
+function randomNonce() {  // 63 random bits, as the SDK draws them (secrets.randbits(63))
+  const [hi, lo] = crypto.getRandomValues(new Uint32Array(2));
+  return (BigInt(hi & 0x7fffffff) << 32n) | BigInt(lo);
+}
+
+/** Build and sign a transaction in the browser, exactly as consortia.client.txbuild.build_tx does.
+ *  Resolves with ``{wire, id}``: the wire ``{tx, sig}`` and the tx id (hex of the suite hash). */
+export async function buildTx(contract, method, args = {}) {
+  const w = session.wallet;
+  const chain = await chainInfo();
+  const tx = { chain: chain.chain_id, sender: w.sender, nonce: randomNonce(), contract, method, args,
+    not_after_height: null, not_after_ms: Date.now() + TX_TTL_MS };
+  const raw = enc.encode(canonical(tx));
+  const sig = await w.sign(concatBytes(TX_DOMAIN, raw));
+  return { wire: { tx, sig: bytesToHex(sig) }, id: bytesToHex(await w.hash(raw)) };
 }
 
 /** Sign a transaction as the current identity, submit it, wait for its receipt.
  *  Resolves with the commit view; rejects with ApiError when refused or reverted. */
 export async function send(contract, method, args) {
-  if (!session.identity) throw new ApiError("UNAUTHENTICATED", "choose an identity first", 0);
-  // The signed wire carries a 63-bit nonce: keep it as text, never through JSON.parse.
-  const wire = await fetchText("POST", "/console/api/sign-tx",
-    JSON.stringify({ identity: session.identity, contract, method, args }));
+  if (!signedIn()) throw new ApiError("UNAUTHENTICATED", "choose an identity first", 0);
+  let wire, id = null;
+  if (session.mode === "key") {
+    ({ wire, id } = await buildTx(contract, method, args));
+    wire = canonical(wire);  // the 63-bit nonce stays exact as text
+  } else {
+    wire = await fetchText("POST", "/console/api/sign-tx", JSON.stringify({ identity: session.identity, contract, method, args }));
+  }
   const view = JSON.parse(await fetchText("POST", "/transactions?wait=true&timeout=30", wire));
+  if (id && view.tx_id !== id) throw new ApiError("ENCODING_MISMATCH", `the node computed tx id ${view.tx_id}, the browser ${id}`, 0);
   if (!view.committed) throw new ApiError("NOT_COMMITTED", `transaction ${view.tx_id} is not committed yet`, 202);
   if (view.receipt.status !== "ok") {
     const err = new ApiError(view.receipt.code, view.receipt.message, 200);
@@ -132,6 +207,55 @@ export async function send(contract, method, args) {
     throw err;
   }
   return view;
+}
+
+// -- EPCIS capture ----------------------------------------------------------------------------
+
+const MAX_BATCH_BYTES = 600_000;  // as consortia.apps.trace.document.batch_texts
+const MAX_BATCH_EVENTS = 250;
+
+/** The prefix -> IRI definitions of a document's ``@context`` (document.namespaces_of). */
+function namespacesOf(context) {
+  const out = {};
+  for (const part of Array.isArray(context) ? context : [context]) {
+    if (part && typeof part === "object" && !Array.isArray(part)) {
+      for (const [prefix, iri] of Object.entries(part)) {
+        if (typeof iri === "string" && !prefix.startsWith("@") && prefix.length <= 64 && iri.length <= 500) out[prefix] = iri;
+      }
+    }
+  }
+  return out;
+}
+
+/** Signed ``trace.capture`` transactions for an EPCIS document, as the body text for /epcis/capture
+ *  (``{"transactions": [...], "events": n}``). With a key file the document is split into event
+ *  texts here (numbers keep their digits) and the node validates each event; the demo signer does
+ *  both on the node. */
+export async function signCapture(documentText) {
+  if (!signedIn()) throw new ApiError("UNAUTHENTICATED", "choose an identity first", 0);
+  if (session.mode !== "key") {
+    return fetchText("POST", `/console/api/sign-capture?identity=${encodeURIComponent(session.identity)}`, documentText);
+  }
+  let doc;
+  try { doc = parseJson(documentText); } catch (e) { throw new ApiError("BAD_JSON", e.message, 0); }
+  const events = doc && doc.epcisBody && doc.epcisBody.eventList;
+  if (!doc || doc.type !== "EPCISDocument" || !Array.isArray(events) || !events.length) {
+    throw new ApiError("BAD_CAPTURE", "expected an EPCISDocument with events in epcisBody.eventList", 0);
+  }
+  const namespaces = namespacesOf(doc["@context"]);
+  const batches = [[]];
+  let size = 0;
+  for (const event of events) {
+    const text = writeExact(event);
+    const length = enc.encode(text).length + 8;
+    const last = batches[batches.length - 1];
+    if (last.length && (size + length > MAX_BATCH_BYTES || last.length >= MAX_BATCH_EVENTS)) { batches.push([]); size = 0; }
+    batches[batches.length - 1].push(text);
+    size += length;
+  }
+  const transactions = [];
+  for (const batch of batches) transactions.push((await buildTx("trace", "capture", { events: batch, namespaces })).wire);
+  return canonical({ events: events.length, transactions });
 }
 
 // -- DOM ---------------------------------------------------------------------------------
@@ -213,31 +337,149 @@ export function badge(text, kind = text) { return el("span", { class: `badge ${k
 
 // -- canonical encoding and Merkle proofs ------------------------------------------------
 
-const BIG = "\u0000bigint:";
-
-/** JSON.parse that keeps integers beyond 2^53 exact (as marked strings the encoder emits raw). */
-export function parseExact(text) {
-  const marked = text.replace(/([:\[,]\s*)(-?\d{16,})(?=\s*[,\]}])/g, (_, pre, digits) => `${pre}"\\u0000bigint:${digits}"`);
-  return JSON.parse(marked);
+/** A JSON number kept as the text it was written with (EPCIS values such as 26.0). */
+export class RawNumber {
+  constructor(text) { this.text = text; }
 }
 
-/** The canonical encoding (compact JSON, keys sorted by code point at every depth). */
-export function canonical(value) {
-  if (typeof value === "string") return value.startsWith(BIG) ? value.slice(BIG.length) : JSON.stringify(value);
-  if (value === null || typeof value !== "object") return JSON.stringify(value);
-  if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
-  const keys = Object.keys(value).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonical(value[k])}`).join(",")}}`;
+/** Parse JSON exactly: integers beyond 2^53 become BigInt, and every number written with a fraction
+ *  or exponent a RawNumber holding its digits (as consortia.apps.trace.jsonexact reads them; the
+ *  canonical encoder refuses them, as consortia.types.codec refuses floats). */
+export function parseJson(text) {
+  let i = 0;
+  const fail = (what) => { throw new SyntaxError(`JSON: ${what} at offset ${i}`); };
+  const space = () => { while (i < text.length && " \t\n\r".includes(text[i])) i++; };
+  function value() {
+    space();
+    const c = text[i];
+    if (c === "{") {
+      i++;
+      const out = {};
+      space();
+      if (text[i] === "}") { i++; return out; }
+      for (;;) {
+        space();
+        if (text[i] !== '"') fail("expected a key");
+        const key = string();
+        space();
+        if (text[i++] !== ":") fail("expected ':'");
+        Object.defineProperty(out, key, { value: value(), enumerable: true, writable: true, configurable: true });
+        space();
+        if (text[i] === ",") { i++; continue; }
+        if (text[i++] === "}") return out;
+        fail("expected ',' or '}'");
+      }
+    }
+    if (c === "[") {
+      i++;
+      const out = [];
+      space();
+      if (text[i] === "]") { i++; return out; }
+      for (;;) {
+        out.push(value());
+        space();
+        if (text[i] === ",") { i++; continue; }
+        if (text[i++] === "]") return out;
+        fail("expected ',' or ']'");
+      }
+    }
+    if (c === '"') return string();
+    for (const [word, v] of [["true", true], ["false", false], ["null", null]]) {
+      if (text.startsWith(word, i)) { i += word.length; return v; }
+    }
+    const m = /^-?(?:0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(i, i + 400));
+    if (!m) fail("unexpected character");
+    i += m[0].length;
+    if (m[1] || m[2]) return new RawNumber(m[0]);
+    const n = Number(m[0]);
+    return Number.isSafeInteger(n) ? n : BigInt(m[0]);
+  }
+  function string() {
+    const start = i++;
+    while (i < text.length && text[i] !== '"') i += text[i] === "\\" ? 2 : 1;
+    if (i++ >= text.length) fail("unterminated string");
+    return JSON.parse(text.slice(start, i));
+  }
+  const out = value();
+  space();
+  if (i !== text.length) fail("trailing characters");
+  return out;
 }
 
-const enc = new TextEncoder();
+/** JSON.parse that keeps integers beyond 2^53 exact (as BigInt, which ``canonical`` writes back). */
+export function parseExact(text) { return parseJson(text); }
+
+/** JSON.stringify for display: BigInt as its digits. */
+export function pretty(value) {
+  return JSON.stringify(value, (_, v) => (typeof v === "bigint" ? v.toString() : v instanceof RawNumber ? Number(v.text) : v), 2);
+}
+
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+const INT_MIN = -(2n ** 63n), INT_MAX = 2n ** 63n - 1n;
+
+function badEncoding(message) { return new ApiError("BAD_ENCODING", message, 0); }
+
+function quote(text, path) {
+  if (LONE_SURROGATE.test(text)) throw badEncoding(`${path}: a string holds a lone UTF-16 surrogate`);
+  return JSON.stringify(text);  // the same escapes as orjson: \" \\ \b \f \n \r \t, other controls \u00xx
+}
+
+/** Code point order (orjson's OPT_SORT_KEYS), not UTF-16 unit order: shift surrogates above U+FFFF. */
+function unitRank(u) { return u >= 0xd800 && u <= 0xdfff ? u + 0x2000 : u >= 0xe000 ? u - 0x800 : u; }
+export function compareKeys(a, b) {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i), y = b.charCodeAt(i);
+    if (x !== y) return unitRank(x) - unitRank(y);
+  }
+  return a.length - b.length;
+}
+
+/** The canonical encoding of ADR 0001 (consortia.types.codec.encode): compact JSON, keys sorted by
+ *  code point at every depth, integers in the signed 64-bit range (Number or BigInt), no floats. */
+export function canonical(value, path = "$", depth = 0) {
+  if (depth > 32) throw badEncoding(`${path}: nesting deeper than 32`);
+  if (value === null || value === true || value === false) return String(value);
+  if (typeof value === "string") return quote(value, path);
+  if (typeof value === "bigint") {
+    if (value < INT_MIN || value > INT_MAX) throw badEncoding(`${path}: integer ${value} outside the signed 64-bit range`);
+    return value.toString();
+  }
+  if (typeof value === "number") {
+    if (!Number.isInteger(value)) throw badEncoding(`${path}: floats are not allowed (got ${value}); use integer minor units`);
+    if (!Number.isSafeInteger(value)) throw badEncoding(`${path}: integer ${value} is not exact in JavaScript; use BigInt`);
+    return String(value);
+  }
+  if (Array.isArray(value)) return `[${value.map((v, i) => canonical(v, `${path}[${i}]`, depth + 1)).join(",")}]`;
+  if (value instanceof RawNumber) throw badEncoding(`${path}: floats are not allowed (got ${value.text}); use integer minor units`);
+  if (typeof value === "object") {
+    const keys = Object.keys(value).sort(compareKeys);
+    return `{${keys.map((k) => `${quote(k, path)}:${canonical(value[k], `${path}.${k}`, depth + 1)}`).join(",")}}`;
+  }
+  throw badEncoding(`${path}: unsupported value ${String(value).slice(0, 40)}`);
+}
+
+/** Compact JSON keeping key order and number digits (consortia.apps.trace.jsonexact.dumps_exact). */
+export function writeExact(value) {
+  if (value instanceof RawNumber) return value.text;
+  if (typeof value === "bigint") return value.toString();
+  if (Array.isArray(value)) return `[${value.map(writeExact).join(",")}]`;
+  if (value && typeof value === "object") {
+    return `{${Object.keys(value).map((k) => `${JSON.stringify(k)}:${writeExact(value[k])}`).join(",")}}`;
+  }
+  return JSON.stringify(value);
+}
+
 export function hexToBytes(hex) { return Uint8Array.from(hex.match(/../g) || [], (b) => parseInt(b, 16)); }
 export function bytesToHex(bytes) { return [...new Uint8Array(bytes)].map((b) => b.toString(16).padStart(2, "0")).join(""); }
-async function sha256(...parts) {
+export function concatBytes(...parts) {
   const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let i = 0;
   for (const p of parts) { all.set(p, i); i += p.length; }
-  return new Uint8Array(await crypto.subtle.digest("SHA-256", all));
+  return all;
+}
+async function sha256(...parts) {
+  return new Uint8Array(await crypto.subtle.digest("SHA-256", concatBytes(...parts)));
 }
 
 /** Same walk as consortia.crypto.merkle.is_valid_proof: leaf 0x00, node 0x01, odd node promoted. */

@@ -1,6 +1,9 @@
 // The regulator's dashboard: volumes per app over time, financing exposure per core enterprise,
 // financing by status, cold-chain alerts and recalls. Charts are inline SVG.
-import { session, get, query, el, table, section, fill, yuan, when, badge, card, empty, ApiError } from "./lib.js";
+import {
+  session, get, query, el, table, section, fill, yuan, when, badge, card, empty, ApiError, authHeader, signedIn, onLeave,
+  words,
+} from "./lib.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 const COLOURS = ["#2563eb", "#16a34a", "#d97706", "#9333ea", "#dc2626", "#0891b2", "#65a30d", "#db2777"];
@@ -91,6 +94,111 @@ async function volumes() {
     el("p", { class: "muted" }, `The last ${blocks.length} blocks, ${when(lo)} to ${when(hi)}.`)];
 }
 
+// -- live risk alerts -------------------------------------------------------------------------
+
+const RULES = {
+  double_financing: "Double financing attempt",
+  over_value: "Above the document's amount or the credit line",
+  voucher_overdue: "Voucher overdue",
+  volume_spike: "Unusual transaction volume",
+  sensor_breach: "Cold-chain reading out of range",
+  recall: "Lot recalled",
+  node_disagrees: "A node disagrees on a block",
+};
+
+/** One line about what happened, from the alert's rule and detail. */
+function alertSummary(a) {
+  const d = a.detail || {};
+  switch (a.rule) {
+    case "double_financing": case "over_value": return `${d.call || ""} refused: ${words(d.code, d.message)}`;
+    case "voucher_overdue": return `voucher ${d.id} of ${d.core} (${(d.pieces || []).length || d.pieces || 0} piece(s) marked)`;
+    case "volume_spike": return `${d.minute_txs} transactions in a minute, against an average of ${d.average_txs}`;
+    case "sensor_breach": return `${d.type} ${d.value} outside ${d.min} to ${d.max} for GTIN ${d.gtin}`;
+    case "recall": return `GTIN ${d.gtin} lot ${d.lot}: ${d.reason || "no reason given"}`;
+    case "node_disagrees": return `this node has ${String(d.ours || "").slice(0, 12)}…; others attested differently`;
+    default: return JSON.stringify(d).slice(0, 200);
+  }
+}
+
+function alertItem(a, fresh) {
+  return el("li", { class: fresh ? "new" : "", "data-seq": a.seq, "data-rule": a.rule },
+    el("div", {}, el("strong", {}, RULES[a.rule] || a.rule), " ", badge(`#${a.seq}`), " ",
+      el("span", { class: "muted", title: when(a.time_ms) }, `${when(a.time_ms)} · block ${a.height} · ${a.org}`)),
+    el("div", {}, alertSummary(a)),
+    a.tx_id ? el("div", {}, el("a", { href: `#/tx/${a.tx_id}` }, "the transaction")) : "");
+}
+
+/** Read Server-Sent Events from a fetch body (EventSource cannot send the signed-read header). */
+async function readEvents(response, onEvent) {
+  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buffer += value.replace(/\r\n/g, "\n");
+    let end;
+    while ((end = buffer.indexOf("\n\n")) >= 0) {
+      const block = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      const data = block.split("\n").filter((l) => l.startsWith("data:")).map((l) => l.slice(5).trimStart()).join("\n");
+      if (data) onEvent(JSON.parse(data));
+    }
+  }
+}
+
+/** The regulator's alerts, newest first, live from /alerts/stream (a signed read, reconnecting). */
+function alertsFeed() {
+  const list = el("ol", { class: "alerts", id: "alerts-feed" });
+  const live = el("span", { class: "live", id: "alerts-live" }, "live");
+  const note = el("div");
+  const box = el("div", {}, el("p", { class: "muted" }, "Every alert the rules raise over committed blocks, newest first. ", live), note, list);
+  if (!signedIn()) {
+    note.replaceChildren(el("p", { class: "notice" }, "Sign in as a regulator (e.g. sh-regulator/admin) to see the live alerts."));
+    return box;
+  }
+  const controller = new AbortController();
+  onLeave(() => controller.abort());
+  let last = 0, first = true;
+  const MAX = 200;
+  async function connect() {
+    while (!controller.signal.aborted) {
+      try {
+        const header = await authHeader("GET", "/alerts/stream");
+        const r = await fetch(`/alerts/stream?after=${last}`, { headers: { "X-Consortia-Auth": header }, signal: controller.signal });
+        if (!r.ok) {
+          let err = { code: `HTTP_${r.status}`, message: "" };
+          try { err = (await r.json()).error || err; } catch (_) { /* not JSON */ }
+          note.replaceChildren(el("p", { class: "notice" }, err.code === "NOT_REGULATOR"
+            ? `${session.identity} is not a regulator: sign in as sh-regulator/admin to see the live alerts.` : words(err.code, err.message)));
+          return;
+        }
+        live.classList.add("on");
+        note.replaceChildren();
+        const batch = [];
+        let flush = null;
+        await readEvents(r, (a) => {
+          last = Math.max(last, a.seq);
+          batch.push(a);
+          flush = flush || setTimeout(() => {  // the backlog arrives at once: draw it in one go
+            flush = null;
+            if (note.querySelector(".empty")) note.replaceChildren();
+            list.prepend(...batch.splice(0).reverse().map((x) => alertItem(x, !first)));
+            while (list.children.length > MAX) list.lastChild.remove();
+            first = false;
+          }, first ? 200 : 0);
+        });
+      } catch (e) {
+        if (controller.signal.aborted) return;
+      }
+      live.classList.remove("on");
+      await new Promise((res) => setTimeout(res, 3000));  // the node went away: try again
+    }
+  }
+  connect();
+  setTimeout(() => { if (first && !list.children.length) { first = false; if (!note.childElementCount) note.replaceChildren(empty("No alert yet.")); } }, 1500);
+  return box;
+}
+
 export async function home() {
   const volumesBox = el("div", { id: "volumes" });
   const exposureBox = el("div", { id: "exposure" });
@@ -135,6 +243,7 @@ export async function home() {
   });
   return [
     el("h1", {}, "Regulator's dashboard"),
+    section("Live risk alerts", alertsFeed()),
     section("Volumes per app over time", volumesBox),
     section("Financing exposure per core enterprise", exposureBox),
     section("Traceability: recalls and alerts", traceBox),
