@@ -78,6 +78,8 @@ def test_deposit_certificate_and_offline_verification(node: RunningNode, tmp_pat
     assert checked["valid"] and checked["signed_by"] == [OWNER]
     refused_body = httpx.post(f"{node.url}/evidence/verify", content=bad.read_bytes())
     assert refused_body.status_code == 400 and refused_body.json()["error"]["code"] == "SUBJECT_MISMATCH"
+    passed = refused_body.json()["error"]["details"]["passed"]  # what held before the failing check
+    assert passed and not any("subject" in line.lower() for line in passed)
     # Certificates are signed reads for those who may see the record.
     assert httpx.get(f"{node.url}/evidence/certificates/{digest_ref}").status_code == 403
 

@@ -32,14 +32,13 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "console"
 @contextmanager
 def running_node(home: Path, *, signer: bool) -> Iterator[str]:
     """``consortia up --init`` in ``home`` on a free loopback port; with ``signer=False`` the demo signer
-    stays off (an empty CONSORTIA_CONSOLE_SIGNER), as on a node that is not the user's own machine."""
+    stays off (``--no-demo-signer``), as on a node that is not the user's own machine."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "CONSORTIA_CONSOLE_SIGNER"}
-    if not signer:
-        env["CONSORTIA_CONSOLE_SIGNER"] = ""
     log = open(home.parent / "node.log", "wb")  # noqa: SIM115 - closed below
     process = subprocess.Popen([sys.executable, "-m", "consortia.cli.main", "up", "--init", "--dir", str(home),
-                                "--port", str(port), "--log-level", "warning"], stdout=log, stderr=subprocess.STDOUT, env=env)
+                                "--port", str(port), "--log-level", "warning", *([] if signer else ["--no-demo-signer"])],
+                               stdout=log, stderr=subprocess.STDOUT, env=env)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
     while True:

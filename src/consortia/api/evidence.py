@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from consortia.api.auth import caller_of
 from consortia.api.responses import OrjsonResponse
 from consortia.apps.evidence.contract import check_digest
-from consortia.apps.evidence.credential import build_certificate, verify_certificate
+from consortia.apps.evidence.credential import CertificateInvalid, Verification, build_certificate, verify_certificate
 from consortia.apps.evidence.files import FileVault, max_file_bytes
 from consortia.apps.evidence.page import render_certificate, render_verification
 from consortia.errors import BadInput, Forbidden, Revert, TooLarge, Unavailable
@@ -107,13 +107,19 @@ async def verify_page(request: Request, algorithm: str, digest: str,
 @router.post("/evidence/verify", summary="Verify a certificate against this chain's genesis")
 async def verify_posted(request: Request, quorum: int | None = Query(None, ge=1, le=1000)) -> dict[str, Any]:
     """Post a certificate (JSON); the node checks it exactly as `consortia verify` does offline, with
-    its own genesis as the trust anchor. Failures are `400` with the failing check's code."""
+    its own genesis as the trust anchor. Failures are `400` with the failing check's code and, in
+    `details.passed`, the checks that passed before it."""
     try:
         credential = orjson.loads(await request.body())
     except orjson.JSONDecodeError as exc:
         raise BadInput(f"body: expected a certificate in JSON ({exc})", code="BAD_JSON") from None
     node = _node(request)
-    report = await run_in_threadpool(lambda: verify_certificate(credential, node.genesis, quorum=quorum))
+    report = Verification()
+    try:
+        await run_in_threadpool(lambda: verify_certificate(credential, node.genesis, quorum=quorum, report=report))
+    except CertificateInvalid as exc:
+        exc.details = {**exc.details, "passed": report.checks}
+        raise
     return {"valid": True, "checks": report.checks, "deposit": report.subject, "height": report.height,
             "block_hash": report.block_hash, "signed_by": report.signed_by, "quorum": report.quorum}
 

@@ -119,9 +119,12 @@ def init(home: Path, orgs: int, chain_id: str, crypto: str, block_max_txs: int |
 @click.option("--webhook", "webhooks", multiple=True, help="POST every risk alert (JSON) to this URL; repeatable.")
 @click.option("--alert-spike-min", default=200, show_default=True, type=click.IntRange(1, 10**9),
               help="Transactions per minute from one organisation before a volume spike can be raised.")
+@click.option("--no-demo-signer", is_flag=True,
+              help="Do not offer the console's demo signer even on loopback: members sign in with key files.")
 @handle_errors
 def up(home: Path, host: str, port: int, init_missing: bool, crypto: str, log_level: str, data: Path | None,
-       nats: str | None, org: str | None, peers: str, webhooks: tuple[str, ...], alert_spike_min: int) -> None:
+       nats: str | None, org: str | None, peers: str, webhooks: tuple[str, ...], alert_spike_min: int,
+       no_demo_signer: bool) -> None:
     """Start a node and its REST API; Ctrl-C stops it, running it again resumes.
 
     Alone it orders transactions in-process; with --nats it is one organisation's node of a
@@ -176,9 +179,11 @@ def up(home: Path, host: str, port: int, init_missing: bool, crypto: str, log_le
     click.echo(f"  events    {base}/events")
     click.echo(f"  metrics   {base}/metrics")
     click.echo(f"  console   {base}/console")
-    if host in ("127.0.0.1", "localhost", "::1"):  # the console's demo signer: local keys, loopback only (ADR 0010)
-        import os
+    import os
 
+    if no_demo_signer:
+        os.environ["CONSORTIA_CONSOLE_SIGNER"] = ""
+    elif host in ("127.0.0.1", "localhost", "::1"):  # the console's demo signer: local keys, loopback only (ADR 0010)
         os.environ.setdefault("CONSORTIA_CONSOLE_SIGNER", str(Path(home).resolve()))
     click.echo("Press Ctrl-C to stop.", err=True)
     sys.stdout.flush()
