@@ -278,7 +278,7 @@ def test_the_demo_pork_chain_seeds_a_journey_an_alert_and_a_recall(consortium: C
     node.start()
     try:
         seeded = seed_trace_demo(node, consortium.home)
-        assert seeded["events"] > 500 and seeded["alerts"] == 1
+        assert seeded["events"] > 500 and seeded["alerts"] == 2
         gtin, lot, serial = seeded["consumer_page"].split("/")[2::2]
         journey = node.query("trace", "journey", {"gtin": gtin, "lot": lot, "serial": serial})
         stages = [s["stage"] for s in journey["steps"]]

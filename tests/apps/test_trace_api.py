@@ -16,11 +16,27 @@ import pytest
 from click.testing import CliRunner
 
 from consortia.apps.trace.document import prepare_capture
+from consortia.apps.trace.jsonexact import dumps_exact
+from consortia.apps.trace.schema import SchemaError
 from consortia.cli.main import cli
 from consortia.client import Client
+from consortia.errors import Conflict, Forbidden
 from consortia.identity.read_auth import HEADER, sign_read
 from consortia.node.home import DEMO_ORG_COUNT_WITH_TRACE
-from tests.apps.test_trace_harness import FARM, LOIN, PROC, REG, SHOP, STORE, document, event, loin, place
+from tests.apps.test_trace_harness import (
+    CONTEXT,
+    FARM,
+    LOIN,
+    PROC,
+    REG,
+    SHOP,
+    STORE,
+    document,
+    event,
+    loin,
+    place,
+    with_check,
+)
 from tests.conftest import RunningNode, launch
 
 TOKEN = "s3cret-gateway-token"
@@ -239,3 +255,113 @@ def test_bulk_capture_of_ten_thousand_events_reports_progress(node: RunningNode,
     assert job["eventCount"] >= 10_000 and job["transactions"] >= 40
     assert (job["success"], job["capturedCount"]) == (True, job["eventCount"]), job
     assert seen_running or job["committedTransactions"] == job["transactions"]
+
+
+def test_the_sdk_captures_like_the_cli_and_reads_events_back_by_hash_id(node: RunningNode) -> None:
+    t = int(time.time() * 1000) - 7_200_000
+    items = [loin("SDK", n) for n in range(1, 4)]
+    events = [
+        event("ObjectEvent", t, epcList=items, action="ADD", bizStep="commissioning", readPoint=place("6925678000012"),
+              ilmd={"cbvmda:lotNumber": "SDK"}),
+        event("ObjectEvent", t + 60_000, epcList=items, action="OBSERVE", bizStep="storing",
+              readPoint=place("6925678000012"),
+              sensorElementList=[{"sensorReport": [{"type": "Temperature", "value": Decimal("2.50"), "uom": "CEL"}]}])]
+    text = document(events)
+    ids = prepare_capture(text).ids
+    seen: list[dict[str, Any]] = []
+    with Client.from_home(node.home, f"{PROC}/clerk", node.url) as clerk:
+        with pytest.raises(SchemaError) as bad:  # checked here, before anything is signed or sent
+            clerk.capture_epcis(text.replace('"OBSERVE"', '"SHOUT"'))
+        assert bad.value.details["field"] == "epcisBody.eventList[1].action"
+        job = clerk.capture_epcis(text, progress=seen.append)
+        assert (job["running"], job["success"], job["capturedCount"], job["eventCount"]) == (False, True, 2, 2)
+        assert seen[0]["captureID"] == job["captureID"] and seen[-1] == job
+        assert clerk.capture_job(job["captureID"])["capturedCount"] == 2
+        with pytest.raises(Conflict) as twice:
+            clerk.capture_epcis(text)
+        assert twice.value.code == "DUPLICATE_EVENT"
+        later = {"@context": CONTEXT, "type": "EPCISDocument", "schemaVersion": "2.0",
+                 "creationDate": "2026-03-01T00:00:00Z", "epcisBody": {"eventList": [
+                     event("ObjectEvent", t + 120_000, epcList=items, action="OBSERVE", bizStep="shipping")]}}
+        queued = clerk.capture_epcis(later, wait=False)  # a mapping, Decimal numbers; the job is polled later
+        assert queued["eventCount"] == 1
+        deadline = time.monotonic() + 60
+        while (done := clerk.capture_job(queued["captureID"]))["running"] and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert done["success"] and done["capturedCount"] == 1
+
+        for event_id in ids:  # ni:///sha-256;<hex>?ver=CBV2.0, URL-encoded in a signed GET
+            assert event_id.endswith("?ver=CBV2.0")
+            assert clerk.epcis_event(event_id)["eventID"] == event_id
+        assert clerk.epcis_event(ids[1])["sensorElementList"][0]["sensorReport"][0]["value"] == 2.5
+        found = clerk.epcis_events({"EQ_eventID": ids[0]})["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+        assert [e["eventID"] for e in found] == [ids[0]]
+    with Client.from_home(node.home, f"{REG}/admin", node.url) as regulator:
+        regulator.call("trace", "register_party", {"roles": ["regulator"], "name": "Regulator"})
+        assert regulator.epcis_event(ids[0])["ilmd"] == {"cbvmda:lotNumber": "SDK"}
+    with Client.from_home(node.home, f"{FARM}/admin", node.url) as farm, pytest.raises(Forbidden) as hidden:
+        farm.epcis_event(ids[0])  # signed and verified, but a competitor does not see the payload
+    assert hidden.value.code == "NOT_VISIBLE"
+    assert run(node, REG, "event", ids[0])["id"] == ids[0]
+
+
+def test_a_signed_read_covers_the_event_path_as_sent(node: RunningNode) -> None:
+    t = int(time.time() * 1000) - 5_400_000
+    text = document([event("ObjectEvent", t + i, epcList=[loin("PATH", i)], action="OBSERVE", bizStep="inspecting",
+                           readPoint=place("6925678000012")) for i in (1, 2)])
+    with Client.from_home(node.home, f"{PROC}/clerk", node.url) as clerk:
+        assert clerk.capture_epcis(text)["success"]
+    first, second = prepare_capture(text).ids
+    encoded = f"/epcis/events/{quote(first, safe='')}"
+    bare = "/epcis/events/" + first.split("?")[0]  # a hash ID sent as is: its "?ver=CBV2.0" arrives as the query
+    with httpx.Client(base_url=node.url, timeout=30) as http:
+        for path, sent in ((encoded, encoded), (bare, bare + "?ver=CBV2.0")):
+            got = http.get(sent, headers=signed(node, f"{PROC}/admin", "GET", path))
+            assert got.status_code == 200, got.text
+            assert got.json()["epcisBody"]["queryResults"]["resultsBody"]["eventList"][0]["eventID"] == first
+        decoded = http.get(encoded, headers=signed(node, f"{PROC}/admin", "GET", f"/epcis/events/{first}"))
+        assert (decoded.status_code, decoded.json()["error"]["code"]) == (403, "BAD_AUTH")  # the encoded path is signed
+        replayed = http.get(f"/epcis/events/{quote(second, safe='')}",
+                            headers=signed(node, f"{PROC}/admin", "GET", encoded))
+        assert (replayed.status_code, replayed.json()["error"]["code"]) == (403, "BAD_AUTH")
+
+
+def master_data(*places: tuple[str, str, str]) -> dict[str, Any]:
+    """An epcisHeader naming locations: (GLN, name, city)."""
+    return {"epcisMasterData": {"vocabularyList": [{"type": "urn:epcglobal:epcis:vtype:BusinessLocation",
+                                                    "vocabularyElementList": [
+        {"id": f"urn:epc:id:sgln:{gln[:7]}.{gln[7:12]}.0", "attributes": [
+            {"id": "urn:epcglobal:cbv:mda#name", "attribute": name}, {"id": "urn:epcglobal:cbv:mda#city", "attribute": city},
+            {"id": "urn:epcglobal:cbv:mda#latitude", "attribute": Decimal("28.68")}]} for gln, name, city in places]}]}}
+
+
+def test_master_data_in_the_header_names_the_capturers_places_on_the_consumer_page(node: RunningNode) -> None:
+    ours, gated, unnamed = (with_check("6925678" + ref) for ref in ("00081", "00082", "00084"))
+    theirs = with_check("6929999" + "00083")  # the supermarket's
+    t = int(time.time() * 1000) - 3_000_000
+    items = [loin("MD", n) for n in (1, 2)]
+    body = json.loads(document([
+        event("ObjectEvent", t, epcList=items, action="ADD", bizStep="commissioning", readPoint=place(unnamed)),
+        event("ObjectEvent", t + 60_000, epcList=items, action="OBSERVE", bizStep="storing", readPoint=place(ours),
+              bizLocation=place(ours)),
+        event("ObjectEvent", t + 120_000, epcList=items, action="OBSERVE", bizStep="receiving", bizLocation=place(theirs))]),
+        parse_float=Decimal)
+    body["epcisHeader"] = master_data((ours, "Lianhe chilled store 9", "Nanchang"), (theirs, "Not ours", "Shanghai"))
+    with Client.from_home(node.home, f"{PROC}/clerk", node.url) as clerk:
+        job = clerk.capture_epcis(body)
+        assert job["success"] and job["masterData"] == {"registered": [f"414/{ours}"], "refused": []}
+        named = {loc["key"]: loc for loc in clerk.query("trace", "locations")}
+        assert (named[f"414/{ours}"]["kind"], named[f"414/{ours}"]["latitude"]) == ("storage", "28.68")
+        assert f"414/{theirs}" not in named  # another organisation's place is its own to name
+        again = clerk.capture_epcis({**body, "epcisBody": {"eventList": [event(
+            "ObjectEvent", t + 180_000, epcList=items, action="OBSERVE", bizStep="shipping", readPoint=place(ours))]}})
+        assert again["masterData"] == {"registered": [], "refused": []}  # already described: left as it is
+    with httpx.Client(base_url=node.url, timeout=60) as http:
+        html = http.get(f"/01/{LOIN}/10/MD/21/0001", headers={"accept": "text/html"}).text
+        assert "Lianhe chilled store 9, Nanchang" in html and f"GLN {unnamed}" in html
+        gateway = json.loads(document([event("ObjectEvent", t + 240_000, epcList=items, action="OBSERVE",
+                                             bizStep="storing", readPoint=place(gated))]), parse_float=Decimal)
+        gateway["epcisHeader"] = master_data((gated, "Lianhe gateway dock", "Nanchang"))
+        accepted = http.post("/epcis/capture", content=dumps_exact(gateway), headers={"authorization": f"Bearer {TOKEN}"})
+        assert poll(http, accepted.headers["location"])["success"]
+        assert "Lianhe gateway dock" in http.get(f"/01/{LOIN}/10/MD/21/0002", headers={"accept": "text/html"}).text

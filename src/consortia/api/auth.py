@@ -26,8 +26,9 @@ async def caller_of(request: Request, executor: Executor) -> Identity | None:
     if abs(now - time_ms) > SKEW_MS:
         raise Forbidden(f"{HEADER}: timestamp is more than five minutes from the node's clock", code="AUTH_EXPIRED")
     body = await request.body()
-    message = read_message(executor.chain_id, time_ms, request.method, request.url.path,
-                           executor.suite.hash(body).hex())
+    raw_path = request.scope.get("raw_path")  # as sent: url.path is decoded, so an id holding %3F would not match
+    path = raw_path.split(b"?", 1)[0].decode("latin-1") if raw_path else request.url.path
+    message = read_message(executor.chain_id, time_ms, request.method, path, executor.suite.hash(body).hex())
     try:
         _, public, _ = executor.sender_cert(sender)
         signature = bytes.fromhex(sig_hex)

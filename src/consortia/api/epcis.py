@@ -169,7 +169,7 @@ async def capture(request: Request, wait: bool = Query(False, description="wait 
     else:
         gateway = await _gateway(request, node)
         prepared = await run_in_threadpool(prepare_capture, raw, max_events=MAX_DOCUMENT_EVENTS)
-        job = await _capture_document(request, node, gateway, prepared, behaviour)
+        job = await _capture_document(request, node, gateway, prepared, behaviour, raw)
     if wait:
         try:
             await asyncio.wait_for(job.done.wait(), timeout)
@@ -235,7 +235,7 @@ def _duplicates(present: list[str]) -> ConsortiaError:
 
 
 async def _capture_document(request: Request, node: Node, wallet: Wallet, prepared: PreparedCapture,
-                            behaviour: str) -> CaptureJob:
+                            behaviour: str, raw: bytes) -> CaptureJob:
     present = set(await run_in_threadpool(_on_chain, node, prepared.ids))
     errors: list[dict[str, Any]] = []
     texts = prepared.texts
@@ -249,6 +249,7 @@ async def _capture_document(request: Request, node: Node, wallet: Wallet, prepar
 
         prepared = PreparedCapture(prepared.namespaces, [texts[i] for i in keep], [prepared.ids[i] for i in keep],
                                    batch_texts([texts[i] for i in keep]))
+    await run_in_threadpool(_register_master_data, node, wallet, raw)
     wires = [_sign(node, wallet, capture_args(prepared.namespaces, batch)) for batch in prepared.batches if batch]
     queued: list[tuple[bytes, Future[Committed]]] = []
     for start in range(0, len(wires), MAX_BATCH):
@@ -268,10 +269,28 @@ def _new_job(request: Request, tx_ids: list[bytes], behaviour: str, events: int,
     return job
 
 
-def _sign(node: Node, wallet: Wallet, args: dict[str, Any]) -> dict[str, Any]:
+def _sign(node: Node, wallet: Wallet, args: dict[str, Any], method: str = "capture") -> dict[str, Any]:
     body = {"chain": node.chain_id, "sender": wallet.sender, "nonce": secrets.randbits(63), "contract": "trace",
-            "method": "capture", "args": args, "not_after_height": None, "not_after_ms": int(time.time() * 1000) + 600_000}
+            "method": method, "args": args, "not_after_height": None, "not_after_ms": int(time.time() * 1000) + 600_000}
     return SignedTx.create(node.suite, wallet.signer, body).to_wire()
+
+
+def _register_master_data(node: Node, wallet: Wallet, raw: bytes) -> None:
+    """Queue ``trace.register_location`` for the header's unknown locations of the gateway's
+    organisation, ahead of the capture (``apps/trace/masterdata.py``); not waited for, and a
+    refused one does not affect the capture."""
+    from consortia.apps.trace.masterdata import compute_registrations, get_locations
+
+    document = loads_exact(raw)
+    if not get_locations(document):
+        return
+    known = {loc["key"] for loc in node.query("trace", "locations", {})}
+    wanted = compute_registrations(document, wallet.org, node.query("trace", "parties", {}), known)
+    if wanted:
+        try:
+            node.submit([_sign(node, wallet, args, "register_location") for args in wanted])
+        except ConsortiaError:  # naming places is a courtesy: the events are captured regardless
+            return
 
 
 _GATEWAY_CACHE: dict[tuple[str, str], Wallet] = {}
@@ -400,7 +419,11 @@ async def epcis_events(request: Request, perPage: int = Query(30, ge=1, le=1000)
 
 @router.get("/epcis/events/{event_id:path}", summary="One event by its hash ID or eventID")
 async def epcis_event(request: Request, event_id: str) -> OrjsonResponse:
+    """The id URL-encoded (`/epcis/events/ni%3A%2F%2F%2Fsha-256%3B...%3Fver%3DCBV2.0`); a hash ID
+    sent as is (`...;<hex>?ver=CBV2.0`) is understood too. A signed read covers the path as sent."""
     node = _node(request)
+    if "?" not in event_id and request.url.query.startswith("ver="):  # a hash ID sent unencoded: ...;<hex>?ver=CBV2.0
+        event_id += "?" + request.url.query
     if not event_id or len(event_id) > 500:
         raise BadInput("event id: 1 to 500 characters", code="BAD_ARGS")
     caller = await _reader(request, node)

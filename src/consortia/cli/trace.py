@@ -7,7 +7,6 @@ Capture signs locally: the document is validated against the official schema her
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -192,20 +191,20 @@ def _job_line(job: dict[str, Any]) -> str:
 def capture(path: Path, share_with: tuple[str, ...], wait: bool, home: Path, url: str, identity: str | None,
             as_json: bool) -> None:
     """Validate an EPCISDocument, sign its events and capture them (bulk: 10,000+ events)."""
-    from consortia.apps.trace.document import capture_args, prepare_capture
+    seen: list[dict[str, Any]] = []
 
-    prepared = prepare_capture(path.read_bytes())
+    def progress(job: dict[str, Any]) -> None:
+        if not as_json and not seen:
+            named = job.get("masterData") or {}
+            if named.get("registered"):
+                click.echo(f"named {len(named['registered'])} of your locations from the document's master data")
+            click.echo(f"{job['eventCount']} events valid; {job['transactions']} signed transactions submitted")
+        elif not as_json:
+            click.echo("  " + _job_line(job), err=True)
+        seen.append(job)
+
     with _client(home, url, identity) as c:
-        txs = [c.build("trace", "capture", capture_args(prepared.namespaces, batch, list(share_with)))
-               for batch in prepared.batches]
-        job = c._request("POST", "/epcis/capture", body={"transactions": [t.to_wire() for t in txs]}).json()
-        if not as_json:
-            click.echo(f"{prepared.count} events valid; {len(txs)} signed transactions submitted")
-        while wait and job["running"]:
-            time.sleep(0.2)
-            job = c._request("GET", f"/epcis/capture/{job['captureID']}").json()
-            if not as_json:
-                click.echo("  " + _job_line(job), err=True)
+        job = c.capture_epcis(path, share_with=share_with, wait=wait, progress=progress)
     _show(job, as_json, lambda j: click.echo(_job_line(j) + "".join(f"\n  error {e['code']}: {e['message']}"
                                                                      for e in j["errors"])))
     if not job["running"] and not job["success"]:
@@ -217,7 +216,7 @@ def capture(path: Path, share_with: tuple[str, ...], wait: bool, home: Path, url
 def job(capture_id: str, home: Path, url: str, identity: str | None, as_json: bool) -> None:
     """A capture job's progress and errors."""
     with _client(home, url, identity, need_identity=False) as c:
-        found = c._request("GET", f"/epcis/capture/{capture_id}").json()
+        found = c.capture_job(capture_id)
     _show(found, as_json, lambda j: click.echo(_job_line(j)))
 
 
@@ -263,7 +262,7 @@ def events(epcs: tuple[str, ...], steps: tuple[str, ...], locations: tuple[str, 
     if until:
         params["LT_eventTime"] = until
     with _client(home, url, identity) as c:
-        document = c._request("GET", "/epcis/events", params=params, signed=True).json()
+        document = c.epcis_events(params)
 
     def human(doc: dict[str, Any]) -> None:
         from consortia.apps.trace.times import parse_time_ms

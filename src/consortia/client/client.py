@@ -9,9 +9,10 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import orjson
@@ -89,8 +90,8 @@ class Client:
             base = self.urls[(self._current + attempt) % len(self.urls)]
             headers = {"content-type": "application/json"} if content is not None else {}
             if signed:
-                headers[HEADER] = sign_read(self._require_wallet(), self.suite.hash, self.chain_id, method, path,
-                                            content or b"")
+                headers[HEADER] = sign_read(self._require_wallet(), self.suite.hash, self.chain_id, method,
+                                            _signed_path(path), content or b"")
             try:
                 response = self._http.request(method, base + path, content=content, params=params, headers=headers)
             except httpx.TransportError as exc:
@@ -221,6 +222,90 @@ class Client:
                 return
             self._current = (self._current + 1) % len(self.urls)
             time.sleep(reconnect_delay)
+
+    # -- traceability: EPCIS 2.0 -------------------------------------------------------
+
+    def capture_epcis(self, document: str | bytes | Path | Mapping[str, Any], *, share_with: Sequence[str] = (),
+                      wait: bool = True, timeout: float = 600.0, poll: float = 0.2, master_data: bool = True,
+                      progress: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+        """Capture an EPCISDocument as this client's member (ADR 0007).
+
+        The document (JSON text, a file, or a mapping whose non-integer numbers are ``Decimal``) is
+        validated here against the EPCIS 2.0 schema, cut into ``trace.capture`` transactions signed
+        locally, and posted to ``/epcis/capture``. Returns the capture job; with ``wait`` it is
+        polled until it ends or ``timeout`` seconds pass (then ``job["running"]`` is still true).
+        ``progress`` is called with every job status seen, the first one included. A job that
+        ended with ``success`` false lists its ``errors``; it is returned, not raised.
+
+        With ``master_data``, the header's names of this member's own locations that the chain
+        does not describe yet are registered first (``trace.register_location``); the job then
+        carries ``masterData``: the keys ``registered`` and any ``refused`` with their reasons."""
+        from consortia.apps.trace.document import capture_args, prepare_capture
+        from consortia.apps.trace.jsonexact import dumps_exact
+
+        if isinstance(document, Path):
+            text: str | bytes = document.read_bytes()
+        elif isinstance(document, Mapping):
+            text = dumps_exact(dict(document))
+        else:
+            text = document
+        prepared = prepare_capture(text)
+        named = self._register_master_data(text) if master_data else None
+        txs = [self.build("trace", "capture", capture_args(prepared.namespaces, batch, list(share_with)))
+               for batch in prepared.batches]
+        job: dict[str, Any] = self._request("POST", "/epcis/capture", body={"transactions": [t.to_wire() for t in txs]}).json()
+        if named is not None:
+            job["masterData"] = named
+        deadline = time.monotonic() + timeout
+        while True:
+            if progress is not None:
+                progress(job)
+            if not (wait and job["running"]) or time.monotonic() >= deadline:
+                return job
+            time.sleep(poll)
+            job = {**self.capture_job(job["captureID"]), **({"masterData": named} if named is not None else {})}
+
+    def _register_master_data(self, text: str | bytes) -> dict[str, Any] | None:
+        """Register the document's unknown locations of this member's organisation (see ``capture_epcis``)."""
+        from consortia.apps.trace.jsonexact import loads_exact
+        from consortia.apps.trace.masterdata import compute_registrations, get_locations
+
+        document = loads_exact(text)
+        if not get_locations(document):
+            return None
+        known = {loc["key"] for loc in self.query("trace", "locations")}
+        wanted = compute_registrations(document, self._require_wallet().org, self.query("trace", "parties"), known)
+        done: dict[str, Any] = {"registered": [], "refused": []}
+        if wanted:
+            views = self.submit([self.build("trace", "register_location", args) for args in wanted])
+            for args, view in zip(wanted, views, strict=True):
+                receipt = view.get("receipt") or {}
+                if receipt.get("status") == "ok":
+                    done["registered"].append(receipt["result"]["key"])
+                else:
+                    done["refused"].append({"location": args["location"], "code": receipt.get("code", "NOT_COMMITTED"),
+                                            "message": receipt.get("message", "")})
+        return done
+
+    def capture_job(self, capture_id: str) -> dict[str, Any]:
+        """A capture job on this node: running, success, errors, event and transaction counts."""
+        return self._get(f"/epcis/capture/{quote(capture_id, safe='')}")  # type: ignore[no-any-return]
+
+    def epcis_events(self, params: Mapping[str, str | int] | None = None) -> dict[str, Any]:
+        """The EPCIS simple event query (``GET /epcis/events``, signed): an EPCISQueryDocument.
+        ``params`` are the standard's (``MATCH_anyEPC``, ``EQ_bizStep``, ``perPage``, ...)."""
+        return self._request("GET", "/epcis/events", params=dict(params or {}), signed=True).json()  # type: ignore[no-any-return]
+
+    def epcis_event(self, event_id: str) -> dict[str, Any]:
+        """One event as JSON-LD by its hash ID (``ni:///sha-256;...?ver=CBV2.0``) or eventID,
+        if this member may see its payload (signed ``GET /epcis/events/{id}``, the id URL-encoded)."""
+        document = self._request("GET", f"/epcis/events/{quote(event_id, safe='')}", signed=True).json()
+        return document["epcisBody"]["queryResults"]["resultsBody"]["eventList"][0]  # type: ignore[no-any-return]
+
+
+def _signed_path(path: str) -> str:
+    """The path as it goes on the wire (percent-encoded, no query): what a signed read covers."""
+    return httpx.URL(path).raw_path.split(b"?", 1)[0].decode("ascii")
 
 
 def _parse_sse(lines: Iterator[str]) -> Iterator[tuple[str, dict[str, Any]]]:

@@ -1,7 +1,8 @@
 """Signed reads: the header a client sends to prove who is asking.
 
 ``X-Consortia-Auth: <sender>.<time_ms>.<sig-hex>``, where the signature covers
-``consortia/read/v1\\0<chain> <time_ms> <METHOD> <path> <hash-of-body>``.
+``consortia/read/v1\\0<chain> <time_ms> <METHOD> <path> <hash-of-body>``; ``<path>`` is the path
+as sent, percent-encoded, without the query (``/epcis/events/ni%3A%2F%2F%2Fsha-256%3B...``).
 """
 
 from __future__ import annotations

@@ -1,13 +1,22 @@
-"""Traceability demo data: a pork supply chain from farm to shelf, as standard EPCIS 2.0 events.
+"""Traceability demo data: a pork chain and a vegetables chain from farm to shelf, as EPCIS 2.0 events.
 
-Ganzhou Green Valley Pig Farm raises pigs (each with an ear-tag serial, in farm lots); Jiangxi
+Pork: Ganzhou Green Valley Farm raises pigs (each with an ear-tag serial, in farm lots); Jiangxi
 Lianhe Meat slaughters them, packs chilled pork loin (every package a GTIN + lot + serial, the
 Digital Link on its QR label), stores the pallets in its cold store and trucks them to Shanghai;
 Huaxin Mart receives, unpacks, stocks and sells them in two stores. Three processing days make
 three lots; one truck ran warm (a cold-chain alert) and one lot is recalled.
 
+Vegetables: the same farm grows cherry tomatoes in three greenhouses fed by its biogas digester
+(Ganzhou's pig-biogas-fruit model). Each day's harvest lots are commissioned by quantity (kg) with
+their lot, harvest date, greenhouse bed and pesticide-residue test as ILMD; the farm's packhouse
+washes and packs them into serialised 250 g clamshells (a TransformationEvent), cases and pallets;
+Lianhe's cold chain trucks them to Huaxin's distribution centre with temperature and humidity
+readings (one reefer failure: an alert); the centre picks cases into roll cages for two stores,
+which unpack, stock and sell them. About 2,400 events in all.
+
 Every event is captured through the ``trace`` contract in transactions signed by the recording
-organisation's clerk, exactly as ``POST /epcis/capture`` would.
+organisation's clerk, as ``POST /epcis/capture`` submits them (its schema check is optional here,
+see ``_Recorder``).
 """
 
 from __future__ import annotations
@@ -18,7 +27,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from consortia.apps.trace.document import capture_args, prepare_capture
+from consortia.apps.trace.document import batch_texts, capture_args, namespaces_of, prepare_capture
 from consortia.apps.trace.identifiers import compute_check_digit
 from consortia.apps.trace.jsonexact import dumps_exact
 from consortia.apps.trace.times import format_iso
@@ -35,7 +44,8 @@ FARM_PREFIX, PROCESSOR_PREFIX, RETAILER_PREFIX = "6921234", "6925678", "6929999"
 PACKAGES_PER_LOT = 240
 PALLET_SIZE = 40
 PIGS_PER_LOT = 8
-CONTEXT = ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"]
+VEG_NS = "https://greenvalley.example/epcis/"
+CONTEXT: list[Any] = ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld", {"gv": VEG_NS}]
 
 
 def gln(prefix: str, ref: str) -> str:
@@ -64,21 +74,47 @@ LOTS = ("LH260316A", "LH260317A", "LH260318A")
 RECALLED_LOT = LOTS[2]
 DL = "https://id.gs1.org"
 
+TOMATOES = gtin(FARM_PREFIX, "00002")  # harvested by weight, a class (GTIN + lot) per greenhouse and day
+CLAMSHELL = gtin(FARM_PREFIX, "00003")
+GREENHOUSES = (gln(FARM_PREFIX, "00003"), gln(FARM_PREFIX, "00004"), gln(FARM_PREFIX, "00005"))
+PACKHOUSE = gln(FARM_PREFIX, "00006")
+REEFER = gln(PROCESSOR_PREFIX, "00004")
+DC = gln(RETAILER_PREFIX, "00003")
+VEG_LOTS = ("GV260320T", "GV260321T", "GV260322T", "GV260323T", "GV260324T")
+WARM_VEG_LOT = VEG_LOTS[3]
+CLAMSHELLS_PER_LOT = 360
+CASE_SIZE = 12
+CASES_PER_PALLET = 15
+TOMATO_RANGE = {"min": "7", "max": "13", "uom": "CEL"}
+
 
 def _loc(number: str) -> dict[str, str]:
     return {"id": f"{DL}/414/{number}"}
 
 
-def _temps(start_ms: int, values: list[str], every_ms: int = HOUR) -> list[dict[str, Any]]:
-    return [{"sensorMetadata": {"time": format_iso(start_ms + i * every_ms, TZ), "deviceID": f"{DL}/8004/{PROCESSOR_PREFIX}T01"},
-             "sensorReport": [{"type": "Temperature", "value": Decimal(v), "uom": "CEL"}]} for i, v in enumerate(values)]
+def _temps(start_ms: int, values: list[str], every_ms: int = HOUR, device: str = f"{PROCESSOR_PREFIX}T01",
+           humidity: list[str] | None = None) -> list[dict[str, Any]]:
+    """Hourly (or ``every_ms``) readings of one logger: temperature, and relative humidity when given."""
+    out = []
+    for i, value in enumerate(values):
+        report: list[dict[str, Any]] = [{"type": "Temperature", "value": Decimal(value), "uom": "CEL"}]
+        if humidity:
+            report.append({"type": "RelativeHumidity", "value": Decimal(humidity[i % len(humidity)]), "uom": "P1"})
+        out.append({"sensorMetadata": {"time": format_iso(start_ms + i * every_ms, TZ), "deviceID": f"{DL}/8004/{device}"},
+                    "sensorReport": report})
+    return out
 
 
 class _Recorder:
-    """Signs ``trace`` transactions as each organisation's member and waits for their receipts."""
+    """Signs ``trace`` transactions as each organisation's member and waits for each receipt.
 
-    def __init__(self, node: Node, home: Path) -> None:
-        self.node, self.home = node, home
+    One transaction at a time, so each is its own block (``consortia up --init`` reports the height
+    as the number of demo transactions). ``validate`` checks every document against the official
+    schema first, as ``POST /epcis/capture`` would; the seeding skips it (the demo's documents are
+    checked by a test, and the contract re-checks every event's structure anyway) to stay fast."""
+
+    def __init__(self, node: Node, home: Path, validate: bool = False) -> None:
+        self.node, self.home, self.validate = node, home, validate
         self.transactions = self.events = 0
         self._wallets: dict[str, Any] = {}
 
@@ -87,33 +123,32 @@ class _Recorder:
             self._wallets[who] = load_wallet(self.home, self.node.suite, who)
         return self._wallets[who]
 
-    def _submit(self, who: str, batch: list[dict[str, Any]]) -> list[Any]:
+    def _run(self, who: str, method: str, args: dict[str, Any]) -> Any:
         wallet = self._wallet(who)
-        wires = []
-        for args in batch:
-            method = args.pop("_method", "capture") if "_method" in args else "capture"
-            body = {"chain": self.node.chain_id, "sender": wallet.sender, "nonce": secrets.randbits(63), "contract": "trace",
-                    "method": method, "args": args, "not_after_height": None,
-                    "not_after_ms": int(time.time() * 1000) + 600_000}
-            wires.append(SignedTx.create(self.node.suite, wallet.signer, body).to_wire())
-        results = []
-        for _, future in self.node.submit(wires):
-            receipt = future.result(60).receipt
-            if receipt["status"] != "ok":
-                raise RuntimeError(f"demo trace transaction failed: {receipt['code']} {receipt['message']}")
-            self.transactions += 1
-            results.append(receipt["result"])
-        return results
+        body = {"chain": self.node.chain_id, "sender": wallet.sender, "nonce": secrets.randbits(63), "contract": "trace",
+                "method": method, "args": args, "not_after_height": None,
+                "not_after_ms": int(time.time() * 1000) + 600_000}
+        [(_, future)] = self.node.submit([SignedTx.create(self.node.suite, wallet.signer, body).to_wire()])
+        receipt = future.result(60).receipt
+        if receipt["status"] != "ok":
+            raise RuntimeError(f"demo trace transaction failed: {receipt['code']} {receipt['message']}")
+        self.transactions += 1
+        return receipt["result"]
 
     def method(self, org: str, method: str, **args: Any) -> Any:
-        return self._submit(f"{org}/admin", [{"_method": method, **args}])[0]
+        return self._run(f"{org}/admin", method, args)
 
     def capture(self, org: str, events: list[dict[str, Any]]) -> None:
         document = {"@context": CONTEXT, "type": "EPCISDocument", "schemaVersion": "2.0",
                     "creationDate": format_iso(int(time.time() * 1000), TZ), "epcisBody": {"eventList": events}}
-        prepared = prepare_capture(dumps_exact(document))
-        self._submit(f"{org}/clerk", [capture_args(prepared.namespaces, batch) for batch in prepared.batches])
-        self.events += prepared.count
+        if self.validate:
+            prepared = prepare_capture(dumps_exact(document))
+            namespaces, batches = prepared.namespaces, prepared.batches
+        else:
+            namespaces, batches = namespaces_of(CONTEXT), batch_texts([dumps_exact(e) for e in events])
+        for batch in batches:
+            self._run(f"{org}/clerk", "capture", capture_args(namespaces, batch))
+        self.events += len(events)
 
 
 def _event(kind: str, ms: int, **fields: Any) -> dict[str, Any]:
@@ -121,11 +156,11 @@ def _event(kind: str, ms: int, **fields: Any) -> dict[str, Any]:
 
 
 def _register(r: _Recorder, orgs: set[str]) -> None:
-    r.method(FARM, "register_party", roles=["farm", "brand_owner"], name="Ganzhou Green Valley Pig Farm",
+    r.method(FARM, "register_party", roles=["farm", "processor", "brand_owner"], name="Ganzhou Green Valley Farm",
              company_prefixes=[FARM_PREFIX])
     r.method(PROCESSOR, "register_party", roles=["processor", "warehouse", "carrier", "brand_owner"],
              name="Jiangxi Lianhe Meat Processing & Cold Chain", company_prefixes=[PROCESSOR_PREFIX])
-    r.method(RETAILER, "register_party", roles=["retailer"], name="Shanghai Huaxin Supermarket",
+    r.method(RETAILER, "register_party", roles=["retailer", "warehouse"], name="Shanghai Huaxin Supermarket",
              company_prefixes=[RETAILER_PREFIX])
     if REGULATOR in orgs:
         r.method(REGULATOR, "register_party", roles=["regulator"], name="Shanghai Market Supervision (demo)")
@@ -142,6 +177,24 @@ def _register(r: _Recorder, orgs: set[str]) -> None:
     r.method(PROCESSOR, "register_product", gtin=PORK_LOIN, name="Chilled pork loin, 500 g", category="fresh meat",
              description="Cut and packed within 24 hours of slaughter; keep at -1 to 4 °C.",
              ranges={"Temperature": {"min": "-1", "max": "4", "uom": "CEL"}})
+
+
+def _register_vegetables(r: _Recorder) -> None:
+    for n, number in enumerate(GREENHOUSES, 1):
+        r.method(FARM, "register_location", location=number, name=f"Green Valley greenhouse {n} (cherry tomatoes)",
+                 kind="farm", address="Shangyou County", city="Ganzhou, Jiangxi", country="CN")
+    r.method(FARM, "register_location", location=PACKHOUSE, name="Green Valley packhouse: washing, grading, packing",
+             kind="processing", address="Shangyou County", city="Ganzhou, Jiangxi", country="CN")
+    r.method(PROCESSOR, "register_location", location=REEFER, name="Lianhe refrigerated truck 赣A·D2046 (produce)",
+             kind="transport", city="Ganzhou → Shanghai", country="CN")
+    r.method(RETAILER, "register_location", location=DC, name="Huaxin Mart fresh distribution centre, Jiading",
+             kind="storage", city="Shanghai", country="CN")
+    r.method(FARM, "register_product", gtin=TOMATOES, name="Cherry tomatoes, greenhouse harvest (by weight)",
+             category="fresh produce", description="Harvested into crates and weighed; packed the same day.")
+    r.method(FARM, "register_product", gtin=CLAMSHELL, name="Green Valley cherry tomatoes, 250 g clamshell",
+             category="fresh produce", description="Vine-ripened in greenhouses warmed by the farm's biogas; every lot "
+             "tested for pesticide residues before packing. Keep at 7 to 13 °C; do not refrigerate below 7 °C.",
+             ranges={"Temperature": TOMATO_RANGE})
 
 
 def _lot_events(day: int, lot: str, start: int) -> dict[str, list[dict[str, Any]]]:
@@ -206,24 +259,146 @@ def _lot_events(day: int, lot: str, start: int) -> dict[str, list[dict[str, Any]
     return {FARM: farm, PROCESSOR: plant, RETAILER: shop}
 
 
-def seed_trace_demo(node: Node, home: Path) -> dict[str, Any]:
-    """Record the pork chain in the demo consortium; returns what was recorded and a link to try."""
+def _day(ms: int) -> str:
+    return format_iso(ms, TZ)[:10]
+
+
+def _harvest(day: int, lot: str, start: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Three greenhouses' harvest lots (by weight, ILMD: lot, date, bed, residue test); what of each went to packing."""
+    events, inputs = [], []
+    for g, house in enumerate(GREENHOUSES):
+        harvest_lot = f"{lot[:-1]}H{g + 1}"
+        kilos = 30 + 3 * g + day
+        inhibition = f"{8 + (day * 7 + g * 5) % 17}.{(day + g) % 10}"  # enzyme inhibition %, pass below 50
+        events.append(_event(
+            "ObjectEvent", start + g * 40 * 60_000, action="ADD", bizStep="commissioning", disposition="active",
+            quantityList=[{"epcClass": f"{DL}/01/{TOMATOES}/10/{harvest_lot}", "quantity": Decimal(f"{kilos}.5"),
+                           "uom": "KGM"}],
+            readPoint=_loc(house), bizLocation=_loc(house),
+            ilmd={"cbvmda:lotNumber": harvest_lot, "cbvmda:harvestStartDate": _day(start),
+                  "cbvmda:countryOfOrigin": "CN", "gv:plot": f"greenhouse {g + 1}, beds {g * 6 + 1}-{g * 6 + 6}",
+                  "gv:pesticideTest": {"gv:method": "GB/T 5009.199-2003 rapid enzyme inhibition",
+                                       "gv:inhibitionPercent": Decimal(inhibition), "gv:limitPercent": 50,
+                                       "gv:result": "pass", "gv:tester": "Green Valley farm laboratory"}}))
+        inputs.append({"epcClass": f"{DL}/01/{TOMATOES}/10/{harvest_lot}", "quantity": Decimal(f"{kilos}.5"),
+                       "uom": "KGM"})
+    return events, inputs
+
+
+def _vegetable_events(day: int, lot: str, start: int) -> dict[str, list[dict[str, Any]]]:
+    """One harvest day of cherry tomatoes: greenhouse, packhouse, reefer truck, distribution centre, two stores."""
+    farm, inputs = _harvest(day, lot, start)
+    packed = start + 4 * HOUR
+    clamshells = [f"{DL}/01/{CLAMSHELL}/10/{lot}/21/{day + 1}{n:04d}" for n in range(1, CLAMSHELLS_PER_LOT + 1)]
+    cases = [f"{DL}/00/{sscc(FARM_PREFIX, 500_000 + day * 100 + c)}"
+             for c in range(CLAMSHELLS_PER_LOT // CASE_SIZE)]
+    pallets = [f"{DL}/00/{sscc(FARM_PREFIX, 600_000 + day * 10 + p)}" for p in range(len(cases) // CASES_PER_PALLET)]
+    cases_on = {pallet: cases[p * CASES_PER_PALLET:(p + 1) * CASES_PER_PALLET] for p, pallet in enumerate(pallets)}
+    farm.append(_event("TransformationEvent", packed, inputQuantityList=inputs, outputEPCList=clamshells,
+                       bizStep="commissioning", disposition="active", readPoint=_loc(PACKHOUSE),
+                       bizLocation=_loc(PACKHOUSE),
+                       ilmd={"cbvmda:lotNumber": lot, "cbvmda:harvestStartDate": _day(start),
+                             "cbvmda:bestBeforeDate": _day(start + 8 * DAY), "cbvmda:countryOfOrigin": "CN"}))
+    for c, case in enumerate(cases):
+        farm.append(_event("AggregationEvent", packed + 20 * 60_000 + c * 30_000, parentID=case,
+                           childEPCs=clamshells[c * CASE_SIZE:(c + 1) * CASE_SIZE], action="ADD", bizStep="packing",
+                           disposition="in_progress", readPoint=_loc(PACKHOUSE), bizLocation=_loc(PACKHOUSE)))
+    for p, pallet in enumerate(pallets):
+        farm.append(_event("AggregationEvent", packed + 2 * HOUR + p * 5 * 60_000, parentID=pallet,
+                           childEPCs=cases_on[pallet], action="ADD", bizStep="packing", disposition="in_progress",
+                           readPoint=_loc(PACKHOUSE), bizLocation=_loc(PACKHOUSE)))
+    farm += [
+        _event("ObjectEvent", packed + 2 * HOUR + 30 * 60_000, epcList=pallets, action="OBSERVE", bizStep="storing",
+               disposition="in_progress", readPoint=_loc(PACKHOUSE), bizLocation=_loc(PACKHOUSE),
+               sensorElementList=_temps(packed + 2 * HOUR + 30 * 60_000, ["10.8", "10.1", "9.9"],
+                                        device=f"{FARM_PREFIX}C01", humidity=["91", "92"])),
+        _event("ObjectEvent", packed + 6 * HOUR, epcList=pallets, action="OBSERVE", bizStep="shipping",
+               disposition="in_transit", readPoint=_loc(PACKHOUSE),
+               sourceList=[{"type": "owning_party", "source": f"{DL}/417/{gln(FARM_PREFIX, '00001')}"}],
+               destinationList=[{"type": "owning_party", "destination": f"{DL}/417/{gln(RETAILER_PREFIX, '00000')}"},
+                                {"type": "location", "destination": f"{DL}/414/{DC}"}]),
+    ]
+    depart = packed + 6 * HOUR + 15 * 60_000
+    warm = lot == WARM_VEG_LOT  # the reefer unit stalled for an hour near Hangzhou
+    truck = ["10.4", "10.1", "9.8", "9.9", "10.2", "10.0", "9.7", "15.6" if warm else "10.1", "11.9" if warm else "9.9",
+             "10.3", "10.0"]
+    carrier = [_event("ObjectEvent", depart + 11 * HOUR, epcList=pallets, action="OBSERVE", bizStep="transporting",
+                      disposition="in_transit", readPoint=_loc(REEFER),
+                      sensorElementList=_temps(depart, truck, device=f"{PROCESSOR_PREFIX}T02", humidity=["90", "89", "91"]))]
+    arrive = depart + 11 * HOUR + 20 * 60_000
+    cages = [f"{DL}/00/{sscc(RETAILER_PREFIX, 700_000 + day * 10 + s)}" for s in range(len(STORES))]
+    per_cage = len(cases) // len(cages)
+    shop = [
+        _event("ObjectEvent", arrive, epcList=pallets, action="OBSERVE", bizStep="receiving", disposition="in_progress",
+               readPoint=_loc(DC), bizLocation=_loc(DC)),
+        _event("ObjectEvent", arrive + 30 * 60_000, epcList=pallets, action="OBSERVE", bizStep="storing",
+               disposition="in_progress", readPoint=_loc(DC), bizLocation=_loc(DC),
+               sensorElementList=_temps(arrive + 30 * 60_000, ["10.6", "10.2", "10.4"], device=f"{RETAILER_PREFIX}D01")),
+    ]
+    for p, pallet in enumerate(pallets):
+        shop.append(_event("AggregationEvent", arrive + 3 * HOUR + p * 5 * 60_000, parentID=pallet,
+                           childEPCs=cases_on[pallet], action="DELETE", bizStep="unpacking", disposition="in_progress",
+                           readPoint=_loc(DC), bizLocation=_loc(DC)))
+    for s, cage in enumerate(cages):
+        shop.append(_event("AggregationEvent", arrive + 3 * HOUR + 30 * 60_000 + s * 5 * 60_000, parentID=cage,
+                           childEPCs=cases[s * per_cage:(s + 1) * per_cage], action="ADD", bizStep="picking",
+                           disposition="in_progress", readPoint=_loc(DC), bizLocation=_loc(DC)))
+    shop.append(_event("ObjectEvent", arrive + 4 * HOUR + 30 * 60_000, epcList=cages, action="OBSERVE",
+                       bizStep="departing", disposition="in_transit", readPoint=_loc(DC)))
+    for s, (store, cage) in enumerate(zip(STORES, cages, strict=True)):
+        here = arrive + 6 * HOUR + s * 40 * 60_000
+        contents = cases[s * per_cage:(s + 1) * per_cage]
+        packs = clamshells[s * per_cage * CASE_SIZE:(s + 1) * per_cage * CASE_SIZE]
+        shop += [
+            _event("ObjectEvent", here, epcList=[cage], action="OBSERVE", bizStep="receiving", disposition="in_progress",
+                   readPoint=_loc(store), bizLocation=_loc(store)),
+            _event("AggregationEvent", here + 10 * 60_000, parentID=cage, childEPCs=contents, action="DELETE",
+                   bizStep="unpacking", disposition="in_progress", readPoint=_loc(store), bizLocation=_loc(store)),
+        ]
+        for c, case in enumerate(contents):
+            shop.append(_event("AggregationEvent", here + 20 * 60_000 + c * 60_000, parentID=case, action="DELETE",
+                               childEPCs=packs[c * CASE_SIZE:(c + 1) * CASE_SIZE], bizStep="unpacking",
+                               disposition="in_progress", readPoint=_loc(store), bizLocation=_loc(store)))
+        shop.append(_event("ObjectEvent", here + HOUR, epcList=packs, action="OBSERVE", bizStep="stocking",
+                           disposition="sellable_accessible", readPoint=_loc(store), bizLocation=_loc(store),
+                           sensorElementList=_temps(here + HOUR, ["11.4"], device=f"{RETAILER_PREFIX}S0{s + 1}")))
+        for n, package in enumerate(packs[: len(packs) * 4 // 5]):  # four in five sold
+            shop.append(_event("ObjectEvent", here + 2 * HOUR + n * 4 * 60_000, epcList=[package], action="OBSERVE",
+                               bizStep="retail_selling", disposition="retail_sold", readPoint=_loc(store),
+                               bizLocation=_loc(store)))
+    return {FARM: farm, PROCESSOR: carrier, RETAILER: shop}
+
+
+def _capture_days(r: _Recorder, days: list[dict[str, list[dict[str, Any]]]]) -> None:
+    """Each organisation uploads all its days in one document, upstream first (a pallet's contents
+    are known before the truck's readings are checked against them)."""
+    for org in (FARM, PROCESSOR, RETAILER):
+        r.capture(org, [event for day in days for event in day[org]])
+
+
+def seed_trace_demo(node: Node, home: Path, *, validate: bool = False) -> dict[str, Any]:
+    """Record the pork and vegetables chains in the demo consortium; returns what was recorded and
+    links to try. ``validate`` checks every document against the EPCIS schema first (slower)."""
     orgs = {o["id"] for o in node.genesis["orgs"]}
     missing = sorted({FARM, PROCESSOR, RETAILER} - orgs)
     if missing:
         raise NotFound(f"the traceability demo needs organisations {', '.join(missing)} (a 10-organisation demo "
                        "consortium: consortia up --init)", code="DEMO_ORGS_MISSING")
-    r = _Recorder(node, Path(home))
+    r = _Recorder(node, Path(home), validate)
     _register(r, orgs)
     start = int(time.time() * 1000) - 175 * DAY
-    for day, lot in enumerate(LOTS):
-        events = _lot_events(day, lot, start + day * DAY)
-        for org in (FARM, PROCESSOR, RETAILER):
-            r.capture(org, events[org])
+    _capture_days(r, [_lot_events(day, lot, start + day * DAY) for day, lot in enumerate(LOTS)])
     r.method(PROCESSOR, "recall", gtin=PORK_LOIN, lot=RECALLED_LOT,
              reason="Listeria monocytogenes found in a retained sample; return packages to the store for a refund.")
+    _register_vegetables(r)
+    harvest = int(time.time() * 1000) - 12 * DAY
+    _capture_days(r, [_vegetable_events(day, lot, harvest + day * DAY) for day, lot in enumerate(VEG_LOTS)])
     stats = node.query("trace", "stats", {})
     sample = f"/01/{PORK_LOIN}/10/{LOTS[0]}/21/00001"
+    warm = VEG_LOTS.index(WARM_VEG_LOT) + 1
     return {"events": stats["events"], "transactions": r.transactions, "alerts": stats["alerts"],
             "recalled_lot": RECALLED_LOT, "gtin": PORK_LOIN, "consumer_page": sample,
-            "recalled_page": f"/01/{PORK_LOIN}/10/{RECALLED_LOT}/21/20001", "qr": f"/qr{sample}?format=svg"}
+            "recalled_page": f"/01/{PORK_LOIN}/10/{RECALLED_LOT}/21/20001", "qr": f"/qr{sample}?format=svg",
+            "vegetables": {"gtin": CLAMSHELL, "lots": list(VEG_LOTS), "warm_lot": WARM_VEG_LOT,
+                           "consumer_page": f"/01/{CLAMSHELL}/10/{VEG_LOTS[0]}/21/10001",
+                           "warm_page": f"/01/{CLAMSHELL}/10/{WARM_VEG_LOT}/21/{warm}0001"}}

@@ -51,6 +51,15 @@ def _sensor_line(sensors: list[dict[str, Any]], ranges: dict[str, Any]) -> str:
     return " · ".join(parts)
 
 
+def _unnamed(place: dict[str, Any]) -> str:
+    """A place nobody has described: ``414/<gln>[/254/<ext>]`` -> ``GLN <gln> (<ext>)``."""
+    key = place.get("key") or ""
+    if not key.startswith("414/"):
+        return key
+    gln, _, extension = key[4:].partition("/254/")
+    return f"GLN {gln}" + (f" ({extension})" if extension else "")
+
+
 def _num(text: str) -> tuple[int, int]:
     """Order decimal texts without floats: (integer part, fraction scaled to 9 digits)."""
     negative = text.startswith("-")
@@ -79,7 +88,7 @@ def render_journey(journey: dict[str, Any], proofs: dict[str, dict[str, Any]]) -
     for step in journey["steps"]:
         label, colour = STAGES.get(step["stage"], STAGES["other"])
         place = step.get("place") or {}
-        where = ", ".join(escape(p) for p in (place.get("name"), place.get("city")) if p) or escape(place.get("key") or "")
+        where = ", ".join(escape(p) for p in (place.get("name"), place.get("city")) if p) or escape(_unnamed(place))
         proof = proofs.get(step["event"], {})
         verified = proof.get("verified", False)
         badge = "✓ verified on chain" if verified else "✗ not verified"
