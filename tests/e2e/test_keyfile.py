@@ -217,3 +217,27 @@ def test_key_file_member_records_a_traceability_event(keyfile_page: Any, keyfile
     texts = [t for w in block["txs"] if w["tx"]["method"] == "capture" for t in w["tx"]["args"]["events"]]
     assert any('"value":2.50' in t for t in texts), texts  # the reading's digits as typed
     assert signer_of(keyfile_url, step["height"], "trace.capture") == "lianhe-foods/clerk"
+
+
+def test_in_browser_proof_check_of_a_masked_view(page: Any, console_url: str) -> None:
+    """A view whose field governance masked (ADR 0012): the id's Merkle path and the header still
+    verify in the browser; the content check is reported as not checkable, never as passed, and
+    fails if the view is passed off as clear."""
+    import httpx
+
+    block = httpx.get(f"{console_url}/blocks/1", timeout=10).json()
+    view = httpx.get(f"{console_url}/transactions/{block['receipts'][0]['tx_id']}", timeout=10).json()
+    [key, *_] = view["tx"]["args"]
+    marker = {"masked": True, "proposal": "p-test", "digest": "00" * 32, "algorithm": "sha-256"}
+    masked = {**view, "tx": {**view["tx"], "args": {**view["tx"]["args"], key: marker}},
+              "masked": [{"path": f"args.{key}", **marker}]}
+    page.goto("/console")
+    page.wait_for_selector("body[data-ready='1']")
+    check = "return (await lib.verifyTransaction(arg)).checks;"
+    checks = dict(js(page, check, json.dumps(masked)))
+    assert checks["the transaction id is in the block's tx_root"] is True
+    assert checks["the header hashes to the block hash"] is True
+    assert [v for k, v in checks.items() if "masked by governance proposal p-test" in k] == [None]
+    passed_off = dict(js(page, check, json.dumps({**masked, "masked": []})))
+    assert passed_off["the transaction hashes to its id"] is False
+    assert all(dict(js(page, check, json.dumps(view))).values())

@@ -105,12 +105,15 @@ export async function transaction(txId) {
             `This chain uses the ${outcome.suite} suite (SM3 hashes), which the browser cannot compute: ` +
             `verify with the CLI: consortia tx show ${txId}`));
         } else {
-          const ok = outcome.checks.every(([, passed]) => passed);
+          const ok = outcome.checks.every(([, passed]) => passed !== false);
+          const partial = outcome.checks.some(([, passed]) => passed === null);
           result.replaceChildren(
             el("p", { class: ok ? "verified" : "error", role: "status" },
-              ok ? "Proof verified in your browser" : "Proof FAILED"),
-            el("ul", { class: "checks" }, outcome.checks.map(([what, passed]) => el("li", { class: passed ? "pass" : "fail" },
-              `${passed ? "✓" : "✗"} ${what}`))));
+              !ok ? "Proof FAILED" : partial ? "Proof verified in your browser, except what governance masked"
+                : "Proof verified in your browser"),
+            el("ul", { class: "checks" }, outcome.checks.map(([what, passed]) =>
+              el("li", { class: passed === null ? "skip" : passed ? "pass" : "fail" },
+                `${passed === null ? "–" : passed ? "✓" : "✗"} ${what}`))));
         }
       } catch (e) {
         result.replaceChildren(errorBox(e));

@@ -507,12 +507,20 @@ export async function verifyTransaction(text) {
   const h = view.header;
   if (h.suite !== "ed25519-sha256") return { supported: false, suite: h.suite, checks: [] };
   const checks = [];
-  checks.push(["the transaction hashes to its id", bytesToHex(await sha256(enc.encode(canonical(view.tx)))) === view.tx_id]);
+  // Fields masked by governance (ADR 0012) are shown as digests: the content can no longer be hashed
+  // to the id, so those checks are reported as not checkable (null), never as passed.
+  const masked = Array.isArray(view.masked) && view.masked.length > 0 && !view.clear;
+  const proposals = masked ? [...new Set(view.masked.map((m) => m.proposal))].join(", ") : "";
+  checks.push(masked
+    ? [`the transaction hashes to its id: not checkable, content masked by governance proposal ${proposals}`, null]
+    : ["the transaction hashes to its id", bytesToHex(await sha256(enc.encode(canonical(view.tx)))) === view.tx_id]);
   checks.push(["the receipt belongs to this transaction", view.receipt.tx_id === view.tx_id]);
   checks.push(["the transaction id is in the block's tx_root",
     await isValidProof(hexToBytes(view.tx_id), view.proof.tx, h.tx_root, h.tx_count)]);
-  checks.push(["the receipt is in the block's receipts_root",
-    await isValidProof(enc.encode(canonical(view.receipt)), view.proof.receipt, h.receipts_root, h.tx_count)]);
+  const receiptOk = await isValidProof(enc.encode(canonical(view.receipt)), view.proof.receipt, h.receipts_root, h.tx_count);
+  checks.push(!receiptOk && masked
+    ? ["the receipt is in the block's receipts_root: not checkable, it repeats masked text", null]
+    : ["the receipt is in the block's receipts_root", receiptOk]);
   checks.push(["the header hashes to the block hash", bytesToHex(await sha256(enc.encode(canonical(h)))) === view.block_hash]);
   return { supported: true, suite: h.suite, checks };
 }
