@@ -88,14 +88,14 @@ def test_a_spike_reaches_the_webhook_the_list_and_the_stream(tmp_path: Path) -> 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", hook_port), Hook)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     home = tmp_path / "c"
-    init_consortium(home, orgs=4, config={"block_timeout_ms": 20})
+    init_consortium(home, orgs=4, config={"block_timeout_ms": 20, "alert_spike_min": 20})
     port = free_port()
     import subprocess
     import sys
 
     with open(home / "node.log", "ab") as log:
         process = subprocess.Popen([sys.executable, "-m", "consortia.cli.main", "up", "--dir", str(home), "--port",
-                                    str(port), "--log-level", "warning", "--alert-spike-min", "20",
+                                    str(port), "--log-level", "warning",
                                     "--webhook", f"http://127.0.0.1:{hook_port}/hook"], stdout=log, stderr=log)
     url = f"http://127.0.0.1:{port}"
     try:

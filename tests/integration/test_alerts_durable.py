@@ -52,9 +52,9 @@ def recorded(data_dir: Path) -> list[dict[str, Any]]:
 
 
 def test_a_block_committed_without_its_alerts_gets_them_at_the_next_start(tmp_path: Path, suite_name: str) -> None:
-    c = Consortium(tmp_path / "c", orgs=2, suite_name=suite_name)
+    c = Consortium(tmp_path / "c", orgs=2, suite_name=suite_name, config={"alert_spike_min": 5})
     wallet = c.wallet(f"{c.org_ids[1]}/clerk")
-    node = Node(c.genesis, tmp_path / "node", alert_spike_min=5)
+    node = Node(c.genesis, tmp_path / "node")
     try:  # commit the way the orderer does, but stop short of the alerts, as a crash would
         txs = [build_tx(c.suite, wallet, c.chain_id, "kv", "put", {"key": f"k{i}", "value": i}) for i in range(6)]
         node.executor.apply_block(txs, c.genesis["time_ms"] + 1000, "unit")
@@ -62,7 +62,7 @@ def test_a_block_committed_without_its_alerts_gets_them_at_the_next_start(tmp_pa
     finally:
         node.stop()
     for _ in range(2):  # derived once at the first start, not again at the second
-        node = Node(c.genesis, tmp_path / "node", alert_spike_min=5)
+        node = Node(c.genesis, tmp_path / "node")
         try:
             assert [(a["rule"], a["height"], a["org"]) for a in node.alerts.list()] == [("volume_spike", 1, c.org_ids[1])]
             assert node.alerts.derived_height() == 1
@@ -72,9 +72,9 @@ def test_a_block_committed_without_its_alerts_gets_them_at_the_next_start(tmp_pa
 
 
 def test_a_lost_alert_record_is_rebuilt_from_the_blocks(tmp_path: Path, suite_name: str) -> None:
-    c = Consortium(tmp_path / "c", orgs=2, suite_name=suite_name)
+    c = Consortium(tmp_path / "c", orgs=2, suite_name=suite_name, config={"alert_spike_min": 5})
     wallet = c.wallet(f"{c.org_ids[1]}/clerk")
-    node = Node(c.genesis, tmp_path / "node", alert_spike_min=5)
+    node = Node(c.genesis, tmp_path / "node")
     try:
         node.executor.apply_block([build_tx(c.suite, wallet, c.chain_id, "kv", "put", {"key": f"k{i}", "value": i})
                                    for i in range(6)], c.genesis["time_ms"] + 1000, "unit")
@@ -83,8 +83,48 @@ def test_a_lost_alert_record_is_rebuilt_from_the_blocks(tmp_path: Path, suite_na
     (tmp_path / "node" / "alerts.db").unlink()
     for extra in ("alerts.db-wal", "alerts.db-shm"):
         (tmp_path / "node" / extra).unlink(missing_ok=True)
-    Node(c.genesis, tmp_path / "node", alert_spike_min=5).stop()
+    Node(c.genesis, tmp_path / "node").stop()
     assert [a["rule"] for a in recorded(tmp_path / "node")] == ["volume_spike"]
+
+
+def test_spike_thresholds_are_chain_config_changed_by_vote(tmp_path: Path, suite_name: str) -> None:
+    """Every node derives the same spikes: the thresholds come from genesis, a governance vote
+    changes them from the next block, and a restart or a fresh derivation follows the same votes."""
+    c = Consortium(tmp_path / "c", orgs=2, suite_name=suite_name, config={"alert_spike_min": 5})
+    admins = [c.wallet(f"{org}/admin") for org in c.org_ids]
+    clerk = c.wallet(f"{c.org_ids[1]}/clerk")
+    t = c.genesis["time_ms"]
+
+    def block(minute: int, txs: list[Any]) -> None:
+        node.executor.apply_block(txs, t + minute * 60_000, "unit")
+        node.alerts.on_block(node.store.height(), t + minute * 60_000, [x.tx for x in txs],
+                             [r.to_dict() for r in node.store.get_block(node.store.height()).receipts],  # type: ignore[union-attr]
+                             node._sender_org)
+
+    def flood(minute: int) -> list[Any]:
+        return [build_tx(c.suite, clerk, c.chain_id, "kv", "put", {"key": f"m{minute}/{i}", "value": i}) for i in range(6)]
+
+    node = Node(c.genesis, tmp_path / "node")
+    try:
+        block(1, flood(1))  # 6 >= 5: a spike under the genesis threshold
+        proposal = build_tx(c.suite, admins[0], c.chain_id, "gov", "propose", {
+            "action": "set_config", "params": {"key": "alert_spike_min", "value": 50}, "reason": "too noisy"})
+        block(2, [proposal])
+        [opened] = node.store.get_block(node.store.height()).receipts  # type: ignore[union-attr]
+        vote = build_tx(c.suite, admins[1], c.chain_id, "gov", "vote",
+                        {"proposal_id": opened.result["id"], "approve": True})
+        block(3, [vote])
+        assert node.query("gov", "config", {})["alert_spike_min"] == 50
+        block(10, flood(10))  # the same flood, after the vote: no spike
+        assert [(a["rule"], a["height"]) for a in node.alerts.list()] == [("volume_spike", 1)]
+    finally:
+        node.stop()
+    node = Node(c.genesis, tmp_path / "node")  # reopened: the voted threshold is kept
+    try:
+        assert node.alerts.spike_min == 50
+    finally:
+        node.stop()
+    assert recorded(tmp_path / "node") == replayed(tmp_path / "node", tmp_path, spike_min=5)
 
 
 def heights(data_dir: Path) -> tuple[int, int]:

@@ -117,14 +117,11 @@ def init(home: Path, orgs: int, chain_id: str, crypto: str, block_max_txs: int |
 @click.option("--peers", default="", help="Comma-separated API URLs of other nodes, to catch up from when the "
                                           "stream no longer holds what this node missed.")
 @click.option("--webhook", "webhooks", multiple=True, help="POST every risk alert (JSON) to this URL; repeatable.")
-@click.option("--alert-spike-min", default=200, show_default=True, type=click.IntRange(1, 10**9),
-              help="Transactions per minute from one organisation before a volume spike can be raised.")
 @click.option("--no-demo-signer", is_flag=True,
               help="Do not offer the console's demo signer even on loopback: members sign in with key files.")
 @handle_errors
 def up(home: Path, host: str, port: int, init_missing: bool, crypto: str, log_level: str, data: Path | None,
-       nats: str | None, org: str | None, peers: str, webhooks: tuple[str, ...], alert_spike_min: int,
-       no_demo_signer: bool) -> None:
+       nats: str | None, org: str | None, peers: str, webhooks: tuple[str, ...], no_demo_signer: bool) -> None:
     """Start a node and its REST API; Ctrl-C stops it, running it again resumes.
 
     Alone it orders transactions in-process; with --nats it is one organisation's node of a
@@ -156,8 +153,7 @@ def up(home: Path, host: str, port: int, init_missing: bool, crypto: str, log_le
         wallet = load_wallet(Path(home), get_suite(genesis["suite"]), f"{node_org}/node") if wallet_path.exists() else None
         urls = [u.strip() for u in nats.split(",") if u.strip()] if nats else None
         return Node(genesis, data_dir, name=node_org, nats=urls, node_wallet=wallet,
-                    peers=[p.strip() for p in peers.split(",") if p.strip()], webhooks=list(webhooks),
-                    alert_spike_min=alert_spike_min)
+                    peers=[p.strip() for p in peers.split(",") if p.strip()], webhooks=list(webhooks))
 
     node = make_node()
     if created:

@@ -34,6 +34,11 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "sensitive_words": [],
     # Members need a real-name record (the ``realname`` contract) before they may transact.
     "require_real_name": False,
+    # The volume-spike alert rule (node/alerts.py): an organisation's transactions in one minute of
+    # block time at least this many and this many times its recent average. Chain config, so every
+    # node derives the same alerts; a change applies from the block after the one that made it.
+    "alert_spike_min": 200,
+    "alert_spike_factor": 5,
 }
 FILING_FIELDS = ("service_name", "operator", "filing_number")
 POLICIES = ("majority", "two_thirds", "all")
@@ -422,6 +427,7 @@ class Governance(Contract, SystemReads):
             ctx.delete(frozen_object_key(params["contract"], params["id"]))
         elif action == "set_config":
             ctx.put(CONFIG_KEY, {**ctx.get(CONFIG_KEY, {}), params["key"]: params["value"]})
+            ctx.emit("ConfigChanged", key=params["key"], value=params["value"])
 
     def _apply_mask(self, ctx: Context, proposal: dict[str, Any]) -> None:
         params = proposal["params"]

@@ -8,7 +8,8 @@ Rules (each tested):
   line (``OVER_DOCUMENT``, ``OVER_LIMIT``);
 - ``voucher_overdue``: a voucher was marked overdue;
 - ``volume_spike``: an organisation sent far more transactions in a minute of block time than
-  its recent average (at least ``spike_min`` and ``spike_factor`` times the average);
+  its recent average (at least ``spike_min`` and ``spike_factor`` times the average: the chain
+  config's ``alert_spike_min`` and ``alert_spike_factor``, followed as governance changes them);
 - ``sensor_breach`` and ``recall``: traceability readings out of range, recalled lots;
 - ``node_disagrees``: an organisation attested a block hash other than this node's.
 
@@ -64,6 +65,8 @@ class Alerts:
         self._lock = threading.Lock()
         self._listeners: list[Callable[[dict[str, Any]], None]] = []
         self.spike_min, self.spike_factor = spike_min, spike_factor
+        if (kept := self._meta("spike")) is not None:  # as governance last set them, up to the derived height
+            self.spike_min, self.spike_factor = codec.decode(kept)
         self._history = history_minutes
         self._minutes: dict[str, deque[tuple[int, int]]] = defaultdict(lambda: deque(maxlen=history_minutes))
         for org, window in codec.decode(self._meta("volume") or b"{}").items():
@@ -128,9 +131,22 @@ class Alerts:
                 if rule:
                     found.append((rule, org, receipt["tx_id"], event["data"]))
         found += self._volume(time_ms, per_org)
+        self._follow_config(receipts)
         volume = {org: [list(p) for p in window] for org, window in sorted(self._minutes.items())}
         return self._record(height, time_ms, found, {"derived_height": str(height).encode(),
-                                                      "volume": codec.encode(volume)})
+                                                      "volume": codec.encode(volume),
+                                                      "spike": codec.encode([self.spike_min, self.spike_factor])})
+
+    def _follow_config(self, receipts: list[dict[str, Any]]) -> None:
+        """Take the spike thresholds a governance vote changed in this block, for the blocks after it."""
+        for receipt in receipts:
+            for event in receipt["events"] if receipt["status"] == "ok" else ():
+                if (event["contract"], event["name"]) == ("gov", "ConfigChanged"):
+                    key, value = event["data"]["key"], event["data"]["value"]
+                    if key == "alert_spike_min":
+                        self.spike_min = int(value)
+                    elif key == "alert_spike_factor":
+                        self.spike_factor = int(value)
 
     def _volume(self, time_ms: int, per_org: dict[str, int]) -> list[Rule]:
         minute = time_ms // MINUTE_MS

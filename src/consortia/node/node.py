@@ -72,8 +72,7 @@ class Node:
     def __init__(self, genesis: dict[str, Any], data_dir: Path, *, name: str = "node",
                  contracts: dict[str, Contract] | None = None, nats: list[str] | None = None,
                  node_wallet: Wallet | None = None, replicas: int = 3, quorum: int | None = None,
-                 peers: list[str] | None = None, webhooks: list[str] | None = None,
-                 alert_spike_min: int = 200) -> None:
+                 peers: list[str] | None = None, webhooks: list[str] | None = None) -> None:
         self.genesis = check_genesis(genesis)
         self.chain_id: str = self.genesis["chain_id"]
         self.suite = get_suite(self.genesis["suite"])
@@ -102,7 +101,7 @@ class Node:
                 replicas=replicas, on_attestation=self._on_attestation, on_gap=self._catch_up)
         else:
             self.orderer = SoloOrderer(proposer=name)
-        self.alerts = self._open_alerts(Path(data_dir) / "alerts.db", webhooks, alert_spike_min)
+        self.alerts = self._open_alerts(Path(data_dir) / "alerts.db", webhooks)
         self.finality = Finality(self.store, self.executor, on_divergence=self._halt, quorum=quorum,
                                  on_dissent=self.alerts.node_disagrees)
         self.audit = AuditLog(Path(data_dir) / "audit.db", self.suite.hash)
@@ -111,12 +110,14 @@ class Node:
         self._apply_config()
         self.started_at = 0.0
 
-    def _open_alerts(self, path: Path, webhooks: list[str] | None, spike_min: int) -> Alerts:
+    def _open_alerts(self, path: Path, webhooks: list[str] | None) -> Alerts:
         """Open the alert record and derive what a crash left underived (blocks committed after the
         last recorded height). A record kept before heights were recorded counts as up to date;
         a missing one is rebuilt from every block."""
         legacy = path.exists()
-        alerts = Alerts(path, webhooks=webhooks, spike_min=spike_min,
+        config = self.genesis["config"]  # the spike thresholds as of genesis; the record follows later votes
+        alerts = Alerts(path, webhooks=webhooks, spike_min=config["alert_spike_min"],
+                        spike_factor=config["alert_spike_factor"],
                         derived_from=self.store.height() if legacy else -1)
         try:
             if (count := rederive(alerts, self.store, self._sender_org)) > 0:
