@@ -15,6 +15,7 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
+from consortia.apps.trace.capture import capture_epcis
 from consortia.apps.trace.document import prepare_capture
 from consortia.apps.trace.jsonexact import dumps_exact
 from consortia.apps.trace.schema import SchemaError
@@ -271,19 +272,19 @@ def test_the_sdk_captures_like_the_cli_and_reads_events_back_by_hash_id(node: Ru
     seen: list[dict[str, Any]] = []
     with Client.from_home(node.home, f"{PROC}/clerk", node.url) as clerk:
         with pytest.raises(SchemaError) as bad:  # checked here, before anything is signed or sent
-            clerk.capture_epcis(text.replace('"OBSERVE"', '"SHOUT"'))
+            capture_epcis(clerk, text.replace('"OBSERVE"', '"SHOUT"'))
         assert bad.value.details["field"] == "epcisBody.eventList[1].action"
-        job = clerk.capture_epcis(text, progress=seen.append)
+        job = capture_epcis(clerk, text, progress=seen.append)
         assert (job["running"], job["success"], job["capturedCount"], job["eventCount"]) == (False, True, 2, 2)
         assert seen[0]["captureID"] == job["captureID"] and seen[-1] == job
         assert clerk.capture_job(job["captureID"])["capturedCount"] == 2
         with pytest.raises(Conflict) as twice:
-            clerk.capture_epcis(text)
+            capture_epcis(clerk, text)
         assert twice.value.code == "DUPLICATE_EVENT"
         later = {"@context": CONTEXT, "type": "EPCISDocument", "schemaVersion": "2.0",
                  "creationDate": "2026-03-01T00:00:00Z", "epcisBody": {"eventList": [
                      event("ObjectEvent", t + 120_000, epcList=items, action="OBSERVE", bizStep="shipping")]}}
-        queued = clerk.capture_epcis(later, wait=False)  # a mapping, Decimal numbers; the job is polled later
+        queued = capture_epcis(clerk, later, wait=False)  # a mapping, Decimal numbers; the job is polled later
         assert queued["eventCount"] == 1
         deadline = time.monotonic() + 60
         while (done := clerk.capture_job(queued["captureID"]))["running"] and time.monotonic() < deadline:
@@ -310,7 +311,7 @@ def test_a_signed_read_covers_the_event_path_as_sent(node: RunningNode) -> None:
     text = document([event("ObjectEvent", t + i, epcList=[loin("PATH", i)], action="OBSERVE", bizStep="inspecting",
                            readPoint=place("6925678000012")) for i in (1, 2)])
     with Client.from_home(node.home, f"{PROC}/clerk", node.url) as clerk:
-        assert clerk.capture_epcis(text)["success"]
+        assert capture_epcis(clerk, text)["success"]
     first, second = prepare_capture(text).ids
     encoded = f"/epcis/events/{quote(first, safe='')}"
     bare = "/epcis/events/" + first.split("?")[0]  # a hash ID sent as is: its "?ver=CBV2.0" arrives as the query
@@ -348,12 +349,12 @@ def test_master_data_in_the_header_names_the_capturers_places_on_the_consumer_pa
         parse_float=Decimal)
     body["epcisHeader"] = master_data((ours, "Lianhe chilled store 9", "Nanchang"), (theirs, "Not ours", "Shanghai"))
     with Client.from_home(node.home, f"{PROC}/clerk", node.url) as clerk:
-        job = clerk.capture_epcis(body)
+        job = capture_epcis(clerk, body)
         assert job["success"] and job["masterData"] == {"registered": [f"414/{ours}"], "refused": []}
         named = {loc["key"]: loc for loc in clerk.query("trace", "locations")}
         assert (named[f"414/{ours}"]["kind"], named[f"414/{ours}"]["latitude"]) == ("storage", "28.68")
         assert f"414/{theirs}" not in named  # another organisation's place is its own to name
-        again = clerk.capture_epcis({**body, "epcisBody": {"eventList": [event(
+        again = capture_epcis(clerk, {**body, "epcisBody": {"eventList": [event(
             "ObjectEvent", t + 180_000, epcList=items, action="OBSERVE", bizStep="shipping", readPoint=place(ours))]}})
         assert again["masterData"] == {"registered": [], "refused": []}  # already described: left as it is
     with httpx.Client(base_url=node.url, timeout=60) as http:

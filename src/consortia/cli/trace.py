@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 import click
 
+from consortia.apps.trace.capture import capture_epcis
 from consortia.cli.common import example, handle_errors, home_option, identity_option, json_option, url_option
 from consortia.errors import BadInput
 
@@ -204,7 +205,7 @@ def capture(path: Path, share_with: tuple[str, ...], wait: bool, home: Path, url
         seen.append(job)
 
     with _client(home, url, identity) as c:
-        job = c.capture_epcis(path, share_with=share_with, wait=wait, progress=progress)
+        job = capture_epcis(c, path, share_with=share_with, wait=wait, progress=progress)
     _show(job, as_json, lambda j: click.echo(_job_line(j) + "".join(f"\n  error {e['code']}: {e['message']}"
                                                                      for e in j["errors"])))
     if not job["running"] and not job["success"]:

@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -225,67 +225,11 @@ class Client:
 
     # -- traceability: EPCIS 2.0 -------------------------------------------------------
 
-    def capture_epcis(self, document: str | bytes | Path | Mapping[str, Any], *, share_with: Sequence[str] = (),
-                      wait: bool = True, timeout: float = 600.0, poll: float = 0.2, master_data: bool = True,
-                      progress: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
-        """Capture an EPCISDocument as this client's member (ADR 0007).
-
-        The document (JSON text, a file, or a mapping whose non-integer numbers are ``Decimal``) is
-        validated here against the EPCIS 2.0 schema, cut into ``trace.capture`` transactions signed
-        locally, and posted to ``/epcis/capture``. Returns the capture job; with ``wait`` it is
-        polled until it ends or ``timeout`` seconds pass (then ``job["running"]`` is still true).
-        ``progress`` is called with every job status seen, the first one included. A job that
-        ended with ``success`` false lists its ``errors``; it is returned, not raised.
-
-        With ``master_data``, the header's names of this member's own locations that the chain
-        does not describe yet are registered first (``trace.register_location``); the job then
-        carries ``masterData``: the keys ``registered`` and any ``refused`` with their reasons."""
-        from consortia.apps.trace.document import capture_args, prepare_capture
-        from consortia.apps.trace.jsonexact import dumps_exact
-
-        if isinstance(document, Path):
-            text: str | bytes = document.read_bytes()
-        elif isinstance(document, Mapping):
-            text = dumps_exact(dict(document))
-        else:
-            text = document
-        prepared = prepare_capture(text)
-        named = self._register_master_data(text) if master_data else None
-        txs = [self.build("trace", "capture", capture_args(prepared.namespaces, batch, list(share_with)))
-               for batch in prepared.batches]
-        job: dict[str, Any] = self._request("POST", "/epcis/capture", body={"transactions": [t.to_wire() for t in txs]}).json()
-        if named is not None:
-            job["masterData"] = named
-        deadline = time.monotonic() + timeout
-        while True:
-            if progress is not None:
-                progress(job)
-            if not (wait and job["running"]) or time.monotonic() >= deadline:
-                return job
-            time.sleep(poll)
-            job = {**self.capture_job(job["captureID"]), **({"masterData": named} if named is not None else {})}
-
-    def _register_master_data(self, text: str | bytes) -> dict[str, Any] | None:
-        """Register the document's unknown locations of this member's organisation (see ``capture_epcis``)."""
-        from consortia.apps.trace.jsonexact import loads_exact
-        from consortia.apps.trace.masterdata import compute_registrations, get_locations
-
-        document = loads_exact(text)
-        if not get_locations(document):
-            return None
-        known = {loc["key"] for loc in self.query("trace", "locations")}
-        wanted = compute_registrations(document, self._require_wallet().org, self.query("trace", "parties"), known)
-        done: dict[str, Any] = {"registered": [], "refused": []}
-        if wanted:
-            views = self.submit([self.build("trace", "register_location", args) for args in wanted])
-            for args, view in zip(wanted, views, strict=True):
-                receipt = view.get("receipt") or {}
-                if receipt.get("status") == "ok":
-                    done["registered"].append(receipt["result"]["key"])
-                else:
-                    done["refused"].append({"location": args["location"], "code": receipt.get("code", "NOT_COMMITTED"),
-                                            "message": receipt.get("message", "")})
-        return done
+    def post_capture(self, transactions: Sequence[SignedTx]) -> dict[str, Any]:
+        """Post signed ``trace.capture`` transactions to ``/epcis/capture``; returns the capture job.
+        ``consortia.apps.trace.capture.capture_epcis`` builds them from an EPCISDocument."""
+        body = {"transactions": [t.to_wire() for t in transactions]}
+        return self._request("POST", "/epcis/capture", body=body).json()  # type: ignore[no-any-return]
 
     def capture_job(self, capture_id: str) -> dict[str, Any]:
         """A capture job on this node: running, success, errors, event and transaction counts."""
