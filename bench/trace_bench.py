@@ -5,29 +5,51 @@
    signed into ``trace.capture`` transactions and posted to ``POST /epcis/capture`` on a fresh
    node process; the job is polled until it ends. Reports validation time, end-to-end events/s
    (from the POST to the job's end) and the time to the 202.
-2. ``trace_queries(events)``: a node holding N events of that shape; the time of ``backward``
-   (a sold package back to its farm lot) and ``forward`` (a lot to every package and store)
-   queries, p50 and p99, in process (contract + store) and through the REST API (signed).
+2. ``trace_queries(events)``: a chain holding N events of that shape (``lot_events``: 51 per lot,
+   about 19,600 lots for a million), then the latency (p50, p99, max) of ``backward`` (a random
+   sold package back to its lot), ``forward`` (a random lot to every package, pallet and store)
+   and ``recall_report`` (forward from each of 20 lots the brand owner recalled), first in process
+   (``Node.query``: contract + store) and then through the REST API of a node process started on
+   the same store, each query a signed read as ``Client.query(..., signed=True)`` sends it.
+   Also reports the load rate and the store's size on disk (``chain.db`` and its WAL).
+
+How the events are loaded (``_load``): an in-process ``Node`` on a fresh single-node chain
+(blocks of up to 100 transactions). One worker process builds the lots' events, cuts them into
+``trace.capture`` transactions of up to 250 events (``batch_texts``, as the capture edge does)
+and signs them as ``lianhe-foods/clerk``, 100 lots per task, while this process submits them with
+``Node.submit`` (signature and admission checks) and the node executes them: every event goes
+through the real contract (summary, hash ID, indexes) into real blocks in the SQLite store,
+exactly as ``POST /epcis/capture`` would put it there. The first ``VALIDATED_LOTS`` lots (10,200
+events) are read through ``prepare_capture`` as one EPCISDocument per task (the official JSON
+schema, the contract's checks, hash IDs, duplicates); the rest skip the schema, which costs as
+much CPU per event as the node's execution and would take the second core from the node. The
+generator is deterministic and every lot has the same shape, so the validated lots stand for
+the others, and the texts and batches are the same either way (``dumps_exact`` of each event).
 
     python bench/trace_bench.py --events 10000 --trace-events 100000
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import random
 import statistics
+import sys
 import tempfile
 import time
+from collections import deque
+from concurrent.futures import Future, ProcessPoolExecutor
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import click
 
-from consortia.apps.trace.document import capture_args, prepare_capture
+from consortia.apps.trace.document import batch_texts, capture_args, prepare_capture
 from consortia.apps.trace.identifiers import compute_check_digit
 from consortia.apps.trace.jsonexact import dumps_exact
 from consortia.apps.trace.times import format_iso
+from consortia.apps.trace.vocab import CONTEXT_URL
 from consortia.cli.bench import free_port, start_node
 from consortia.client import Client
 from consortia.client.txbuild import build_tx
@@ -35,12 +57,14 @@ from consortia.crypto import get_suite
 from consortia.identity.wallet import load_wallet
 from consortia.node import Node
 from consortia.node.home import DEMO_ORG_COUNT_WITH_TRACE, init_consortium
+from consortia.node.node import Committed
 
 ORG = "lianhe-foods"
 PREFIX = "6925678"
 HOUR = 3_600_000
 PACKAGES_PER_LOT = 40
 PALLET = 20
+VALIDATED_LOTS = 200  # the first lots of a load go through the capture edge's full validation
 
 
 def _gtin(ref: str) -> str:
@@ -148,40 +172,142 @@ def capture(events: int = 10_000) -> dict[str, Any]:
             "end_to_end_events_per_s": round(prepared.count / (done - started))}
 
 
-def _load(node: Node, home: Path, events: int) -> int:
+LOAD_CHUNK_LOTS = 100  # lots per signing task: ~5,100 events, ~20 transactions
+LOAD_AHEAD = 3  # signing tasks queued ahead of the node
+LOAD_IN_FLIGHT = 2  # chunks submitted to the node and not yet committed
+_SIGNER: dict[str, Any] = {}  # the worker process's suite, clerk wallet and chain id
+
+
+def _signer_init(home: str, suite_name: str, chain_id: str) -> None:
+    suite = get_suite(suite_name)
+    _SIGNER.update(suite=suite, clerk=load_wallet(Path(home), suite, f"{ORG}/clerk"), chain_id=chain_id)
+
+
+def compute_signed_chunk(first_lot: int, lots: int, start_ms: int, validate: bool) -> list[dict[str, Any]]:
+    """The signed ``trace.capture`` transactions (wire form) of lots ``first_lot`` to ``first_lot + lots - 1``.
+
+    Runs in the worker process. With ``validate`` the lots go through ``prepare_capture`` as one
+    EPCISDocument, as the capture edge does (schema, the contract's checks, hash IDs, duplicates);
+    without it each event's text is ``dumps_exact(event)``, the same text ``prepare_capture``
+    produces for it, cut into the same batches."""
+    events = [e for lot in range(first_lot, first_lot + lots) for e in lot_events(lot, start_ms + lot * 60_000)]
+    if validate:
+        document = {"@context": [CONTEXT_URL], "type": "EPCISDocument", "schemaVersion": "2.0",
+                    "creationDate": format_iso(start_ms), "epcisBody": {"eventList": events}}
+        batches = prepare_capture(dumps_exact(document)).batches
+    else:
+        batches = batch_texts([dumps_exact(e) for e in events])
+    suite, clerk, chain_id = _SIGNER["suite"], _SIGNER["clerk"], _SIGNER["chain_id"]
+    return [build_tx(suite, clerk, chain_id, "trace", "capture", capture_args({}, b), ttl_ms=6 * 3_600_000).to_wire()
+            for b in batches]
+
+
+def _wait_ok(submitted: list[tuple[bytes, Future[Committed]]]) -> None:
+    for _, future in submitted:
+        receipt = future.result(600).receipt
+        if receipt["status"] != "ok":
+            raise SystemExit(f"load failed: {receipt}")
+
+
+def _load(node: Node, home: Path, events: int, validate_lots: int = VALIDATED_LOTS, progress: bool = False) -> int:
+    """Capture whole lots of ``lot_events`` until at least ``events`` are on the chain; returns the lots.
+
+    One worker process builds and signs the transactions (the first ``validate_lots`` lots through
+    ``prepare_capture``, the rest without the schema check) while this process submits them to
+    the node and the node executes them: at most ``LOAD_IN_FLIGHT`` chunks wait for their blocks."""
     suite = get_suite(node.genesis["suite"])
-    clerk = load_wallet(home, suite, f"{ORG}/clerk")
     admin = load_wallet(home, suite, f"{ORG}/admin")
-    [(_, f)] = node.submit([build_tx(suite, admin, node.chain_id, "trace", "register_party", {
-        "roles": ["processor", "retailer", "brand_owner", "regulator"], "name": "Bench", "company_prefixes": [PREFIX]}
-    ).to_wire()])
-    f.result(30)
-    loaded, lot = 0, 0
+    _register(lambda m, a: _wait_ok(node.submit([build_tx(suite, admin, node.chain_id, "trace", m, a).to_wire()])))
+    lots = -(-events // len(lot_events(0, 0)))
     start = int(time.time() * 1000) - 300 * 24 * HOUR
-    while loaded < events:
-        chunk: list[dict[str, Any]] = []
-        while len(chunk) < 2000:
-            chunk += lot_events(lot, start + lot * 60_000)
-            lot += 1
-        document = {"@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
-                    "type": "EPCISDocument", "schemaVersion": "2.0", "creationDate": format_iso(start),
-                    "epcisBody": {"eventList": chunk}}
-        prepared = prepare_capture(dumps_exact(document))
-        wires = [build_tx(suite, clerk, node.chain_id, "trace", "capture", capture_args(prepared.namespaces, b),
-                          ttl_ms=3_600_000).to_wire() for b in prepared.batches]
-        for _, future in node.submit(wires):
-            assert future.result(120).receipt["status"] == "ok"
-        loaded += prepared.count
-    return lot
+    chunks = [(first, min(LOAD_CHUNK_LOTS, lots - first), start, first < validate_lots)
+              for first in range(0, lots, LOAD_CHUNK_LOTS)]
+    started = time.perf_counter()
+    spawn = multiprocessing.get_context("spawn")  # the node's threads are running: never fork
+    with ProcessPoolExecutor(1, mp_context=spawn, initializer=_signer_init,
+                             initargs=(str(home), node.genesis["suite"], node.chain_id)) as pool:
+        signing = deque(pool.submit(compute_signed_chunk, *chunk) for chunk in chunks[:LOAD_AHEAD])
+        queued = deque(chunks[LOAD_AHEAD:])
+        in_flight: deque[list[tuple[bytes, Future[Committed]]]] = deque()
+        while signing:
+            wires = signing.popleft().result()
+            if queued:
+                signing.append(pool.submit(compute_signed_chunk, *queued.popleft()))
+            in_flight.append(node.submit(wires))
+            while len(in_flight) > LOAD_IN_FLIGHT:
+                _wait_ok(in_flight.popleft())
+            done = len(chunks) - len(queued) - len(signing) - len(in_flight)
+            if progress and done and done % 20 == 0:
+                elapsed = time.perf_counter() - started
+                print(f"loaded {done}/{len(chunks)} chunks in {elapsed:.0f} s "
+                      f"({done * LOAD_CHUNK_LOTS * len(lot_events(0, 0)) / elapsed:.0f} events/s)", file=sys.stderr)
+        while in_flight:
+            _wait_ok(in_flight.popleft())
+    return lots
 
 
 def _percentiles(samples: list[float]) -> dict[str, float]:
     ordered = sorted(samples)
     return {"p50_ms": round(statistics.median(ordered) * 1000, 2),
-            "p99_ms": round(ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))] * 1000, 2)}
+            "p99_ms": round(ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))] * 1000, 2),
+            "max_ms": round(ordered[-1] * 1000, 2)}
 
 
-def trace_queries(events: int = 100_000, samples: int = 200) -> dict[str, Any]:
+def _package(lot: int, n: int) -> str:
+    return f"https://id.gs1.org/01/{GTIN}/10/B{lot:06d}/21/{lot:06d}{n:03d}"
+
+
+def _lot_urn(lot: int) -> str:
+    return f"urn:epc:class:lgtin:{PREFIX}.000001.B{lot:06d}"
+
+
+def _time_queries(ask: Any, lots: int, samples: int, recalled: list[int]) -> dict[str, Any]:
+    """``ask(method, args)`` answers a trace query; time ``samples`` backward (a random sold package
+    to its lot) and forward (a random lot to its packages) walks, and a recall report per recalled lot."""
+    rng = random.Random(7)
+    back, fwd, sizes, reach = [], [], [], []
+    for _ in range(samples):
+        lot = rng.randrange(lots)
+        t0 = time.perf_counter()
+        walk = ask("backward", {"id": _package(lot, rng.randrange(PACKAGES_PER_LOT))})
+        back.append(time.perf_counter() - t0)
+        sizes.append(len(walk["events"]))
+        t0 = time.perf_counter()
+        walk = ask("forward", {"id": _lot_urn(rng.randrange(lots))})
+        fwd.append(time.perf_counter() - t0)
+        reach.append(len(walk["events"]))
+    out: dict[str, Any] = {"backward": _percentiles(back), "forward": _percentiles(fwd),
+                           "backward_events_per_answer": round(statistics.mean(sizes), 1),
+                           "forward_events_per_answer": round(statistics.mean(reach), 1)}
+    if recalled:
+        report, packages = [], []
+        for lot in recalled:
+            t0 = time.perf_counter()
+            answer = ask("recall_report", {"gtin": GTIN, "lot": f"B{lot:06d}"})
+            report.append(time.perf_counter() - t0)
+            packages.append(len(answer["packages"]))
+        out["recall_report"] = {**_percentiles(report), "packages_per_answer": round(statistics.mean(packages), 1)}
+    return out
+
+
+def _recall(node: Node, home: Path, lots: int, count: int) -> list[int]:
+    """The brand owner recalls ``count`` lots spread over the chain (one block)."""
+    suite = get_suite(node.genesis["suite"])
+    admin = load_wallet(home, suite, f"{ORG}/admin")
+    chosen = sorted(random.Random(11).sample(range(lots), min(count, lots)))
+    _wait_ok(node.submit([build_tx(suite, admin, node.chain_id, "trace", "recall",
+                                   {"gtin": GTIN, "lot": f"B{lot:06d}", "reason": "bench recall"}).to_wire()
+                          for lot in chosen]))
+    return chosen
+
+
+def _store_bytes(data_dir: Path) -> int:
+    return sum(f.stat().st_size for f in data_dir.glob("chain.db*"))
+
+
+def trace_queries(events: int = 100_000, samples: int = 200, recalls: int = 20,
+                  validate_lots: int = VALIDATED_LOTS, progress: bool = False) -> dict[str, Any]:
+    """Load ``events`` (see ``_load``), then time trace queries in process and through the REST API."""
     with tempfile.TemporaryDirectory(prefix="trace-bench-") as tmp:
         home = Path(tmp) / "c"
         genesis = _consortium(home)
@@ -189,34 +315,37 @@ def trace_queries(events: int = 100_000, samples: int = 200) -> dict[str, Any]:
         node.start()
         try:
             load_started = time.perf_counter()
-            lots = _load(node, home, events)
+            lots = _load(node, home, events, validate_lots, progress)
             load_s = time.perf_counter() - load_started
+            recalled = _recall(node, home, lots, recalls)
             stored = node.query("trace", "stats", {})["events"]
-            suite = get_suite(genesis["suite"])
-            from consortia.execution.executor import Reader
-
-            store = node.store
-            reader = Reader(lambda k: (v.value if (v := store.state_read(k)) else None))
-            header = store.get_header(store.height())
-            caller = node.executor.identity(reader, load_wallet(home, suite, f"{ORG}/admin").sender,
-                                            header.time_ms if header else 0)
-            rng = random.Random(7)
-            back, fwd, sizes = [], [], []
-            for _ in range(samples):
-                lot = rng.randrange(lots)
-                package = f"https://id.gs1.org/01/{GTIN}/10/B{lot:06d}/21/{lot:06d}{rng.randrange(PACKAGES_PER_LOT):03d}"
-                t0 = time.perf_counter()
-                walk = node.query("trace", "backward", {"id": package}, caller)
-                back.append(time.perf_counter() - t0)
-                sizes.append(len(walk["events"]))
-                t0 = time.perf_counter()
-                node.query("trace", "forward", {"id": f"urn:epc:class:lgtin:{PREFIX}.000001.B{lot:06d}"}, caller)
-                fwd.append(time.perf_counter() - t0)
+            caller = _caller(node, home)
+            in_process = _time_queries(lambda m, a: node.query("trace", m, a, caller), lots, samples, recalled)
         finally:
             node.stop()
-    return {"events": stored, "load_s": round(load_s, 1), "load_events_per_s": round(stored / load_s),
-            "backward": _percentiles(back), "forward": _percentiles(fwd),
-            "backward_events_per_answer": round(statistics.mean(sizes), 1)}
+        store_bytes = _store_bytes(home / "node")
+        port = free_port()
+        process = start_node(home, port)
+        try:
+            with Client.from_home(home, f"{ORG}/admin", f"http://127.0.0.1:{port}", timeout=600) as client:
+                api = _time_queries(lambda m, a: client.query("trace", m, a, signed=True), lots, samples, recalled)
+        finally:
+            process.terminate()
+            process.wait(30)
+    return {"events": stored, "lots": lots, "validated_lots": min(validate_lots, lots), "load_s": round(load_s, 1),
+            "load_events_per_s": round(stored / load_s), "store_mb": round(store_bytes / 1e6),
+            "in_process": in_process, "api": api}
+
+
+def _caller(node: Node, home: Path) -> Any:
+    """The brand owner's admin as the executor sees it at the head (for in-process queries)."""
+    from consortia.execution.executor import Reader
+
+    store = node.store
+    reader = Reader(lambda k: (v.value if (v := store.state_read(k)) else None))
+    header = store.get_header(store.height())
+    sender = load_wallet(home, get_suite(node.genesis["suite"]), f"{ORG}/admin").sender
+    return node.executor.identity(reader, sender, header.time_ms if header else 0)
 
 
 @click.command()
@@ -224,7 +353,7 @@ def trace_queries(events: int = 100_000, samples: int = 200) -> dict[str, Any]:
 @click.option("--trace-events", default=100_000, show_default=True, help="Events on the chain for the trace queries.")
 def main(events: int, trace_events: int) -> None:
     print("capture:", capture(events))
-    print("trace queries:", trace_queries(trace_events))
+    print("trace queries:", trace_queries(trace_events, progress=True))
 
 
 if __name__ == "__main__":

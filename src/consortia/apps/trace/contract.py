@@ -226,8 +226,8 @@ class Traceability(Contract):
             require(owner is None, refuse("DUPLICATE_EVENT_ID", f"{where}.eventID {supplied} already names event {owner}"))
             ctx.put(f"eid/{supplied}", event_id)
         partners = set(shared)
-        for place in [summary["biz_location"], summary["read_point"],
-                      *[p["key"] for p in summary["sources"] + summary["destinations"]]]:
+        for place in dict.fromkeys([summary["biz_location"], summary["read_point"],
+                                    *[p["key"] for p in summary["sources"] + summary["destinations"]]]):
             owner = self._owner_of_key(ctx, place) if place else None
             if owner is not None:
                 partners.add(owner)
@@ -253,13 +253,18 @@ class Traceability(Contract):
             if value:
                 ctx.put(f"{name}/{value}|{suffix}", 1)
         keys = keys_with_roles(rec)
-        for key, _ in keys:  # a lot frozen by a governance vote takes no new events, nor do its packages
+        watched: dict[str, None] = {}  # a lot frozen by a governance vote takes no new events, nor do its packages
+        for key, _ in keys:
+            watched[key] = None
             lot_of_key = lots.get(key) or ctx.get(f"lot/{key}")
-            for frozen in (key, lot_of_key):
-                require(not (frozen and ctx.is_frozen(frozen)),
-                        refuse("LOT_FROZEN", f"{frozen} is frozen by a governance vote"))
+            if lot_of_key:
+                watched[lot_of_key] = None
+        for frozen in watched:  # in first-seen order, each once (these checks run per identifier)
+            if ctx.is_frozen(frozen):
+                raise refuse("LOT_FROZEN", f"{frozen} is frozen by a governance vote")
         for key, role in keys:
-            require("|" not in key, refuse("BAD_IDENTIFIER", f"identifier {key!r} contains '|'"))
+            if "|" in key:
+                raise refuse("BAD_IDENTIFIER", f"identifier {key!r} contains '|'")
             ctx.put(f"k/{key}|{suffix}", role)
         for instance, lot in sorted(lots.items()):
             if not ctx.has(f"lot/{instance}"):

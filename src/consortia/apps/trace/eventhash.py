@@ -18,6 +18,7 @@ import hashlib
 import re
 from collections.abc import Callable
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from consortia.apps.trace.identifiers import BadIdentifier, canonical_uri
@@ -73,6 +74,17 @@ def _value(field: str, value: Any, ns: dict[str, str]) -> str:
         return number_text(value)
     if not isinstance(value, str):
         return ""
+    return _text(field, value, ns) if ns else _plain_text(field, value)
+
+
+@lru_cache(maxsize=1 << 16)
+def _plain_text(field: str, value: str) -> str:
+    """``_text`` without namespaces (memoised: pure)."""
+    return _text(field, value, {})
+
+
+def _text(field: str, value: str, ns: dict[str, str]) -> str:
+    """One string value in canonical form: a timestamp in UTC, a term or identifier as its URI."""
     text = value.strip()
     if field in TIME_FIELDS:
         try:

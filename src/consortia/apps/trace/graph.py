@@ -56,6 +56,7 @@ class Walk:
     carriers: dict[str, list[tuple[str, int, int]]] = field(default_factory=dict)
     truncated: bool = False
     _records: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _rows: dict[str, list[tuple[int, str, str]]] = field(default_factory=dict)
     _windows: dict[tuple[str, bool], tuple[int, int]] = field(default_factory=dict)
 
     def visit(self, key: str, kind: str, lo: int, hi: int) -> bool:
@@ -74,6 +75,12 @@ class Walk:
             self.nodes[key] = {"key": key, "kind": kind}
         return True
 
+    def rows(self, key: str) -> list[tuple[int, str, str]]:
+        """``index_rows`` of ``key``, read once per walk (a container is read for each of its contents)."""
+        if key not in self._rows:
+            self._rows[key] = index_rows(self.ctx, key)
+        return self._rows[key]
+
     def record(self, event_id: str) -> dict[str, Any]:
         if event_id not in self._records:
             self._records[event_id] = self.ctx.get(f"ev/{event_id}")
@@ -84,7 +91,7 @@ class Walk:
 
     def removal_time(self, parent: str, child: str, after: int) -> int:
         """When ``child`` was taken out of ``parent`` after ``after`` (NEVER if it still is in)."""
-        for stamp, event_id, role in index_rows(self.ctx, parent):
+        for stamp, event_id, role in self.rows(parent):
             if role != "parent" or stamp < after:
                 continue
             rec = self.record(event_id)
@@ -126,7 +133,7 @@ def _traverse(ctx: Context, start: str, expand_row: Any, expand_key: Any) -> Wal
             continue
         if walk.truncated:
             break
-        for stamp, event_id, role in index_rows(ctx, key):
+        for stamp, event_id, role in walk.rows(key):
             if not lo <= stamp <= hi:
                 continue
             rec = walk.record(event_id)
@@ -189,13 +196,13 @@ def last_seen(walk: Walk, key: str, depth: int = 0) -> tuple[int, str] | None:
     """The latest ``(time_ms, event_id)`` that places ``key`` somewhere: its own events, or a
     container's while ``key`` was inside it."""
     best: tuple[int, str] | None = None
-    for stamp, event_id, _ in index_rows(walk.ctx, key):
+    for stamp, event_id, _ in walk.rows(key):
         rec = walk.record(event_id)
         if (rec["biz_location"] or rec["read_point"]) and (best is None or stamp >= best[0]):
             best = (stamp, event_id)
     if depth < 4:
         for parent, lo, hi in walk.carriers.get(key, []):
-            for stamp, event_id, _ in index_rows(walk.ctx, parent):
+            for stamp, event_id, _ in walk.rows(parent):
                 rec = walk.record(event_id)
                 if lo <= stamp <= hi and (rec["biz_location"] or rec["read_point"]) and (best is None or stamp >= best[0]):
                     best = (stamp, event_id)

@@ -9,6 +9,7 @@ capture edge (``schema.py``); see ADR 0007.
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 
 from consortia.apps.trace.identifiers import BadIdentifier, key_of, parse_gs1
@@ -91,7 +92,7 @@ def _parties(event: dict[str, Any], name: str, child: str, where: str) -> list[d
         if not isinstance(entry, dict) or not isinstance(entry.get(child), str):
             raise BadEvent(f"expected an object with {child}", field=field)
         kind = entry.get("type")
-        out.append({"type": bare_term(name[:-4] + "Type", expand_term(name[:-4] + "Type", kind)) if isinstance(kind, str) else "",
+        out.append({"type": _bare(name[:-4] + "Type", kind) if isinstance(kind, str) else "",
                     "key": _key(entry[child], f"{field}.{child}")})
     return out
 
@@ -117,8 +118,7 @@ def _sensors(event: dict[str, Any], where: str) -> list[dict[str, Any]]:
             if not isinstance(report, dict):
                 raise BadEvent("expected an object", field=rfield)
             kind = report.get("type")
-            reading: dict[str, Any] = {"type": bare_term("measurementType", expand_term("measurementType", kind))
-                                       if isinstance(kind, str) else ""}
+            reading: dict[str, Any] = {"type": _bare("measurementType", kind) if isinstance(kind, str) else ""}
             for name in ("value", "minValue", "maxValue", "meanValue"):
                 text = _decimal_text(report.get(name))
                 if text is not None:
@@ -138,15 +138,30 @@ def _sensors(event: dict[str, Any], where: str) -> list[dict[str, Any]]:
     return readings
 
 
+@lru_cache(maxsize=1 << 16)
+def _lot_link(identifier: str) -> tuple[str, str] | None:
+    """``(instance key, lot key)`` of an identifier that names an instance of a lot (memoised: pure)."""
+    parsed = parse_gs1(identifier)
+    if parsed is not None and parsed.lot_key and parsed.key != parsed.lot_key:
+        return parsed.key, parsed.lot_key
+    return None
+
+
+@lru_cache(maxsize=4096)
+def _bare(field: str, value: str) -> str:
+    """The bare standard term of a value of ``field`` (memoised: pure)."""
+    return bare_term(field, expand_term(field, value))
+
+
 def _lots(summary: dict[str, Any], event: dict[str, Any]) -> dict[str, str]:
     """Instance key -> lot key: from Digital Links that carry both (10) and (21), and from the ILMD
     lot number of a commissioning event whose instances share one GTIN."""
     lots: dict[str, str] = {}
     for name in ("epcList", "childEPCs", "outputEPCList", "inputEPCList"):
         for raw in event.get(name, []):
-            parsed = parse_gs1(raw.strip()) if isinstance(raw, str) else None
-            if parsed is not None and parsed.lot_key and parsed.key != parsed.lot_key:
-                lots[parsed.key] = parsed.lot_key
+            link = _lot_link(raw.strip()) if isinstance(raw, str) else None
+            if link is not None:
+                lots[link[0]] = link[1]
     ilmd = event.get("ilmd")
     if isinstance(ilmd, dict):
         lot = next((ilmd[k] for k in LOT_NUMBER_KEYS if isinstance(ilmd.get(k), str)), None)
@@ -184,9 +199,8 @@ def summarise(event: Any, where: str = "") -> dict[str, Any]:
     parent = _key(event["parentID"], _where(where, "parentID")) if "parentID" in event else None
     summary: dict[str, Any] = {
         "type": kind, "action": action, "time_ms": time_ms, "tz": tz,
-        "biz_step": bare_term("bizStep", expand_term("bizStep", event["bizStep"])) if "bizStep" in event else None,
-        "disposition": bare_term("disposition", expand_term("disposition", event["disposition"]))
-        if "disposition" in event else None,
+        "biz_step": _bare("bizStep", event["bizStep"]) if "bizStep" in event else None,
+        "disposition": _bare("disposition", event["disposition"]) if "disposition" in event else None,
         "read_point": _place(event, "readPoint", where), "biz_location": _place(event, "bizLocation", where),
         "parent": parent,
         "epc": _ids(event, "epcList", where), "class": _quantities(event, "quantityList", where),
