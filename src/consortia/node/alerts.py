@@ -241,9 +241,11 @@ class Alerts:
 
 
 def rederive(alerts: Alerts, store: Store, sender_org: Callable[[dict[str, Any]], str]) -> int:
-    """Derive the alerts of every stored block above the recorded height; return how many blocks."""
-    start = alerts.derived_height() + 1
+    """Derive the alerts of every stored block above the recorded height; return how many blocks
+    held transactions (the genesis block, always there, holds none)."""
+    start, count = alerts.derived_height() + 1, 0
     for block in store.iter_blocks(max(start, 0)):
         alerts.on_block(block.height, block.header.time_ms, [w["tx"] for w in block.txs],
                         [r.to_dict() for r in block.receipts], sender_org)
-    return max(0, store.height() - start + 1)
+        count += 1 if block.txs else 0
+    return count
