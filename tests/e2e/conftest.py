@@ -30,14 +30,15 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "console"
 
 
 @contextmanager
-def running_node(home: Path, *, signer: bool) -> Iterator[str]:
+def running_node(home: Path, *, signer: bool, crypto: str = "ed25519") -> Iterator[str]:
     """``consortia up --init`` in ``home`` on a free loopback port; with ``signer=False`` the demo signer
     stays off (``--no-demo-signer``), as on a node that is not the user's own machine."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "CONSORTIA_CONSOLE_SIGNER"}
     log = open(home.parent / "node.log", "wb")  # noqa: SIM115 - closed below
     process = subprocess.Popen([sys.executable, "-m", "consortia.cli.main", "up", "--init", "--dir", str(home),
-                                "--port", str(port), "--log-level", "warning", *([] if signer else ["--no-demo-signer"])],
+                                "--port", str(port), "--log-level", "warning", "--crypto", crypto,
+                                *([] if signer else ["--no-demo-signer"])],
                                stdout=log, stderr=subprocess.STDOUT, env=env)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120

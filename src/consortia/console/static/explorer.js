@@ -102,7 +102,7 @@ export async function transaction(txId) {
         const outcome = await verifyTransaction(text);
         if (!outcome.supported) {
           result.replaceChildren(el("p", { class: "notice" },
-            `This chain uses the ${outcome.suite} suite (SM3 hashes), which the browser cannot compute: ` +
+            `This chain uses the ${outcome.suite} suite, which this console cannot check: ` +
             `verify with the CLI: consortia tx show ${txId}`));
         } else {
           const ok = outcome.checks.every(([, passed]) => passed !== false);

@@ -1,5 +1,7 @@
 // Shared helpers: the REST client, the demo signer, DOM building, formatting, error words,
-// and Merkle proof verification in the browser (SHA-256 via WebCrypto).
+// and Merkle proof verification in the browser (SHA-256 via WebCrypto, SM3 via the vendored module).
+
+import { suiteHash } from "./wallet.js";
 
 export const session = {
   identity: localStorage.getItem("consortia.identity") || "",
@@ -478,14 +480,15 @@ export function concatBytes(...parts) {
   for (const p of parts) { all.set(p, i); i += p.length; }
   return all;
 }
-async function sha256(...parts) {
-  return new Uint8Array(await crypto.subtle.digest("SHA-256", concatBytes(...parts)));
+/** The chain suite's hash of the concatenated parts: SHA-256 (WebCrypto) or SM3 (vendored). */
+function hasherFor(suite) {
+  return (...parts) => suiteHash(suite, concatBytes(...parts));
 }
 
 /** Same walk as consortia.crypto.merkle.is_valid_proof: leaf 0x00, node 0x01, odd node promoted. */
-async function isValidProof(leafData, proof, root, size) {
+async function isValidProof(hash, leafData, proof, root, size) {
   if (proof.size !== size || proof.index < 0 || proof.index >= size) return false;
-  let node = await sha256(Uint8Array.of(0), leafData);
+  let node = await hash(Uint8Array.of(0), leafData);
   let i = proof.index, width = proof.size, step = 0;
   while (width > 1) {
     const sibling = i ^ 1;
@@ -493,7 +496,7 @@ async function isValidProof(leafData, proof, root, size) {
       const s = proof.path[step++];
       if (!s || s.left !== sibling < i) return false;
       const h = hexToBytes(s.hash);
-      node = s.left ? await sha256(Uint8Array.of(1), h, node) : await sha256(Uint8Array.of(1), node, h);
+      node = s.left ? await hash(Uint8Array.of(1), h, node) : await hash(Uint8Array.of(1), node, h);
     }
     i = Math.floor(i / 2);
     width = Math.floor((width + 1) / 2);
@@ -505,7 +508,8 @@ async function isValidProof(leafData, proof, root, size) {
 export async function verifyTransaction(text) {
   const view = parseExact(text);
   const h = view.header;
-  if (h.suite !== "ed25519-sha256") return { supported: false, suite: h.suite, checks: [] };
+  if (h.suite !== "ed25519-sha256" && h.suite !== "sm2-sm3") return { supported: false, suite: h.suite, checks: [] };
+  const digest = hasherFor(h.suite);  // SM3 on the national suite
   const checks = [];
   // Fields masked by governance (ADR 0012) are shown as digests: the content can no longer be hashed
   // to the id, so those checks are reported as not checkable (null), never as passed.
@@ -513,15 +517,15 @@ export async function verifyTransaction(text) {
   const proposals = masked ? [...new Set(view.masked.map((m) => m.proposal))].join(", ") : "";
   checks.push(masked
     ? [`the transaction hashes to its id: not checkable, content masked by governance proposal ${proposals}`, null]
-    : ["the transaction hashes to its id", bytesToHex(await sha256(enc.encode(canonical(view.tx)))) === view.tx_id]);
+    : ["the transaction hashes to its id", bytesToHex(await digest(enc.encode(canonical(view.tx)))) === view.tx_id]);
   checks.push(["the receipt belongs to this transaction", view.receipt.tx_id === view.tx_id]);
   checks.push(["the transaction id is in the block's tx_root",
-    await isValidProof(hexToBytes(view.tx_id), view.proof.tx, h.tx_root, h.tx_count)]);
-  const receiptOk = await isValidProof(enc.encode(canonical(view.receipt)), view.proof.receipt, h.receipts_root, h.tx_count);
+    await isValidProof(digest, hexToBytes(view.tx_id), view.proof.tx, h.tx_root, h.tx_count)]);
+  const receiptOk = await isValidProof(digest, enc.encode(canonical(view.receipt)), view.proof.receipt, h.receipts_root, h.tx_count);
   checks.push(!receiptOk && masked
     ? ["the receipt is in the block's receipts_root: not checkable, it repeats masked text", null]
     : ["the receipt is in the block's receipts_root", receiptOk]);
-  checks.push(["the header hashes to the block hash", bytesToHex(await sha256(enc.encode(canonical(h)))) === view.block_hash]);
+  checks.push(["the header hashes to the block hash", bytesToHex(await digest(enc.encode(canonical(h)))) === view.block_hash]);
   return { supported: true, suite: h.suite, checks };
 }
 
