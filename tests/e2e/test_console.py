@@ -26,6 +26,20 @@ def toast(page: Any, text: str) -> str:
     return str(page.locator(".toast", has_text=text).first.inner_text())
 
 
+def submit_event(page: Any, fields: dict[str, str], *, open_panel: bool = True) -> None:
+    """Fill the single-event form (``bizStep`` and ``disposition`` are selects) and submit it."""
+    if open_panel:
+        page.locator("#event-panel summary").click()
+    form = page.locator("#event-form")
+    for name, value in fields.items():
+        field = form.locator(f"[name={name}]")
+        if name in ("bizStep", "disposition"):
+            field.select_option(value)
+        else:
+            field.fill(value)
+    form.locator("button[type=submit]").click()
+
+
 def test_console_is_served_from_the_package_with_no_external_assets(console_url: str) -> None:
     html = httpx.get(f"{console_url}/console").text
     assert "/console/static/app.js" in html and "http" not in html.split("<body>")[0].replace("http-equiv", "")
@@ -256,21 +270,12 @@ def test_capture_an_epcis_document_with_progress_then_trace_it(page: Any) -> Non
 
 def test_record_one_event_and_see_the_journey_as_a_flow_of_locations(page: Any) -> None:
     open_console(page, "/trace", identity="lianhe-foods/clerk")
-    page.locator("#event-panel summary").click()
-    form = page.locator("#event-form")
-    form.locator("[name=gtin]").fill("06925678000013")
-    form.locator("button[type=submit]").click()
+    submit_event(page, {"gtin": "06925678000013"})
     page.wait_for_selector("#event-result .error:has-text('check digit')")
-    form.locator("[name=gtin]").fill("06925678000012")
-    form.locator("[name=lot]").fill("LH260316A")
-    form.locator("[name=serials]").fill("00001")
-    form.locator("[name=bizStep]").select_option("receiving")
-    form.locator("[name=disposition]").select_option("in_progress")
-    form.locator("[name=gln]").fill("6925678000029")
-    form.locator("[name=time]").fill("2027-12-01T09:30")
-    form.locator("[name=temperature]").fill("3.0")
+    submit_event(page, {"gtin": "06925678000012", "lot": "LH260316A", "serials": "00001", "bizStep": "receiving",
+                        "disposition": "in_progress", "gln": "6925678000029", "time": "2027-12-01T09:30",
+                        "temperature": "3.0"}, open_panel=False)
     shot(page, "trace-event-form")
-    form.locator("button[type=submit]").click()
     page.wait_for_selector("#event-result .verified:has-text('Captured 1 of 1 events')")
     page.fill("#journey-form [name=lot]", "LH260316A")
     page.fill("#journey-form [name=serial]", "00001")
@@ -296,16 +301,8 @@ def test_regulator_sees_a_new_alert_live(browser: Any, console_url: str, page: A
     newest = int(page.locator("#alerts-feed li").first.get_attribute("data-seq"))
     with console_page(browser, console_url) as other:  # a carrier records a warm reading meanwhile
         open_console(other, "/trace", identity="lianhe-foods/clerk")
-        other.locator("#event-panel summary").click()
-        form = other.locator("#event-form")
-        form.locator("[name=gtin]").fill("06925678000012")
-        form.locator("[name=lot]").fill("WARMLOT")
-        form.locator("[name=serials]").fill("0007")
-        form.locator("[name=bizStep]").select_option("transporting")
-        form.locator("[name=disposition]").select_option("in_transit")
-        form.locator("[name=gln]").fill("6925678000029")
-        form.locator("[name=temperature]").fill("9.5")
-        form.locator("button[type=submit]").click()
+        submit_event(other, {"gtin": "06925678000012", "lot": "WARMLOT", "serials": "0007", "bizStep": "transporting",
+                             "disposition": "in_transit", "gln": "6925678000029", "temperature": "9.5"})
         other.wait_for_selector("#event-result .verified")
     top = page.locator("#alerts-feed li").first
     page.wait_for_function(f"Number(document.querySelector('#alerts-feed li').dataset.seq) > {newest}")

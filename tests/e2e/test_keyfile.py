@@ -24,6 +24,7 @@ from consortia.ledger.records import SIG_DOMAIN, SignedTx
 from consortia.node.home import init_consortium
 from consortia.types import codec
 from tests.e2e.conftest import shot
+from tests.e2e.test_console import submit_event
 
 TRICKY: list[Any] = [
     "plain", "", "é中文😀", "quote \" backslash \\ slash /", "\x00\x01\x07\x08\t\n\x0b\x0c\r\x1b\x1f\x7f",
@@ -199,15 +200,8 @@ def test_key_file_sign_in_without_demo_signer_scf_and_evidence(keyfile_page: Any
 def test_key_file_member_records_a_traceability_event(keyfile_page: Any, keyfile_url: str, keyfile_home: Path) -> None:
     page = keyfile_page
     sign_in_with_key_file(page, keyfile_home, "lianhe-foods/clerk", "/trace")
-    page.locator("#event-panel summary").click()
-    form = page.locator("#event-form")
-    form.locator("[name=gtin]").fill("06925678000012")
-    form.locator("[name=lot]").fill("KEYLOT")
-    form.locator("[name=serials]").fill("0001")
-    form.locator("[name=bizStep]").select_option("storing")
-    form.locator("[name=gln]").fill("6925678000029")
-    form.locator("[name=temperature]").fill("2.50")
-    form.locator("button[type=submit]").click()
+    submit_event(page, {"gtin": "06925678000012", "lot": "KEYLOT", "serials": "0001", "bizStep": "storing",
+                        "gln": "6925678000029", "temperature": "2.50"})
     page.wait_for_selector("#event-result .verified:has-text('Captured 1 of 1 events')")
     journey = httpx.post(f"{keyfile_url}/query/trace/journey",
                          json={"gtin": "06925678000012", "lot": "KEYLOT", "serial": "0001"}).json()["result"]
