@@ -282,6 +282,39 @@ def test_client_fails_over_to_a_reachable_node(live_node) -> None:  # type: igno
     assert err.value.code == "NODE_UNREACHABLE"
 
 
+def test_client_moves_on_from_a_node_that_cannot_order(live_node) -> None:  # type: ignore[no-untyped-def]
+    """A node whose ordering service is down answers 503; the transaction goes to the next node.
+    With no other node the 503 reaches the caller as it was."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Unordered(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
+            self.rfile.read(int(self.headers["content-length"]))
+            body = orjson.dumps({"error": {"code": "ORDERER_UNAVAILABLE", "message": "no stream leader"}})
+            self.send_response(503)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Unordered)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    sick = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        with Client.from_home(live_node.home, "pudong-bank/admin", [sick, live_node.url]) as c:
+            view = c.send("kv", "put", {"key": "api/after-503", "value": 1})
+            assert view["receipt"]["status"] == "ok" and c.url == live_node.url
+        with Client.from_home(live_node.home, "pudong-bank/admin", sick) as alone, pytest.raises(ConsortiaError) as err:
+            alone.send("kv", "put", {"key": "api/never", "value": 1})
+        assert err.value.code == "ORDERER_UNAVAILABLE"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def test_unauthorised_senders_are_refused(live_node) -> None:  # type: ignore[no-untyped-def]
     with Client.from_home(live_node.home, "hongqiao-auto/node", live_node.url) as node_only:
         with pytest.raises(BadInput) as err:

@@ -97,6 +97,9 @@ class Client:
             except httpx.TransportError as exc:
                 last = exc
                 continue
+            if response.status_code == 503 and attempt + 1 < len(self.urls):
+                last = _error_from(response)  # that node cannot order now; another may
+                continue
             self._current = (self._current + attempt) % len(self.urls)
             if response.status_code >= 400:
                 raise _error_from(response)

@@ -39,6 +39,9 @@ from consortia.types import codec
 log = logging.getLogger(__name__)
 
 PUBLISH_TIMEOUT_S = 10.0
+# How long a publish keeps retrying while the stream has no leader. After the whole cluster
+# restarts on a busy host, the servers can take well over 10 s to recover the stream and elect.
+ELECTION_WAIT_S = 45.0
 
 
 def stream_names(chain_id: str) -> tuple[str, str]:
@@ -260,7 +263,7 @@ class JetStreamOrderer:
         """Publish, retrying while the stream has no leader (an election after a server died or
         the cluster restarted); the message id makes a retry that did get stored harmless."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + PUBLISH_TIMEOUT_S
+        deadline = loop.time() + ELECTION_WAIT_S
         while True:
             try:
                 return await self._js.publish(subject, payload, timeout=2.0, headers={"Nats-Msg-Id": msg_id})
@@ -276,7 +279,7 @@ class JetStreamOrderer:
             raise Unavailable("the ordering service is not running", code="ORDERER_UNREACHABLE")
         future = asyncio.run_coroutine_threadsafe(coroutine, loop)
         try:
-            return future.result(PUBLISH_TIMEOUT_S + 5)
+            return future.result(ELECTION_WAIT_S + 5)
         except Exception as exc:  # noqa: BLE001 - every failure means: not stored, try again
             future.cancel()
             raise Unavailable(f"the ordering service did not store the transactions ({type(exc).__name__}); "
