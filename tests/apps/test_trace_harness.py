@@ -8,7 +8,9 @@ from typing import Any
 from consortia.apps.trace.document import capture_args, prepare_capture
 from consortia.apps.trace.identifiers import compute_check_digit
 from consortia.apps.trace.jsonexact import dumps_exact
+from consortia.apps.trace.sealing import seal_batches
 from consortia.apps.trace.times import format_iso
+from consortia.crypto import KeyUnwrapper
 from consortia.execution.executor import Reader
 from consortia.identity.x509 import Identity
 from tests.apps.harness import AppHarness
@@ -73,6 +75,28 @@ class Trace(AppHarness):
         ids: list[str] = []
         for batch in prepared.batches:
             result = self.ok(org, "capture", capture_args(prepared.namespaces, batch, share_with), who="clerk")
+            ids += result["captured"] + result["declared"]
+        return ids
+
+    def publish_sealing_keys(self, *orgs: str) -> dict[str, KeyUnwrapper]:
+        """Give each organisation a sealing key pair and publish its public half."""
+        suite = self.chain.c.suite
+        keys = {org: suite.generate_unwrapper() for org in orgs}
+        for org, key in keys.items():
+            self.ok(org, "set_sealing_key", {"key": key.public_key.hex()})
+        return keys
+
+    def sealed_args(self, org: str, events: list[dict[str, Any]], share_with: list[str] | None = None,
+                    context: list[Any] | None = None) -> list[dict[str, Any]]:
+        prepared = prepare_capture(document(events, context))
+        return seal_batches(self.chain.c.suite, self.chain.c.chain_id, org, prepared.namespaces, prepared.batches,
+                            lambda places: self.query(None, "sealing_directory", {"places": places}), share_with or [])
+
+    def capture_sealed(self, org: str, events: list[dict[str, Any]], share_with: list[str] | None = None,
+                       context: list[Any] | None = None) -> list[str]:
+        ids: list[str] = []
+        for args in self.sealed_args(org, events, share_with, context):
+            result = self.ok(org, "capture_sealed", args, who="clerk")
             ids += result["captured"] + result["declared"]
         return ids
 

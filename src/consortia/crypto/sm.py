@@ -13,6 +13,10 @@ suite never uses another: a signature made elsewhere with that default ID verifi
 Public keys travel as the 65-byte uncompressed point ``04 || x || y``; signatures as the
 DER ``SEQUENCE { r INTEGER, s INTEGER }`` of GM/T 0009 (Tongsuo refuses any non-canonical
 encoding, so one signature has exactly one byte form).
+
+Payload keys are wrapped with SM2 public-key encryption (GB/T 32918.4), the ciphertext in the
+DER ``SEQUENCE { x, y, C3 (SM3), C2 }`` of GM/T 0009. tongsuopy exposes no SM2 encryption, so
+``_pkey_crypt`` calls Tongsuo's ``EVP_PKEY_encrypt`` / ``EVP_PKEY_decrypt`` through its bindings.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from tongsuopy.crypto.exceptions import InternalError, InvalidSignature, Invalid
 
 from consortia.crypto.suite import (
     CryptoSuite,
+    KeyUnwrapper,
     Signer,
     check_seal_key,
     refuse_private_key,
@@ -122,6 +127,50 @@ class Sm2Signer(Signer):
         return f"Sm2Signer(public={self._public.hex()[:16]}...)"
 
 
+def _pkey_crypt(key: object, data: bytes, *, decrypt: bool) -> bytes | None:
+    """SM2 encryption (public key) or decryption (private key) of ``data``; None on failure."""
+    from tongsuopy.backends.tongsuo.backend import backend
+
+    lib, ffi = backend._lib, backend._ffi
+    init, run = (lib.EVP_PKEY_decrypt_init, lib.EVP_PKEY_decrypt) if decrypt else \
+        (lib.EVP_PKEY_encrypt_init, lib.EVP_PKEY_encrypt)
+    ctx = lib.EVP_PKEY_CTX_new(key._evp_pkey, ffi.NULL)  # type: ignore[attr-defined]
+    if ctx == ffi.NULL:
+        lib.ERR_clear_error()
+        return None
+    ctx = ffi.gc(ctx, lib.EVP_PKEY_CTX_free)
+    size = ffi.new("size_t *")
+    if init(ctx) != 1 or run(ctx, ffi.NULL, size, data, len(data)) != 1:
+        lib.ERR_clear_error()
+        return None
+    out = ffi.new("unsigned char[]", size[0])
+    if run(ctx, out, size, data, len(data)) != 1:
+        lib.ERR_clear_error()
+        return None
+    return bytes(ffi.buffer(out)[:size[0]])
+
+
+class Sm2Unwrapper(KeyUnwrapper):
+    def __init__(self, suite: CryptoSuite, key: ec.EllipticCurvePrivateKey) -> None:
+        self.suite = suite
+        self._key = key
+        self._public = _raw_public(key.public_key())
+
+    @property
+    def public_key(self) -> bytes:
+        return self._public
+
+    def unwrap(self, wrapped: bytes) -> bytes:
+        opened = _pkey_crypt(self._key, wrapped, decrypt=True) if wrapped else None
+        if opened is None:
+            raise BadInput("the wrapped key does not open with this organisation's key", code="DECRYPT_FAILED")
+        return opened
+
+    def private_key_pem(self) -> bytes:
+        return bytes(self._key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                             serialization.NoEncryption()))
+
+
 class Sm2Sm3(CryptoSuite):
     """The national suite: SM2 signatures (default user ID), SM3 hashes, SM4-GCM sealing."""
 
@@ -130,6 +179,7 @@ class Sm2Sm3(CryptoSuite):
     signature_name = "sm2"
     seal_name = "sm4-gcm"
     seal_key_bytes = 16
+    wrap_name = "sm2-encrypt"
     cert_signature_oid = SIGNATURE_OID
     key_algorithm = (EC_PUBLIC_KEY_OID, CURVE_OID)
 
@@ -156,13 +206,34 @@ class Sm2Sm3(CryptoSuite):
         return Sm2Signer(self, ec.derive_private_key(d, ec.SM2()))
 
     def load_signer(self, pem: bytes) -> Sm2Signer:
+        return Sm2Signer(self, self._load_private(pem))
+
+    def _load_private(self, pem: bytes) -> ec.EllipticCurvePrivateKey:
         try:
             key = serialization.load_pem_private_key(pem, password=None)
         except (ValueError, TypeError, InternalError, UnsupportedAlgorithm) as exc:
             raise refuse_private_key(self, pem, str(exc).split(". ")[0]) from None
         if not isinstance(key, ec.EllipticCurvePrivateKey) or key.curve.name != "SM2":
             raise refuse_private_key(self, pem, "expected an SM2 private key")
-        return Sm2Signer(self, key)
+        return key
+
+    def wrap(self, public_key: bytes, secret: bytes) -> bytes:
+        key = _public_key(self.check_wrap_key(public_key))
+        wrapped = _pkey_crypt(key, secret, decrypt=False)
+        if wrapped is None:
+            raise BadInput("SM2 encryption failed", code="BAD_KEY")
+        return wrapped
+
+    def check_wrap_key(self, public_key: bytes) -> bytes:
+        if not isinstance(public_key, bytes) or _public_key(public_key) is None:
+            raise BadInput("SM2 public key: expected a curve point 04 || x || y", code="BAD_KEY")
+        return public_key
+
+    def generate_unwrapper(self) -> Sm2Unwrapper:
+        return Sm2Unwrapper(self, ec.generate_private_key(ec.SM2()))
+
+    def load_unwrapper(self, pem: bytes) -> Sm2Unwrapper:
+        return Sm2Unwrapper(self, self._load_private(pem))
 
     def public_key_info(self, public_key: bytes) -> bytes:
         if _public_key(bytes(public_key)) is None:

@@ -1,7 +1,8 @@
 """Signer / Verifier / Hasher / Sealer behind one interface, chosen by name at genesis.
 
 The ledger never names an algorithm: it asks the chain's suite to hash, sign and
-verify; applications ask it to seal private payloads. Two suites are registered:
+verify; applications ask it to seal private payloads and to wrap their keys to an
+organisation's public key (``wrap`` / ``KeyUnwrapper``). Two suites are registered:
 ``ed25519-sha256`` (here) and the national ``sm2-sm3`` (``consortia.crypto.sm``).
 A chain never mixes them: a key or certificate of the other suite is refused with
 ``WRONG_SUITE``.
@@ -17,12 +18,13 @@ from typing import Any, ClassVar
 
 import nacl.bindings
 import nacl.exceptions
+import nacl.public
 import nacl.signing
 from asn1crypto import keys as asn1_keys
 from asn1crypto import pem as asn1_pem
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519
+from cryptography.hazmat.primitives.asymmetric import ed25519, x25519
 
 from consortia.errors import BadInput
 
@@ -49,6 +51,26 @@ class Signer(ABC):
     def private_key_pem(self) -> bytes: ...
 
 
+class KeyUnwrapper(ABC):
+    """The private half of an organisation's key-wrapping pair: opens what ``CryptoSuite.wrap`` made."""
+
+    suite: CryptoSuite
+
+    @property
+    @abstractmethod
+    def public_key(self) -> bytes: ...
+
+    @abstractmethod
+    def unwrap(self, wrapped: bytes) -> bytes:
+        """The wrapped secret; ``DECRYPT_FAILED`` if it was not wrapped to this key or was altered."""
+
+    @abstractmethod
+    def private_key_pem(self) -> bytes: ...
+
+    def __repr__(self) -> str:  # never print key material
+        return f"{type(self).__name__}(public={self.public_key.hex()[:16]}...)"
+
+
 class CryptoSuite(ABC):
     """Hashing, verification, key handling and sealing for one family of algorithms."""
 
@@ -57,6 +79,7 @@ class CryptoSuite(ABC):
     signature_name: ClassVar[str]
     seal_name: ClassVar[str]
     seal_key_bytes: ClassVar[int]
+    wrap_name: ClassVar[str]  # the public-key encryption that wraps a payload key to an organisation
     cert_signature_oid: ClassVar[str]  # X.509 signatureAlgorithm of certificates this suite signs
     key_algorithm: ClassVar[tuple[str, str | None]]  # PKCS#8 / SPKI algorithm OID and named curve of its keys
 
@@ -90,6 +113,20 @@ class CryptoSuite(ABC):
 
     def generate_seal_key(self) -> bytes:
         return os.urandom(self.seal_key_bytes)
+
+    @abstractmethod
+    def wrap(self, public_key: bytes, secret: bytes) -> bytes:
+        """Encrypt a short secret (a payload key) to the holder of ``public_key``'s private half."""
+
+    @abstractmethod
+    def check_wrap_key(self, public_key: bytes) -> bytes:
+        """``public_key`` if it is a valid key-wrapping public key of this suite, else ``BAD_KEY``."""
+
+    @abstractmethod
+    def generate_unwrapper(self) -> KeyUnwrapper: ...
+
+    @abstractmethod
+    def load_unwrapper(self, pem: bytes) -> KeyUnwrapper: ...
 
 
 def refuse_private_key(suite: CryptoSuite, pem: bytes, detail: str) -> BadInput:
@@ -178,15 +215,39 @@ _ED25519_INFO_PREFIX = bytes.fromhex("302a300506032b6570032100")  # SubjectPubli
 _XCHACHA_NONCE = nacl.bindings.crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
 
 
+class X25519Unwrapper(KeyUnwrapper):
+    def __init__(self, suite: CryptoSuite, key: nacl.public.PrivateKey) -> None:
+        self.suite = suite
+        self._key = key
+        self._box = nacl.public.SealedBox(key)
+
+    @property
+    def public_key(self) -> bytes:
+        return bytes(self._key.public_key)
+
+    def unwrap(self, wrapped: bytes) -> bytes:
+        try:
+            return bytes(self._box.decrypt(wrapped))
+        except (nacl.exceptions.CryptoError, ValueError, TypeError):
+            raise BadInput("the wrapped key does not open with this organisation's key", code="DECRYPT_FAILED") from None
+
+    def private_key_pem(self) -> bytes:
+        key = x25519.X25519PrivateKey.from_private_bytes(bytes(self._key))
+        return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                 serialization.NoEncryption())
+
+
 class Ed25519Sha256(CryptoSuite):
     """The default suite: Ed25519 signatures (libsodium via PyNaCl), SHA-256 hashes,
-    XChaCha20-Poly1305 sealing (random 192-bit nonces never collide in practice)."""
+    XChaCha20-Poly1305 sealing (random 192-bit nonces never collide in practice), keys wrapped
+    to X25519 keys with libsodium's sealed box (ephemeral X25519, XSalsa20-Poly1305)."""
 
     name = "ed25519-sha256"
     hash_name = "sha-256"
     signature_name = "ed25519"
     seal_name = "xchacha20-poly1305"
     seal_key_bytes = 32
+    wrap_name = "x25519-sealed-box"
     cert_signature_oid = "1.3.101.112"  # id-Ed25519 (RFC 8410)
     key_algorithm = ("1.3.101.112", None)
 
@@ -247,6 +308,27 @@ class Ed25519Sha256(CryptoSuite):
         except nacl.exceptions.CryptoError:
             raise BadInput("sealed payload does not open with this key and associated data",
                            code="DECRYPT_FAILED") from None
+
+    def wrap(self, public_key: bytes, secret: bytes) -> bytes:
+        return bytes(nacl.public.SealedBox(nacl.public.PublicKey(self.check_wrap_key(public_key))).encrypt(secret))
+
+    def check_wrap_key(self, public_key: bytes) -> bytes:
+        if not isinstance(public_key, bytes) or len(public_key) != 32 or public_key == bytes(32):
+            raise BadInput("X25519 public key: expected 32 bytes", code="BAD_KEY")
+        return public_key
+
+    def generate_unwrapper(self) -> X25519Unwrapper:
+        return X25519Unwrapper(self, nacl.public.PrivateKey.generate())
+
+    def load_unwrapper(self, pem: bytes) -> X25519Unwrapper:
+        try:
+            key = serialization.load_pem_private_key(pem, password=None)
+        except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
+            raise BadInput(f"cannot read the key-wrapping key: {exc}", code="BAD_KEY") from None
+        if not isinstance(key, x25519.X25519PrivateKey):
+            raise BadInput("expected an X25519 private key", code="BAD_KEY")
+        raw = key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption())
+        return X25519Unwrapper(self, nacl.public.PrivateKey(raw))
 
 
 _SUITES: dict[str, CryptoSuite] = {}

@@ -12,10 +12,15 @@ the chain (``exists``), and the trace skeleton (identifiers, steps, places, time
 to the capturing organisation, its trading partners on that event (the owners of the parties
 and locations it names, and any it shares with) and regulators. The consumer ``journey`` of one
 package is public by design: steps, places, times and sensor summaries, no commercial data.
+
+Sealed capture (``capture_sealed``, ADR 0013) keeps the payload off every other node as well:
+the chain then holds the event's public part in clear and the whole event encrypted to its
+recipients' organisation keys (``set_sealing_key``); see ``sealing.py``.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
@@ -25,9 +30,11 @@ from consortia.apps.trace.graph import MAX_ROWS, TIME_OFFSET, Walk, backward, fo
 from consortia.apps.trace.identifiers import BadIdentifier, describe_key, key_of, normalise_gtin, parse_gs1
 from consortia.apps.trace.jsonexact import dumps_exact, loads_exact
 from consortia.apps.trace.model import decimal_of, keys_with_roles, summarise
+from consortia.apps.trace.sealing import MAX_RECIPIENTS, MAX_WRAPPED_BYTES, place_keys, public_part
 from consortia.apps.trace.times import BadTime, format_iso, parse_time_ms
 from consortia.apps.trace.vocab import CONTEXT_URL
 from consortia.contracts.sdk import Context, Contract, method, query, refuse, require
+from consortia.crypto import get_suite
 from consortia.errors import BadInput, ConsortiaError, NotFound
 
 PARTY_ROLES = ("farm", "processor", "warehouse", "carrier", "retailer", "brand_owner", "regulator", "other")
@@ -41,6 +48,8 @@ STAGE_OF_STEP = {
     "retail_selling": "shelf", "dispensing": "shelf", "inspecting": "processing", "sensor_reporting": "transport",
 }
 MAX_EVENTS_PER_TX = 1000
+MAX_PUBLIC_BYTES = 256 * 1024
+MAX_SEALED_BYTES = 300 * 1024
 MAX_PAGE = 1000
 MAX_NAMESPACES = 50
 SCAN_PAGE = 2000
@@ -121,6 +130,39 @@ class Traceability(Contract):
         ctx.emit("PartyRegistered", org=caller.org, roles=party["roles"])
         return party
 
+    @method
+    def set_sealing_key(self, ctx: Context, key: str) -> dict[str, Any]:
+        """Publish the caller's organisation key for sealed payloads (hex; its admin signs). Events
+        sealed to it from now on are readable with the private half, which its node holds."""
+        caller = ctx.require_caller()
+        require(caller.has_role("admin"), refuse("NOT_ADMIN", "an organisation admin publishes the sealing key"))
+        party = self._party(ctx, caller.org)
+        suite = get_suite(ctx.suite)
+        try:
+            raw = suite.check_wrap_key(bytes.fromhex(key)) if len(key) <= 2 * MAX_WRAPPED_BYTES else b""
+        except (ValueError, BadInput):
+            raw = b""
+        require(raw, refuse("BAD_KEY", f"key: expected a {suite.wrap_name} public key in hex"))
+        party = {**party, "sealing_key": raw.hex(), "sealing_key_since": ctx.height}
+        ctx.put(f"party/{caller.org}", party)
+        ctx.emit("SealingKeySet", org=caller.org)
+        return party
+
+    @query
+    def sealing_directory(self, ctx: Context, places: list[str] | None = None) -> dict[str, Any]:
+        """Public: what a sealed capture needs: every party's sealing key, the regulators, and
+        the owner of each place key in ``places`` (read point, business location, sources...)."""
+        wanted = places or []
+        require(len(wanted) <= 10_000, BadInput("places: at most 10,000", code="BAD_ARGS"))
+        keys, regulators = {}, []
+        for _, party in ctx.range("party/", limit=10_000):
+            if party.get("sealing_key"):
+                keys[party["org"]] = party["sealing_key"]
+            if "regulator" in party["roles"]:
+                regulators.append(party["org"])
+        owners = {p: self._owner_of_key(ctx, p) for p in wanted if isinstance(p, str) and len(p) <= 300}
+        return {"keys": keys, "regulators": regulators, "owners": {p: o for p, o in owners.items() if o}}
+
     def _place_key(self, place: str) -> str:
         """A GLN, an SGLN URN or a Digital Link (414) as a location key."""
         text = place.strip()
@@ -186,32 +228,103 @@ class Traceability(Contract):
         org = self._party(ctx, ctx.require_caller().org)["org"]
         require(0 < len(events) <= MAX_EVENTS_PER_TX,
                 refuse("BAD_ARGS", f"events: 1 to {MAX_EVENTS_PER_TX} event texts per transaction"))
-        ns = namespaces or {}
-        require(len(ns) <= MAX_NAMESPACES and all(0 < len(k) <= 64 and 0 < len(v) <= 500 for k, v in ns.items()),
-                refuse("BAD_ARGS", f"namespaces: at most {MAX_NAMESPACES} prefixes of up to 64 characters"))
-        shared = sorted(set(share_with or []))
-        for partner in shared:
-            require(ctx.has(f"party/{partner}"), refuse("UNKNOWN_PARTY", f"share_with: {partner} is not a party"))
+        ns = self._namespaces(namespaces)
+        shared = self._shared(ctx, share_with)
         captured: list[str] = []
         declared: list[str] = []
         for i, text in enumerate(events):
             event_id, was_declaration = self._capture_one(ctx, org, text, ns, shared, f"events[{i}]")
             (declared if was_declaration else captured).append(event_id)
-        stats = ctx.get("stats", {"events": 0, "declarations": 0, "recalls": 0, "alerts": 0})
-        stats["events"] += len(captured)
-        stats["declarations"] += len(declared)
-        ctx.put("stats", stats)
+        self._count(ctx, events=len(captured), declarations=len(declared))
         return {"captured": captured, "declared": declared, "org": org, "height": ctx.height}
 
+    @method
+    def capture_sealed(self, ctx: Context, events: list[dict[str, Any]], keys: list[dict[str, str]],
+                       namespaces: dict[str, str] | None = None, share_with: list[str] | None = None) -> dict[str, Any]:
+        """Capture events whose payloads are sealed to their recipients (``sealing.py``): each
+        ``{"id", "public", "sealed", "key"}``, ``keys`` the wrapped group keys by organisation.
+        All or nothing, like ``capture``."""
+        org = self._party(ctx, ctx.require_caller().org)["org"]
+        require(0 < len(events) <= MAX_EVENTS_PER_TX,
+                refuse("BAD_ARGS", f"events: 1 to {MAX_EVENTS_PER_TX} sealed events per transaction"))
+        require(0 < len(keys) <= len(events), refuse("BAD_ARGS", "keys: 1 key group per event at most"))
+        ns = self._namespaces(namespaces)
+        shared = self._shared(ctx, share_with)
+        directory = self.sealing_directory(ctx, [])
+        for i, group in enumerate(keys):
+            require(0 < len(group) <= MAX_RECIPIENTS,
+                    refuse("BAD_ARGS", f"keys[{i}]: 1 to {MAX_RECIPIENTS} organisations"))
+            for recipient, wrapped in group.items():
+                require(recipient in directory["keys"],
+                        refuse("NO_SEALING_KEY", f"keys[{i}]: {recipient} has no sealing key on the chain"))
+                require(type(wrapped) is str and 0 < len(wrapped) <= 2 * MAX_WRAPPED_BYTES and _is_hex(wrapped),
+                        refuse("BAD_ARGS", f"keys[{i}].{recipient}: expected a wrapped key in hex"))
+        captured: list[str] = []
+        declared: list[str] = []
+        refs = [f"{ctx.tx_id.hex()}/{i}" for i in range(len(keys))]
+        used = [False] * len(keys)
+        for i, item in enumerate(events):
+            where = f"events[{i}]"
+            require(set(item) == {"id", "public", "sealed", "key"},
+                    refuse("BAD_ARGS", f"{where}: expected id, public, sealed and key"))
+            event_id, public, sealed, group = item["id"], item["public"], item["sealed"], item["key"]
+            require(type(event_id) is str and is_event_hash(event_id),
+                    refuse("BAD_EVENT", f"{where}.id: expected an event hash ID (ni:///sha-256;...)"))
+            require(type(public) is str and len(public.encode()) <= MAX_PUBLIC_BYTES,
+                    refuse("BAD_EVENT", f"{where}.public: the public part's JSON text, at most {MAX_PUBLIC_BYTES} bytes"))
+            require(type(sealed) is str and 0 < len(sealed) <= 2 * MAX_SEALED_BYTES and _is_hex(sealed),
+                    refuse("BAD_EVENT", f"{where}.sealed: the sealed payload in hex, at most {MAX_SEALED_BYTES} bytes"))
+            require(type(group) is int and 0 <= group < len(keys),
+                    refuse("BAD_ARGS", f"{where}.key: expected an index into keys (0 to {len(keys) - 1})"))
+            used[group] = True
+            seal = {"ct": sealed, "ref": refs[group], "recipients": sorted(keys[group])}
+            event_id, was_declaration = self._capture_one(ctx, org, public, ns, shared, where, seal=(event_id, seal),
+                                                          directory=directory)
+            (declared if was_declaration else captured).append(event_id)
+        require(all(used), refuse("BAD_ARGS", "keys: every key group must be used by an event"))
+        for ref, group in zip(refs, keys, strict=True):
+            ctx.put(f"seal/{ref}", dict(sorted(group.items())))
+        self._count(ctx, events=len(captured), declarations=len(declared))
+        return {"captured": captured, "declared": declared, "org": org, "height": ctx.height}
+
+    def _namespaces(self, namespaces: dict[str, str] | None) -> dict[str, str]:
+        ns = namespaces or {}
+        require(len(ns) <= MAX_NAMESPACES and all(0 < len(k) <= 64 and 0 < len(v) <= 500 for k, v in ns.items()),
+                refuse("BAD_ARGS", f"namespaces: at most {MAX_NAMESPACES} prefixes of up to 64 characters"))
+        return ns
+
+    def _shared(self, ctx: Context, share_with: list[str] | None) -> list[str]:
+        shared = sorted(set(share_with or []))
+        for partner in shared:
+            require(ctx.has(f"party/{partner}"), refuse("UNKNOWN_PARTY", f"share_with: {partner} is not a party"))
+        return shared
+
+    @staticmethod
+    def _count(ctx: Context, **counts: int) -> None:
+        stats = ctx.get("stats", {"events": 0, "declarations": 0, "recalls": 0, "alerts": 0})
+        for name, n in counts.items():
+            stats[name] += n
+        ctx.put("stats", stats)
+
     def _capture_one(self, ctx: Context, org: str, text: str, ns: dict[str, str], shared: list[str],
-                     where: str) -> tuple[str, bool]:
+                     where: str, seal: tuple[str, dict[str, Any]] | None = None,
+                     directory: dict[str, Any] | None = None) -> tuple[str, bool]:
+        """Check, store and index one event; ``seal`` (claimed ID, sealed payload) when ``text`` is
+        only its public part."""
         try:
             event = loads_exact(text)
             summary = summarise(event, where)
         except ConsortiaError as exc:
             message = exc.message if exc.message.startswith(where) else f"{where}: {exc.message}"
             raise refuse(exc.code if exc.code != "BAD_INPUT" else "BAD_EVENT", message) from None
-        event_id = compute_event_hash(event, ns)
+        if seal is None:
+            event_id = compute_event_hash(event, ns)
+        else:
+            event_id = seal[0]
+            extra = sorted(set(_flat_names(event)) - set(_flat_names(public_part(event))))
+            require(public_part(event) == event,
+                    refuse("NOT_PUBLIC", f"{where}.public: carries what a sealed event keeps sealed "
+                                         f"({', '.join(extra) or 'quantities, place details or ILMD'})"))
         existing = ctx.get(f"ev/{event_id}")
         if existing is not None:
             require("errorDeclaration" in event,
@@ -226,16 +339,23 @@ class Traceability(Contract):
             require(owner is None, refuse("DUPLICATE_EVENT_ID", f"{where}.eventID {supplied} already names event {owner}"))
             ctx.put(f"eid/{supplied}", event_id)
         partners = set(shared)
-        for place in dict.fromkeys([summary["biz_location"], summary["read_point"],
-                                    *[p["key"] for p in summary["sources"] + summary["destinations"]]]):
-            owner = self._owner_of_key(ctx, place) if place else None
+        for place in place_keys(summary):
+            owner = self._owner_of_key(ctx, place)
             if owner is not None:
                 partners.add(owner)
+        if seal is not None and directory is not None:
+            recipients = seal[1]["recipients"]
+            missing = sorted((partners | {org} | set(directory["regulators"])) - set(recipients))
+            require(not missing, refuse("MISSING_RECIPIENT", f"{where}: the payload is not sealed to "
+                                                             f"{', '.join(missing)}, who may read this event"))
+            partners |= set(recipients)
         partners.discard(org)
         used = {p: v for p, v in ns.items() if p + ":" in text}
         record = {"id": event_id, "eid": supplied if isinstance(supplied, str) else None, "org": org,
                   "partners": sorted(partners), "height": ctx.height, "tx": ctx.tx_id.hex(), "record_ms": ctx.time_ms,
                   **{k: v for k, v in summary.items() if k != "lots"}, "text": text, "ns": used, "error": None}
+        if seal is not None:
+            record["sealed"] = {"ct": seal[1]["ct"], "ref": seal[1]["ref"]}
         ctx.put(f"ev/{event_id}", record)
         self._index(ctx, record, summary["lots"])
         if "errorDeclaration" in event:
@@ -336,9 +456,7 @@ class Traceability(Contract):
                     alerts += 1
                     break
         if alerts:
-            stats = ctx.get("stats", {"events": 0, "declarations": 0, "recalls": 0, "alerts": 0})
-            stats["alerts"] += alerts
-            ctx.put("stats", stats)
+            self._count(ctx, alerts=alerts)
 
     def _declare_error(self, ctx: Context, org: str, rec: dict[str, Any], event: dict[str, Any], where: str) -> None:
         """Attach an EPCIS errorDeclaration to a stored event (once; by its capturer or a regulator)."""
@@ -385,10 +503,7 @@ class Traceability(Contract):
         record = {"lot_key": lot_key, "gtin": number, "lot": lot, "reason": reason, "by": org, "time_ms": ctx.time_ms,
                   "event": event_id, "height": ctx.height, "tx": ctx.tx_id.hex()}
         ctx.put(f"recall/{lot_key}", record)
-        stats = ctx.get("stats", {"events": 0, "declarations": 0, "recalls": 0, "alerts": 0})
-        stats["events"] += 1
-        stats["recalls"] += 1
-        ctx.put("stats", stats)
+        self._count(ctx, events=1, recalls=1)
         ctx.emit("LotRecalled", gtin=number, lot=lot, reason=reason, by=org, event=event_id)
         return record
 
@@ -410,6 +525,9 @@ class Traceability(Contract):
         if view["visible"]:
             view.update(text=rec["text"], ns=rec["ns"], eid=rec["eid"], partners=rec["partners"],
                         sensors=rec["sensors"], sources=rec["sources"], destinations=rec["destinations"])
+            sealed = rec.get("sealed")
+            if sealed is not None:  # the reader's node opens it if its organisation is a recipient
+                view["sealed"] = {**sealed, "wraps": ctx.get(f"seal/{sealed['ref']}")}
             error = ctx.get(f"err/{rec['id']}")
             if error is not None:
                 view["error"] = error
@@ -692,6 +810,24 @@ class Traceability(Contract):
     @query
     def context_url(self, ctx: Context) -> str:
         return CONTEXT_URL
+
+
+_HEX = re.compile(r"(?:[0-9a-f]{2})+")
+
+
+def _is_hex(text: str) -> bool:
+    return _HEX.fullmatch(text) is not None
+
+
+def _flat_names(value: Any, prefix: str = "") -> Iterator[str]:
+    """Dotted names of every field in a parsed event (to name what a public part must not carry)."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield f"{prefix}{k}"
+            yield from _flat_names(v, f"{prefix}{k}.")
+    elif isinstance(value, list):
+        for v in value:
+            yield from _flat_names(v, f"{prefix}[].")
 
 
 class _Filters:
