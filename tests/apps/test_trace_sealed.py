@@ -67,7 +67,7 @@ def shipment(t: int, **extra: Any) -> dict[str, Any]:
 
 
 def opener(trace: Trace, org: str, key: KeyUnwrapper) -> Opener:
-    return Opener(trace.chain.c.suite, trace.chain.c.chain_id, org, key)
+    return Opener(trace.chain.c.suite, trace.chain.c.chain_id, {org: key})
 
 
 def everything_stored(trace: Trace) -> bytes:

@@ -118,7 +118,8 @@ def create_app(node: Node, *, manage_node: bool = True) -> FastAPI:
     app.include_router(alerts_router)
     app.include_router(realname_router)
     install_docs(app)
-    from consortia.api.epcis import router as epcis_router  # EPCIS 2.0 capture/query, Digital Link pages
+    from consortia.api.epcis import open_sealed  # EPCIS 2.0 capture/query, Digital Link pages
+    from consortia.api.epcis import router as epcis_router
     app.include_router(epcis_router)
     from consortia.api.evidence import router as evidence_router  # certificates, public verification page
     app.include_router(evidence_router)
@@ -296,6 +297,8 @@ def create_app(node: Node, *, manage_node: bool = True) -> FastAPI:
         caller = await caller_of(request, node.executor)
         clear = caller is not None and await run_in_threadpool(node.is_regulator, caller.org)
         result = await run_in_threadpool(lambda: node.executor.query(contract, method, args, caller, clear=clear))
+        if contract == "trace":  # payloads sealed to this node's organisation, opened for their readers
+            result = await run_in_threadpool(open_sealed, node, result)
         await run_in_threadpool(node.audit_read, caller, f"{contract}.{method}", {"args": args})
         return {"result": result, "height": node.store.height()}
 

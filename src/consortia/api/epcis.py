@@ -31,6 +31,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
+from weakref import WeakKeyDictionary
 
 import orjson
 from fastapi import APIRouter, Query, Request
@@ -39,13 +40,14 @@ from starlette.concurrency import run_in_threadpool
 
 from consortia.api.auth import caller_of
 from consortia.api.responses import OrjsonResponse
-from consortia.apps.trace.document import PreparedCapture, capture_args, prepare_capture, query_document
+from consortia.apps.trace.document import PreparedCapture, prepare_capture, query_document
 from consortia.apps.trace.eventhash import compute_event_hash
 from consortia.apps.trace.jsonexact import loads_exact
 from consortia.apps.trace.model import summarise
 from consortia.apps.trace.page import render_error, render_journey
 from consortia.apps.trace.qr import FORMATS, make_qr
 from consortia.apps.trace.schema import validate_event
+from consortia.apps.trace.sealing import Opener, capture_calls
 from consortia.apps.trace.times import format_iso
 from consortia.crypto.merkle import is_valid_proof
 from consortia.errors import BadInput, ConsortiaError, Forbidden, NotFound, TooLarge
@@ -180,27 +182,33 @@ async def capture(request: Request, wait: bool = Query(False, description="wait 
 
 
 def _check_signed(node: Node, wires: Any) -> tuple[list[int], list[str]]:
-    """Every wire must be a trace.capture whose events pass the schema; returns event counts and ids."""
+    """Every wire must be a trace.capture (or capture_sealed) whose events (public parts) pass the
+    schema; returns event counts and ids."""
     if not isinstance(wires, list) or not wires or len(wires) > MAX_BATCH:
         raise BadInput(f"transactions: expected 1 to {MAX_BATCH} signed transactions", code="BAD_CAPTURE")
     sizes, ids = [], []
     for i, wire in enumerate(wires):
         tx = node.parse(wire)
-        if (tx.tx["contract"], tx.tx["method"]) != ("trace", "capture"):
-            raise BadInput(f"transactions[{i}]: expected a trace.capture transaction, got "
+        if tx.tx["contract"] != "trace" or tx.tx["method"] not in ("capture", "capture_sealed"):
+            raise BadInput(f"transactions[{i}]: expected a trace.capture or trace.capture_sealed transaction, got "
                            f"{tx.tx['contract']}.{tx.tx['method']}", code="BAD_CAPTURE")
+        sealed = tx.tx["method"] == "capture_sealed"
         args = tx.tx["args"]
         events, namespaces = args.get("events"), args.get("namespaces") or {}
         if not isinstance(events, list) or not isinstance(namespaces, dict):
             raise BadInput(f"transactions[{i}].args: expected events (a list of event texts)", code="BAD_CAPTURE")
-        for j, text in enumerate(events):
+        for j, item in enumerate(events):
             where = f"transactions[{i}].args.events[{j}]"
-            if not isinstance(text, str):
-                raise BadInput(f"{where}: expected an event's JSON text", code="BAD_CAPTURE")
+            text = item.get("public") if sealed and isinstance(item, dict) else item
+            claimed = item.get("id") if sealed and isinstance(item, dict) else None
+            if not isinstance(text, str) or (sealed and not isinstance(claimed, str)):
+                raise BadInput(f"{where}: expected " + ("a sealed event (id, public, sealed, key)" if sealed
+                                                        else "an event's JSON text"), code="BAD_CAPTURE")
             event = loads_exact(text)
             validate_event(event, where)
             summarise(event, where)
-            ids.append(compute_event_hash(event, namespaces) if "errorDeclaration" not in event else "")
+            if "errorDeclaration" not in event:
+                ids.append(claimed if isinstance(claimed, str) else compute_event_hash(event, namespaces))
         sizes.append(len(events))
     return sizes, [i for i in ids if i]
 
@@ -250,7 +258,10 @@ async def _capture_document(request: Request, node: Node, wallet: Wallet, prepar
         prepared = PreparedCapture(prepared.namespaces, [texts[i] for i in keep], [prepared.ids[i] for i in keep],
                                    batch_texts([texts[i] for i in keep]))
     await run_in_threadpool(_register_master_data, node, wallet, raw)
-    wires = [_sign(node, wallet, capture_args(prepared.namespaces, batch)) for batch in prepared.batches if batch]
+    method, calls = await run_in_threadpool(
+        capture_calls, node.suite, node.chain_id, wallet.org, prepared.namespaces, prepared.batches,
+        lambda places: node.query("trace", "sealing_directory", {"places": places}))
+    wires = [_sign(node, wallet, args, method) for args in calls]
     queued: list[tuple[bytes, Future[Committed]]] = []
     for start in range(0, len(wires), MAX_BATCH):
         queued += await run_in_threadpool(node.submit, wires[start:start + MAX_BATCH])
@@ -363,9 +374,28 @@ async def _reader(request: Request, node: Node) -> Identity:
     return caller
 
 
+_OPENERS: WeakKeyDictionary[Node, Opener] = WeakKeyDictionary()
+SEALED_NS = {"consortia": "urn:consortia:epcis:"}
+
+
+def open_sealed(node: Node, result: Any) -> Any:
+    """Open the sealed payloads in a trace query result that this node's organisation can open
+    (ADR 0013); each sealed view says what happened in ``sealed.status``."""
+    if not node.sealing_keys:
+        return result
+    opener = _OPENERS.get(node)
+    if opener is None:
+        opener = _OPENERS[node] = Opener(node.suite, node.chain_id, node.sealing_keys)
+    return opener.open_all(result)
+
+
 def _event_json(view: dict[str, Any]) -> dict[str, Any]:
-    """A stored event back as JSON-LD: as captured, with recordTime, eventID and any errorDeclaration."""
+    """A stored event back as JSON-LD: as captured, with recordTime, eventID and any errorDeclaration.
+    A sealed event this node could not open is its public part, marked ``consortia:sealed``."""
     event: dict[str, Any] = orjson.loads(view["text"])
+    sealed = view.get("sealed")
+    if isinstance(sealed, dict) and sealed.get("status") != "opened":
+        event["consortia:sealed"] = sealed.get("status", "not-for-this-node")
     event.setdefault("eventID", view["id"])
     event["recordTime"] = format_iso(view["record_ms"])
     if view.get("error") and "errorDeclaration" not in event:
@@ -402,10 +432,12 @@ async def epcis_events(request: Request, perPage: int = Query(30, ge=1, le=1000)
     node = _node(request)
     filters = _filters(request)
     caller = await _reader(request, node)
-    page = await run_in_threadpool(node.query, "trace", "events",
-                                   {"filters": filters, "limit": perPage, "after": nextPageToken or ""}, caller)
+    page = await run_in_threadpool(lambda: open_sealed(node, node.query(
+        "trace", "events", {"filters": filters, "limit": perPage, "after": nextPageToken or ""}, caller)))
     events = [_event_json(v) for v in page["events"]]
     namespaces: dict[str, str] = {}
+    if any("consortia:sealed" in e for e in events):
+        namespaces.update(SEALED_NS)
     for view in page["events"]:
         for prefix, iri in view.get("ns", {}).items():
             namespaces.setdefault(prefix, iri)
@@ -427,11 +459,13 @@ async def epcis_event(request: Request, event_id: str) -> OrjsonResponse:
     if not event_id or len(event_id) > 500:
         raise BadInput("event id: 1 to 500 characters", code="BAD_ARGS")
     caller = await _reader(request, node)
-    view = await run_in_threadpool(node.query, "trace", "event", {"event_id": event_id}, caller)
+    view = await run_in_threadpool(lambda: open_sealed(node, node.query("trace", "event", {"event_id": event_id}, caller)))
     if not view["visible"]:
         raise Forbidden(f"{caller.org} may not see event {view['id']} (captured by {view['org']}); "
                         "its existence can be checked with trace.exists", code="NOT_VISIBLE")
-    document = query_document([_event_json(view)], view.get("ns", {}), format_iso(int(time.time() * 1000)))
+    event = _event_json(view)
+    namespaces = {**view.get("ns", {}), **(SEALED_NS if "consortia:sealed" in event else {})}
+    document = query_document([event], namespaces, format_iso(int(time.time() * 1000)))
     return OrjsonResponse(document, headers=EPCIS_HEADERS, media_type="application/ld+json")
 
 
@@ -461,7 +495,9 @@ def _verify_steps(node: Node, steps: list[dict[str, Any]]) -> dict[str, dict[str
     for step in steps:
         raw = node.store.state_read(f"trace/ev/{step['event']}")
         record = codec.decode_trusted(raw.value) if raw else None
-        hash_ok = record is not None and compute_event_hash(loads_exact(record["text"]), record["ns"]) == step["event"]
+        sealed = record is not None and record.get("sealed") is not None
+        hash_ok = record is not None and not sealed and \
+            compute_event_hash(loads_exact(record["text"]), record["ns"]) == step["event"]
         where = node.store.tx_location(bytes.fromhex(step["tx"]))
         proof_ok = False
         block_hash = None
@@ -473,13 +509,17 @@ def _verify_steps(node: Node, steps: list[dict[str, Any]]) -> dict[str, dict[str
             if block is not None:
                 tx_ids = [SignedTx.from_wire(node.suite, w, 1 << 62).id for w in block.txs]
                 proof = compute_tx_proof(node.suite, tx_ids, index)
+                if sealed and record is not None:  # the signed transaction carries this public part for this ID
+                    args = SignedTx.from_wire(node.suite, block.txs[index], 1 << 62).tx["args"]
+                    hash_ok = any(isinstance(e, dict) and e.get("id") == step["event"] and e.get("public") == record["text"]
+                                  for e in args.get("events", []))
                 proof_ok = (is_valid_proof(node.suite.hash, tx_ids[index], proof, bytes.fromhex(block.header.tx_root),
                                            block.header.tx_count)
                             and block.header.hash(node.suite) == block.hash
                             and block.receipts[index].status == "ok")
                 block_hash = block.hash
         proofs[step["event"]] = {"verified": bool(hash_ok and proof_ok), "hash_ok": hash_ok, "proof_ok": proof_ok,
-                                 "block_hash": block_hash}
+                                 "block_hash": block_hash, "sealed": sealed}
     return proofs
 
 

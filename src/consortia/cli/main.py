@@ -152,8 +152,14 @@ def up(home: Path, host: str, port: int, init_missing: bool, crypto: str, log_le
         wallet_path = Path(home) / "orgs" / node_org / "members" / "node" / "key.pem"
         wallet = load_wallet(Path(home), get_suite(genesis["suite"]), f"{node_org}/node") if wallet_path.exists() else None
         urls = [u.strip() for u in nats.split(",") if u.strip()] if nats else None
+        from consortia.node.home import load_sealing_key
+
+        # A network node opens what is sealed to its organisation; a one-node consortium serves them all.
+        served = [node_org] if urls else [o["id"] for o in genesis["orgs"]]
+        keys = {o: k for o in served if (k := load_sealing_key(Path(home), get_suite(genesis["suite"]), o)) is not None}
         return Node(genesis, data_dir, name=node_org, nats=urls, node_wallet=wallet,
-                    peers=[p.strip() for p in peers.split(",") if p.strip()], webhooks=list(webhooks))
+                    peers=[p.strip() for p in peers.split(",") if p.strip()], webhooks=list(webhooks),
+                    sealing_keys=keys)
 
     node = make_node()
     if created:

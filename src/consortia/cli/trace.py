@@ -108,6 +108,28 @@ def party_list(home: Path, url: str, identity: str | None, as_json: bool) -> Non
     _ask(home, url, identity, "parties", {}, as_json, human, signed=False)
 
 
+@trace_command(trace, "sealing-key", "consortia trace sealing-key --as green-valley-farm/admin")
+def sealing_key(home: Path, url: str, identity: str | None, as_json: bool) -> None:
+    """Publish your organisation's key for sealed payloads (ADR 0013), making it first if
+    ``<dir>/orgs/<org>/sealing-key.pem`` does not exist. From then on your captures are sealed
+    to their parties, and your node opens payloads sealed to you. Back the key file up: payloads
+    sealed to it cannot be read without it."""
+    from consortia.node.home import create_sealing_key, load_genesis, sealing_key_path
+
+    with _client(home, url, identity) as c:
+        if c.wallet is None:
+            raise click.UsageError("--as <org>/admin is required")
+        if c.suite.name != load_genesis(home)["suite"]:
+            raise click.UsageError("the node's chain uses another suite than this consortium directory")
+        path_existed = sealing_key_path(home, c.wallet.org).exists()
+        key = create_sealing_key(home, c.suite, c.wallet.org)
+        result = c.call("trace", "set_sealing_key", {"key": key.public_key.hex()})
+    _show({**result, "created": not path_existed}, as_json,
+          lambda r: click.echo(f"{'created and ' if r['created'] else ''}published the sealing key of {r['org']} "
+                               f"({c.suite.wrap_name}, {r['sealing_key'][:16]}...)"
+                               + ("; restart the organisation's node so that it opens payloads" if r["created"] else "")))
+
+
 @trace.group()
 def location() -> None:
     """Locations (GLNs) with names, kinds and addresses, shown on the consumer page."""
@@ -189,8 +211,11 @@ def _job_line(job: dict[str, Any]) -> str:
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--share-with", "share_with", multiple=True, help="Also show the payload to this organisation.")
 @click.option("--wait/--no-wait", default=True, show_default=True, help="Poll the capture job until it ends.")
-def capture(path: Path, share_with: tuple[str, ...], wait: bool, home: Path, url: str, identity: str | None,
-            as_json: bool) -> None:
+@click.option("--seal/--clear", "seal", default=None,
+              help="Seal payloads to the events' parties, or capture in clear. Default: seal once your organisation "
+                   "has published a sealing key (`consortia trace sealing-key`).")
+def capture(path: Path, share_with: tuple[str, ...], wait: bool, seal: bool | None, home: Path, url: str,
+            identity: str | None, as_json: bool) -> None:
     """Validate an EPCISDocument, sign its events and capture them (bulk: 10,000+ events)."""
     seen: list[dict[str, Any]] = []
 
@@ -205,7 +230,7 @@ def capture(path: Path, share_with: tuple[str, ...], wait: bool, home: Path, url
         seen.append(job)
 
     with _client(home, url, identity) as c:
-        job = capture_epcis(c, path, share_with=share_with, wait=wait, progress=progress)
+        job = capture_epcis(c, path, share_with=share_with, wait=wait, progress=progress, seal=seal)
     _show(job, as_json, lambda j: click.echo(_job_line(j) + "".join(f"\n  error {e['code']}: {e['message']}"
                                                                      for e in j["errors"])))
     if not job["running"] and not job["success"]:

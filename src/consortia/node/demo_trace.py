@@ -27,13 +27,15 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from consortia.apps.trace.document import batch_texts, capture_args, namespaces_of, prepare_capture
+from consortia.apps.trace.document import batch_texts, namespaces_of, prepare_capture
 from consortia.apps.trace.identifiers import compute_check_digit
 from consortia.apps.trace.jsonexact import dumps_exact
+from consortia.apps.trace.sealing import capture_calls
 from consortia.apps.trace.times import format_iso
 from consortia.errors import NotFound
 from consortia.identity.wallet import load_wallet
 from consortia.ledger.records import SignedTx
+from consortia.node.home import create_sealing_key
 from consortia.node.node import Node
 
 HOUR = 3600 * 1000
@@ -146,9 +148,16 @@ class _Recorder:
             namespaces, batches = prepared.namespaces, prepared.batches
         else:
             namespaces, batches = namespaces_of(CONTEXT), batch_texts([dumps_exact(e) for e in events])
-        for batch in batches:
-            self._run(f"{org}/clerk", "capture", capture_args(namespaces, batch))
+        method, calls = capture_calls(self.node.suite, self.node.chain_id, org, namespaces, batches,
+                                      lambda places: self.node.query("trace", "sealing_directory", {"places": places}),
+                                      seal=True)
+        for args in calls:
+            self._run(f"{org}/clerk", method, args)
         self.events += len(events)
+
+    def publish_sealing_key(self, org: str) -> None:
+        key = create_sealing_key(self.home, self.node.suite, org)
+        self.method(org, "set_sealing_key", key=key.public_key.hex())
 
 
 def _event(kind: str, ms: int, **fields: Any) -> dict[str, Any]:
@@ -164,6 +173,8 @@ def _register(r: _Recorder, orgs: set[str]) -> None:
              company_prefixes=[RETAILER_PREFIX])
     if REGULATOR in orgs:
         r.method(REGULATOR, "register_party", roles=["regulator"], name="Shanghai Market Supervision (demo)")
+    for org in (FARM, PROCESSOR, RETAILER, REGULATOR) if REGULATOR in orgs else (FARM, PROCESSOR, RETAILER):
+        r.publish_sealing_key(org)  # every event's payload is sealed to its parties (ADR 0013)
     r.method(FARM, "register_location", location=BARN, name="Green Valley Farm, fattening barn 3", kind="farm",
              address="Shangyou County", city="Ganzhou, Jiangxi", country="CN", latitude="25.785", longitude="114.551")
     for number, name, kind, city in ((ABATTOIR, "Lianhe slaughter and cutting plant", "processing", "Nanchang, Jiangxi"),

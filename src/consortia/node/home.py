@@ -3,6 +3,7 @@
     <home>/genesis.json
     <home>/orgs/<org>/ca.pem, ca.key
     <home>/orgs/<org>/members/<name>/cert.pem, key.pem
+    <home>/orgs/<org>/sealing-key.pem  (opens event payloads sealed to the organisation, ADR 0013)
     <home>/node/chain.db          (the embedded node's data)
 """
 
@@ -13,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from consortia.crypto.suite import CryptoSuite, get_suite
+from consortia.crypto.suite import CryptoSuite, KeyUnwrapper, get_suite
 from consortia.errors import BadInput, Conflict, NotFound
 from consortia.execution.genesis import check_genesis
 from consortia.identity.wallet import save_member, write_secret
@@ -89,6 +90,7 @@ def init_consortium(home: Path, *, orgs: int = 4, chain_id: str = "consortia-loc
         for name, roles in members:
             signer = suite.generate_signer()
             save_member(home, plan["id"], name, signer, issue_member(ca_signer, ca, name, roles, signer.public_key, now))
+        create_sealing_key(home, suite, plan["id"])
         org_records.append({**plan, "ca_cert": cert_pem(ca)})
     genesis = check_genesis({"chain_id": chain_id, "suite": suite.name, "time_ms": now, "orgs": org_records,
                              "config": config or {}, "sandbox": sandbox})
@@ -102,6 +104,28 @@ def load_genesis(home: Path) -> dict[str, Any]:
         raise NotFound(f"no consortium at {home} (missing genesis.json); run `consortia init` first",
                        code="NOT_INITIALISED")
     return check_genesis(codec.decode(path.read_bytes()))
+
+
+def sealing_key_path(home: Path, org: str) -> Path:
+    return Path(home) / "orgs" / org / "sealing-key.pem"
+
+
+def create_sealing_key(home: Path, suite: CryptoSuite, org: str) -> KeyUnwrapper:
+    """The organisation's key pair for sealed payloads: loaded if it exists, else made (mode 0600).
+    Losing it loses every payload sealed to the organisation: back it up with the CA key."""
+    existing = load_sealing_key(home, suite, org)
+    if existing is not None:
+        return existing
+    key = suite.generate_unwrapper()
+    path = sealing_key_path(home, org)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_secret(path, key.private_key_pem())
+    return key
+
+
+def load_sealing_key(home: Path, suite: CryptoSuite, org: str) -> KeyUnwrapper | None:
+    path = sealing_key_path(home, org)
+    return suite.load_unwrapper(path.read_bytes()) if path.exists() else None
 
 
 def create_member(home: Path, suite: CryptoSuite, org: str, name: str, roles: list[str]) -> Path:

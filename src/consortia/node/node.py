@@ -20,7 +20,7 @@ from consortia.contracts.kv import KeyValue
 from consortia.contracts.realname import RealName
 from consortia.contracts.sdk import Contract
 from consortia.contracts.system import Governance, Membership
-from consortia.crypto.suite import get_suite
+from consortia.crypto.suite import KeyUnwrapper, get_suite
 from consortia.errors import BadInput, ConsortiaError, Fault, TxRejected, Unavailable
 from consortia.execution.executor import CommittedBlock, Executor, Reader
 from consortia.execution.genesis import check_genesis
@@ -72,7 +72,8 @@ class Node:
     def __init__(self, genesis: dict[str, Any], data_dir: Path, *, name: str = "node",
                  contracts: dict[str, Contract] | None = None, nats: list[str] | None = None,
                  node_wallet: Wallet | None = None, replicas: int = 3, quorum: int | None = None,
-                 peers: list[str] | None = None, webhooks: list[str] | None = None) -> None:
+                 peers: list[str] | None = None, webhooks: list[str] | None = None,
+                 sealing_keys: dict[str, KeyUnwrapper] | None = None) -> None:
         self.genesis = check_genesis(genesis)
         self.chain_id: str = self.genesis["chain_id"]
         self.suite = get_suite(self.genesis["suite"])
@@ -89,6 +90,9 @@ class Node:
             self.store.close()
             raise
         self.node_wallet = node_wallet
+        # organisation -> its key for payloads sealed to it (ADR 0013): a network node holds its own
+        # organisation's; a one-node local consortium every organisation's
+        self.sealing_keys = dict(sealing_keys or {})
         self.peers = list(peers or [])
         self.mode = "jetstream" if nats else "solo"
         self.orderer: SoloOrderer | JetStreamOrderer

@@ -14,16 +14,17 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from consortia.apps.trace.document import capture_args, prepare_capture
+from consortia.apps.trace.document import prepare_capture
 from consortia.apps.trace.jsonexact import dumps_exact, loads_exact
 from consortia.apps.trace.masterdata import compute_registrations, get_locations
+from consortia.apps.trace.sealing import capture_calls
 from consortia.client import Client
 from consortia.errors import BadInput
 
 
 def capture_epcis(client: Client, document: str | bytes | Path | Mapping[str, Any], *, share_with: Sequence[str] = (),
                   wait: bool = True, timeout: float = 600.0, poll: float = 0.2, master_data: bool = True,
-                  progress: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+                  progress: Callable[[dict[str, Any]], None] | None = None, seal: bool | None = None) -> dict[str, Any]:
     """Capture an EPCISDocument as ``client``'s member (ADR 0007): what ``consortia trace capture`` does.
 
     The document (JSON text, a file, or a mapping whose non-integer numbers are ``Decimal``) is
@@ -35,7 +36,11 @@ def capture_epcis(client: Client, document: str | bytes | Path | Mapping[str, An
 
     With ``master_data``, the header's names of this member's own locations that the chain
     does not describe yet are registered first (``trace.register_location``); the job then
-    carries ``masterData``: the keys ``registered`` and any ``refused`` with their reasons."""
+    carries ``masterData``: the keys ``registered`` and any ``refused`` with their reasons.
+
+    Payloads are sealed to the event's parties (ADR 0013) when ``seal`` is true or, left at
+    None, when the member's organisation has published a sealing key; ``seal=False`` captures
+    in clear. Sealing to a party that published no key is refused (``NO_SEALING_KEY``)."""
     if client.wallet is None:
         raise BadInput("capturing needs a member identity: Client.from_home(home, identity, url)", code="NO_IDENTITY")
     org = client.wallet.org
@@ -47,8 +52,10 @@ def capture_epcis(client: Client, document: str | bytes | Path | Mapping[str, An
         text = document
     prepared = prepare_capture(text)
     named = _register_master_data(client, org, text) if master_data else None
-    txs = [client.build("trace", "capture", capture_args(prepared.namespaces, batch, list(share_with)))
-           for batch in prepared.batches]
+    method, calls = capture_calls(client.suite, client.chain_id, org, prepared.namespaces, prepared.batches,
+                                  lambda places: client.query("trace", "sealing_directory", {"places": places}),
+                                  share_with, seal)
+    txs = [client.build("trace", method, args) for args in calls]
     job = client.post_capture(txs)
     if named is not None:
         job["masterData"] = named

@@ -111,6 +111,8 @@ def seal_batches(suite: CryptoSuite, chain_id: str, org: str, namespaces: dict[s
     keys: dict[str, str] = found["keys"]
     out = []
     for texts, events, batch_summaries in zip(batches, parsed, summaries, strict=True):
+        if not texts:
+            continue
         groups: dict[tuple[str, ...], int] = {}
         wrapped: list[dict[str, str]] = []
         group_keys: list[bytes] = []
@@ -141,48 +143,64 @@ def seal_batches(suite: CryptoSuite, chain_id: str, org: str, namespaces: dict[s
     return out
 
 
+def capture_calls(suite: CryptoSuite, chain_id: str, org: str, namespaces: dict[str, str], batches: list[list[str]],
+                  directory: Directory, share_with: Iterable[str] = (), seal: bool | None = None
+                  ) -> tuple[str, list[dict[str, Any]]]:
+    """The method and the per-batch arguments that capture ``batches`` as ``org``: sealed when
+    ``seal`` is true, or, left at None, when ``org`` has published a sealing key (publishing
+    it turns sealing on for the organisation's captures); else ``trace.capture`` in clear."""
+    from consortia.apps.trace.document import capture_args
+
+    if seal is None:
+        seal = org in directory([])["keys"]
+    if seal:
+        return "capture_sealed", seal_batches(suite, chain_id, org, namespaces, batches, directory, share_with)
+    return "capture", [capture_args(namespaces, batch, list(share_with)) for batch in batches if batch]
+
+
 # -- the reader's side -------------------------------------------------------------------
 
 class Opener:
-    """Opens sealed event views for one organisation's key (its node holds it); group keys are
-    kept for the last few thousand key groups, as a trace touches many events of one capture."""
+    """Opens sealed event views with the organisation keys a node holds (its own organisation's;
+    a one-node local consortium holds every organisation's). Group keys are kept for the last
+    few thousand key groups, as a trace touches many events of one capture."""
 
-    def __init__(self, suite: CryptoSuite, chain_id: str, org: str, unwrapper: KeyUnwrapper) -> None:
-        self.suite, self.chain_id, self.org, self.unwrapper = suite, chain_id, org, unwrapper
+    def __init__(self, suite: CryptoSuite, chain_id: str, keys: dict[str, KeyUnwrapper]) -> None:
+        self.suite, self.chain_id, self.keys = suite, chain_id, keys
         self._groups: OrderedDict[str, bytes] = OrderedDict()
 
-    def _group_key(self, ref: str, wrapped_hex: str) -> bytes:
+    def _group_key(self, ref: str, org: str, wrapped_hex: str) -> bytes:
         key = self._groups.get(ref)
         if key is None:
-            key = self.unwrapper.unwrap(bytes.fromhex(wrapped_hex))
+            key = self.keys[org].unwrap(bytes.fromhex(wrapped_hex))
             self._groups[ref] = key
             if len(self._groups) > 4096:
                 self._groups.popitem(last=False)
         return key
 
     def open_view(self, view: dict[str, Any]) -> dict[str, Any]:
-        """``view`` with ``text`` and ``ns`` of the whole event, when this organisation is a
-        recipient and the payload checks out; ``sealed.status`` says what happened."""
+        """``view`` with ``text`` and ``ns`` of the whole event, when a key held here is among its
+        recipients and the payload checks out; ``sealed.status`` says what happened."""
         sealed = view.get("sealed")
-        if not isinstance(sealed, dict) or "wraps" not in sealed:
+        if not isinstance(sealed, dict) or not isinstance(sealed.get("wraps"), dict):
             return view
-        wrapped = sealed["wraps"].get(self.org)
-        if wrapped is None:
-            return {**view, "sealed": {"status": "not-for-this-node", "recipients": sorted(sealed["wraps"])}}
+        recipients = sorted(sealed["wraps"])
+        org = next((r for r in recipients if r in self.keys), None)
+        if org is None:
+            return {**view, "sealed": {"status": "not-for-this-node", "recipients": recipients}}
         try:
-            group_key = self._group_key(sealed["ref"], wrapped)
+            group_key = self._group_key(sealed["ref"], org, sealed["wraps"][org])
             payload = self.suite.open(event_key(self.suite, group_key, view["id"]), bytes.fromhex(sealed["ct"]),
                                       associated_data(self.chain_id, view["id"]))
             opened = codec.decode(payload)
             text, ns = opened["text"], opened["ns"]
-            event = loads_exact(text)
-            problem = check_opened(event, ns, view["id"], loads_exact(view["text"]))
+            problem = check_opened(loads_exact(text), ns, view["id"], loads_exact(view["text"]))
         except (ConsortiaError, ValueError, KeyError, TypeError) as exc:
             message = exc.message if isinstance(exc, ConsortiaError) else type(exc).__name__
-            return {**view, "sealed": {"status": "unreadable", "reason": message, "recipients": sorted(sealed["wraps"])}}
+            return {**view, "sealed": {"status": "unreadable", "reason": message, "recipients": recipients}}
         if problem:
-            return {**view, "sealed": {"status": "mismatch", "reason": problem, "recipients": sorted(sealed["wraps"])}}
-        return {**view, "text": text, "ns": ns, "sealed": {"status": "opened", "recipients": sorted(sealed["wraps"])}}
+            return {**view, "sealed": {"status": "mismatch", "reason": problem, "recipients": recipients}}
+        return {**view, "text": text, "ns": ns, "sealed": {"status": "opened", "recipients": recipients}}
 
     def open_all(self, value: Any) -> Any:
         """Every sealed view inside a query result, opened (lists and dicts walked)."""
