@@ -146,8 +146,10 @@ MAX_CAPTURE_DOCUMENT = 64 * 1024 * 1024
 @router.post("/console/api/sign-capture")
 async def sign_capture(request: Request, identity: str) -> dict[str, Any]:
     """Validate an EPCIS document (the raw body) and sign its ``trace.capture`` transactions as
-    ``identity``; the browser posts ``{"transactions": [...]}`` to ``/epcis/capture`` itself."""
-    from consortia.apps.trace.document import capture_args, prepare_capture
+    ``identity`` (``capture_sealed`` once its organisation published a sealing key, as the SDK
+    does); the browser posts ``{"transactions": [...]}`` to ``/epcis/capture`` itself."""
+    from consortia.apps.trace.document import prepare_capture
+    from consortia.apps.trace.sealing import capture_calls
 
     home = require_signer(request)
     declared = request.headers.get("content-length", "")
@@ -160,8 +162,10 @@ async def sign_capture(request: Request, identity: str) -> dict[str, Any]:
 
     def sign_all() -> list[dict[str, Any]]:
         now = int(time.time() * 1000)
+        method, calls = capture_calls(node.suite, node.chain_id, wallet.org, prepared.namespaces, prepared.batches,
+                                      lambda places: node.query("trace", "sealing_directory", {"places": places}))
         return [SignedTx.create(node.suite, wallet.signer, {
             "chain": node.chain_id, "sender": wallet.sender, "nonce": secrets.randbits(63), "contract": "trace",
-            "method": "capture", "args": capture_args(prepared.namespaces, batch), "not_after_height": None,
-            "not_after_ms": now + TX_TTL_MS}).to_wire() for batch in prepared.batches if batch]
+            "method": method, "args": args, "not_after_height": None,
+            "not_after_ms": now + TX_TTL_MS}).to_wire() for args in calls]
     return {"transactions": await run_in_threadpool(sign_all), "events": prepared.count}
