@@ -48,6 +48,7 @@ import click
 from consortia.apps.trace.document import batch_texts, capture_args, prepare_capture
 from consortia.apps.trace.identifiers import compute_check_digit
 from consortia.apps.trace.jsonexact import dumps_exact
+from consortia.apps.trace.sealing import capture_calls
 from consortia.apps.trace.times import format_iso
 from consortia.apps.trace.vocab import CONTEXT_URL
 from consortia.cli.bench import free_port, start_node
@@ -56,10 +57,11 @@ from consortia.client.txbuild import build_tx
 from consortia.crypto import get_suite
 from consortia.identity.wallet import load_wallet
 from consortia.node import Node
-from consortia.node.home import DEMO_ORG_COUNT_WITH_TRACE, init_consortium
+from consortia.node.home import DEMO_ORG_COUNT_WITH_TRACE, init_consortium, load_sealing_key
 from consortia.node.node import Committed
 
 ORG = "lianhe-foods"
+REGULATOR = "sh-regulator"
 PREFIX = "6925678"
 HOUR = 3_600_000
 PACKAGES_PER_LOT = 40
@@ -129,9 +131,9 @@ def synthetic_document(events: int, start_ms: int | None = None) -> str:
     return dumps_exact(document)
 
 
-def _consortium(home: Path) -> dict[str, Any]:
+def _consortium(home: Path, suite_name: str = "ed25519-sha256") -> dict[str, Any]:
     genesis = init_consortium(home, orgs=DEMO_ORG_COUNT_WITH_TRACE, chain_id="consortia-bench-trace",
-                              config={"block_timeout_ms": 20, "block_max_txs": 100})
+                              config={"block_timeout_ms": 20, "block_max_txs": 100}, suite_name=suite_name)
     return genesis
 
 
@@ -140,21 +142,33 @@ def _register(call: Any) -> None:
                             "company_prefixes": [PREFIX]})
 
 
-def capture(events: int = 10_000) -> dict[str, Any]:
+def capture(events: int = 10_000, *, sealed: bool = False, suite_name: str = "ed25519-sha256") -> dict[str, Any]:
+    """Capture one document through the REST capture edge; ``sealed`` seals every payload to the
+    capturer and a regulator (ADR 0013), sealing counted in the signing time."""
     with tempfile.TemporaryDirectory(prefix="trace-bench-") as tmp:
         home = Path(tmp) / "c"
-        _consortium(home)
+        _consortium(home, suite_name)
         port = free_port()
         process = start_node(home, port)
+        url = f"http://127.0.0.1:{port}"
         try:
-            with Client.from_home(home, f"{ORG}/clerk", f"http://127.0.0.1:{port}") as client, \
-                    Client.from_home(home, f"{ORG}/admin", f"http://127.0.0.1:{port}") as admin:
+            with Client.from_home(home, f"{ORG}/clerk", url) as client, \
+                    Client.from_home(home, f"{ORG}/admin", url) as admin:
                 _register(lambda m, a: admin.call("trace", m, a))
+                if sealed:
+                    with Client.from_home(home, f"{REGULATOR}/admin", url) as regulator:
+                        regulator.call("trace", "register_party", {"roles": ["regulator"], "name": "Bench regulator"})
+                        for c in (admin, regulator):
+                            key = load_sealing_key(home, client.suite, c.wallet.org)  # type: ignore[union-attr]
+                            c.call("trace", "set_sealing_key", {"key": key.public_key.hex()})  # type: ignore[union-attr]
                 text = synthetic_document(events)
                 started = time.perf_counter()
                 prepared = prepare_capture(text)
                 validated = time.perf_counter()
-                txs = [client.build("trace", "capture", capture_args(prepared.namespaces, b)) for b in prepared.batches]
+                method, calls = capture_calls(client.suite, client.chain_id, ORG, prepared.namespaces, prepared.batches,
+                                              lambda places: client.query("trace", "sealing_directory",
+                                                                          {"places": places}), seal=sealed)
+                txs = [client.build("trace", method, args) for args in calls]
                 signed = time.perf_counter()
                 job = client._request("POST", "/epcis/capture", body={"transactions": [t.to_wire() for t in txs]}).json()
                 accepted = time.perf_counter()
@@ -166,7 +180,8 @@ def capture(events: int = 10_000) -> dict[str, Any]:
             process.terminate()
             process.wait(30)
     assert job["success"] and job["capturedCount"] == prepared.count, job
-    return {"events": prepared.count, "transactions": len(txs), "validate_s": round(validated - started, 2),
+    return {"suite": suite_name, "sealed": sealed, "events": prepared.count, "transactions": len(txs),
+            "validate_s": round(validated - started, 2),
             "sign_s": round(signed - validated, 2), "post_to_202_s": round(accepted - signed, 2),
             "capture_s": round(done - signed, 2), "events_per_s": round(prepared.count / (done - signed)),
             "end_to_end_events_per_s": round(prepared.count / (done - started))}
