@@ -131,3 +131,13 @@ def test_sealing_to_a_party_without_a_key_is_refused_before_signing(net: LocalNe
         with pytest.raises(BadInput) as refused:
             capture_epcis(clerk, shipment(), share_with=["nobody-org"])
         assert refused.value.code in ("NO_SEALING_KEY", "UNKNOWN_PARTY")
+
+
+def test_a_malformed_sealed_capture_is_refused_whole_at_the_edge(net: LocalNetwork) -> None:
+    with Client.from_home(net.home, f"{SUPPLIER}/clerk", net.node(SUPPLIER).url) as clerk:
+        height = clerk.chain()["height"]
+        bad = clerk.build("trace", "capture_sealed", {"events": [{"id": "x"}], "keys": [{}]})
+        job = httpx.post(net.node(SUPPLIER).url + "/epcis/capture", json={"transactions": [bad.to_wire()]}, timeout=10)
+        assert job.status_code == 400 and job.json()["error"]["code"] == "BAD_CAPTURE", job.text
+        assert "sealed event" in job.json()["error"]["message"]
+        assert clerk.chain()["height"] == height

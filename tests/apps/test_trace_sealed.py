@@ -14,6 +14,7 @@ import pytest
 from consortia.apps.trace.eventhash import compute_event_hash
 from consortia.apps.trace.jsonexact import dumps_exact, loads_exact
 from consortia.apps.trace.sealing import Opener, public_part
+from consortia.apps.trace.times import format_iso
 from consortia.crypto import KeyUnwrapper
 from consortia.node.home import DEMO_ORG_COUNT_WITH_TRACE
 from tests.apps.test_trace_harness import (
@@ -197,3 +198,15 @@ def test_a_reader_sees_when_a_capturer_sealed_something_else(trace: Trace, keys:
     view = opener(trace, PROC, keys[PROC]).open_view(trace.query(PROC, "event", {"event_id": event_id}))
     assert view["sealed"]["status"] == "mismatch" and "does not hash" in view["sealed"]["reason"]
     assert loads_exact(view["text"]) == loads_exact(honest_args["events"][0]["public"])  # never the forged text
+
+
+def test_a_sealed_event_is_corrected_by_a_sealed_error_declaration(trace: Trace, keys: dict[str, KeyUnwrapper]) -> None:
+    t = trace.now - 86_400_000
+    [event_id] = trace.capture_sealed(FARM, [shipment(t)])
+    declared = shipment(t, errorDeclaration={"declarationTime": format_iso(trace.now), "reason": "incorrect_data"})
+    assert trace.capture_sealed(FARM, [declared]) == [event_id]  # the same hash ID: a declaration, not a new event
+    view = opener(trace, REG, keys[REG]).open_view(trace.query(REG, "event", {"event_id": event_id}))
+    assert view["sealed"]["status"] == "opened" and view["error"]["by"] == FARM
+    assert "incorrect_data" in view["error"]["declaration"]
+    [args] = trace.sealed_args(SHOP, [declared])  # only its capturer or a regulator may declare it erroneous
+    trace.refused(SHOP, "capture_sealed", args, "NOT_CAPTURER", who="clerk")
