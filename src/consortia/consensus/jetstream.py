@@ -261,14 +261,19 @@ class JetStreamOrderer:
 
     async def _publish(self, subject: str, payload: bytes, msg_id: str) -> Any:
         """Publish, retrying while the stream has no leader (an election after a server died or
-        the cluster restarted); the message id makes a retry that did get stored harmless."""
+        the cluster restarted); the message id makes a retry that did get stored harmless.
+
+        A server that answers "no stream leader" is waited for up to ``ELECTION_WAIT_S``; silence
+        (a partition, a dead connection) only ``PUBLISH_TIMEOUT_S``, so a cut-off node refuses
+        writes promptly."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + ELECTION_WAIT_S
+        started = loop.time()
         while True:
             try:
                 return await self._js.publish(subject, payload, timeout=2.0, headers={"Nats-Msg-Id": msg_id})
-            except (NoStreamResponseError, NoRespondersError, NatsTimeout):
-                if loop.time() > deadline:
+            except (NoStreamResponseError, NoRespondersError, NatsTimeout) as exc:
+                waited = loop.time() - started
+                if waited > ELECTION_WAIT_S or (isinstance(exc, NatsTimeout) and waited > PUBLISH_TIMEOUT_S):
                     raise
                 await asyncio.sleep(0.25)
 
