@@ -321,10 +321,11 @@ class Traceability(Contract):
             event_id = compute_event_hash(event, ns)
         else:
             event_id = seal[0]
-            extra = sorted(set(_flat_names(event)) - set(_flat_names(public_part(event))))
-            require(public_part(event) == event,
-                    refuse("NOT_PUBLIC", f"{where}.public: carries what a sealed event keeps sealed "
-                                         f"({', '.join(extra) or 'quantities, place details or ILMD'})"))
+            public = public_part(event)
+            if public != event:
+                extra = sorted(set(_flat_names(event)) - set(_flat_names(public)))
+                raise refuse("NOT_PUBLIC", f"{where}.public: carries what a sealed event keeps sealed "
+                                           f"({', '.join(extra) or 'quantities, place details or ILMD'})")
         existing = ctx.get(f"ev/{event_id}")
         if existing is not None:
             require("errorDeclaration" in event,
