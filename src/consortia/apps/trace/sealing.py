@@ -26,6 +26,7 @@ to its ID and that its public part is exactly what the chain holds, and says so 
 from __future__ import annotations
 
 import secrets
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -168,14 +169,17 @@ class Opener:
     def __init__(self, suite: CryptoSuite, chain_id: str, keys: dict[str, KeyUnwrapper]) -> None:
         self.suite, self.chain_id, self.keys = suite, chain_id, keys
         self._groups: OrderedDict[str, bytes] = OrderedDict()
+        self._lock = threading.Lock()  # API requests open views on several threads
 
     def _group_key(self, ref: str, org: str, wrapped_hex: str) -> bytes:
-        key = self._groups.get(ref)
+        with self._lock:
+            key = self._groups.get(ref)
         if key is None:
             key = self.keys[org].unwrap(bytes.fromhex(wrapped_hex))
-            self._groups[ref] = key
-            if len(self._groups) > 4096:
-                self._groups.popitem(last=False)
+            with self._lock:
+                self._groups[ref] = key
+                if len(self._groups) > 4096:
+                    self._groups.popitem(last=False)
         return key
 
     def open_view(self, view: dict[str, Any]) -> dict[str, Any]:
