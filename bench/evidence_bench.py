@@ -17,9 +17,7 @@
 from __future__ import annotations
 
 import json
-import signal
 import statistics
-import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
@@ -30,7 +28,7 @@ from typing import Any
 import click
 import orjson
 
-from consortia.cli.bench import drive, free_port, percentile, start_node
+from consortia.cli.bench import drive, free_port, percentile, start_node, stop_node
 from consortia.client import Client
 from consortia.client.certificates import file_digest, verify_certificate
 from consortia.client.txbuild import build_tx
@@ -69,12 +67,7 @@ def running_node(suite_name: str) -> Iterator[tuple[Path, dict[str, Any], str]]:
         try:
             yield home, load_genesis(home), f"http://127.0.0.1:{port}"
         finally:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(10)
+            stop_node(process)
 
 
 def deposits(count: int = 20_000, per_tx: int = 1000, suite_name: str = "ed25519-sha256", *,

@@ -4,6 +4,7 @@ trace and alerts over public parts, and every refusal changing nothing."""
 from __future__ import annotations
 
 import copy
+import secrets
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -187,8 +188,7 @@ def test_a_reader_sees_when_a_capturer_sealed_something_else(trace: Trace, keys:
     from consortia.apps.trace.sealing import associated_data, event_key
     from consortia.types import codec
 
-    group_key = suite.generate_seal_key() + suite.generate_seal_key()
-    group_key = group_key[:32]
+    group_key = secrets.token_bytes(32)
     claimed = honest_args["events"][0]["id"]
     args["keys"] = [{org: suite.wrap(keys[org].public_key, group_key).hex() for org in (FARM, PROC, REG)}]
     payload = codec.encode({"ns": {}, "text": dumps_exact(forged)})

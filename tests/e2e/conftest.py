@@ -9,7 +9,6 @@ Screenshots of the main pages go to ``test-artifacts/console/``.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -21,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
-from consortia.cli.bench import free_port
+from consortia.cli.bench import free_port, stop_node
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
@@ -56,12 +55,7 @@ def running_node(home: Path, *, signer: bool, crypto: str = "ed25519") -> Iterat
     try:
         yield url
     finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
+        stop_node(process)
         log.close()
 
 

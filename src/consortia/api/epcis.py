@@ -489,9 +489,10 @@ def _parse_link(path: str) -> tuple[str, str, str]:
 
 
 def _verify_steps(node: Node, steps: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """For each step: the stored event still hashes to its ID, and its transaction is in the block."""
+    """For each step: the stored event still hashes to its ID (a sealed one: its signed transaction
+    carries that public part under that ID), and its transaction is in the block."""
     proofs: dict[str, dict[str, Any]] = {}
-    blocks: dict[int, Any] = {}
+    blocks: dict[int, tuple[Any, list[SignedTx]]] = {}  # height -> (block, its parsed transactions)
     for step in steps:
         raw = node.store.state_read(f"trace/ev/{step['event']}")
         record = codec.decode_trusted(raw.value) if raw else None
@@ -504,15 +505,16 @@ def _verify_steps(node: Node, steps: list[dict[str, Any]]) -> dict[str, dict[str
         if where is not None:
             height, index = where
             if height not in blocks:
-                blocks[height] = node.store.get_block(height)
-            block = blocks[height]
+                stored = node.store.get_block(height)
+                blocks[height] = (stored, [SignedTx.from_wire(node.suite, w, 1 << 62) for w in stored.txs]
+                                  if stored is not None else [])
+            block, txs = blocks[height]
             if block is not None:
-                tx_ids = [SignedTx.from_wire(node.suite, w, 1 << 62).id for w in block.txs]
+                tx_ids = [t.id for t in txs]
                 proof = compute_tx_proof(node.suite, tx_ids, index)
-                if sealed and record is not None:  # the signed transaction carries this public part for this ID
-                    args = SignedTx.from_wire(node.suite, block.txs[index], 1 << 62).tx["args"]
+                if sealed and record is not None:
                     hash_ok = any(isinstance(e, dict) and e.get("id") == step["event"] and e.get("public") == record["text"]
-                                  for e in args.get("events", []))
+                                  for e in txs[index].tx["args"].get("events", []))
                 proof_ok = (is_valid_proof(node.suite.hash, tx_ids[index], proof, bytes.fromhex(block.header.tx_root),
                                            block.header.tx_count)
                             and block.header.hash(node.suite) == block.hash

@@ -71,6 +71,16 @@ def start_node(home: Path, port: int) -> subprocess.Popen[bytes]:
     raise Fault("node did not become healthy within 60 s")
 
 
+def stop_node(process: subprocess.Popen[bytes]) -> None:
+    """Stop a node process as Ctrl-C would; kill it if it has not exited within 30 s."""
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(10)
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0.0
@@ -100,11 +110,7 @@ def run_kv_bench(txs: int, batch: int, clients: int, progress: bool = True,
         try:
             result = drive([f"http://127.0.0.1:{port}"], bodies, clients, txs, progress)
         finally:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                process.kill()
+            stop_node(process)
     tps = result["committed"] / result["seconds"] if result["seconds"] else 0.0
     return {
         "workload": "kv.put", "suite": suite_name, "txs": txs, "batch": batch, "clients": clients,

@@ -277,9 +277,9 @@ class Traceability(Contract):
             require(type(group) is int and 0 <= group < len(keys),
                     refuse("BAD_ARGS", f"{where}.key: expected an index into keys (0 to {len(keys) - 1})"))
             used[group] = True
-            seal = {"ct": sealed, "ref": refs[group], "recipients": sorted(keys[group])}
-            event_id, was_declaration = self._capture_one(ctx, org, public, ns, shared, where, seal=(event_id, seal),
-                                                          directory=directory)
+            seal = {"id": event_id, "ct": sealed, "ref": refs[group], "recipients": sorted(keys[group]),
+                    "regulators": directory["regulators"]}
+            event_id, was_declaration = self._capture_one(ctx, org, public, ns, shared, where, seal=seal)
             (declared if was_declaration else captured).append(event_id)
         require(all(used), refuse("BAD_ARGS", "keys: every key group must be used by an event"))
         for ref, group in zip(refs, keys, strict=True):
@@ -307,10 +307,9 @@ class Traceability(Contract):
         ctx.put("stats", stats)
 
     def _capture_one(self, ctx: Context, org: str, text: str, ns: dict[str, str], shared: list[str],
-                     where: str, seal: tuple[str, dict[str, Any]] | None = None,
-                     directory: dict[str, Any] | None = None) -> tuple[str, bool]:
-        """Check, store and index one event; ``seal`` (claimed ID, sealed payload) when ``text`` is
-        only its public part."""
+                     where: str, seal: dict[str, Any] | None = None) -> tuple[str, bool]:
+        """Check, store and index one event; ``seal`` (its claimed ID, sealed payload, key group,
+        recipients and the chain's regulators) when ``text`` is only its public part."""
         try:
             event = loads_exact(text)
             summary = summarise(event, where)
@@ -320,7 +319,7 @@ class Traceability(Contract):
         if seal is None:
             event_id = compute_event_hash(event, ns)
         else:
-            event_id = seal[0]
+            event_id = seal["id"]
             public = public_part(event)
             if public != event:
                 extra = sorted(set(_flat_names(event)) - set(_flat_names(public)))
@@ -344,9 +343,9 @@ class Traceability(Contract):
             owner = self._owner_of_key(ctx, place)
             if owner is not None:
                 partners.add(owner)
-        if seal is not None and directory is not None:
-            recipients = seal[1]["recipients"]
-            missing = sorted((partners | {org} | set(directory["regulators"])) - set(recipients))
+        if seal is not None:
+            recipients = seal["recipients"]
+            missing = sorted((partners | {org} | set(seal["regulators"])) - set(recipients))
             require(not missing, refuse("MISSING_RECIPIENT", f"{where}: the payload is not sealed to "
                                                              f"{', '.join(missing)}, who may read this event"))
             partners |= set(recipients)
@@ -356,7 +355,7 @@ class Traceability(Contract):
                   "partners": sorted(partners), "height": ctx.height, "tx": ctx.tx_id.hex(), "record_ms": ctx.time_ms,
                   **{k: v for k, v in summary.items() if k != "lots"}, "text": text, "ns": used, "error": None}
         if seal is not None:
-            record["sealed"] = {"ct": seal[1]["ct"], "ref": seal[1]["ref"]}
+            record["sealed"] = {"ct": seal["ct"], "ref": seal["ref"]}
         ctx.put(f"ev/{event_id}", record)
         self._index(ctx, record, summary["lots"])
         if "errorDeclaration" in event:
