@@ -1,4 +1,4 @@
-# Consortia: `make demo` runs a local four-organisation consortium; `make test` runs the suite.
+# Consortia: `make demo` runs a local demo consortium (every app and its parties); `make test` runs the suite.
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python

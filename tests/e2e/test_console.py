@@ -11,6 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
+from consortia.node.home import DEMO_ORG_COUNT_FULL
+
 from tests.e2e.conftest import console_page, shot
 
 
@@ -61,7 +63,7 @@ def test_overview_shows_the_chain_and_live_blocks(page: Any) -> None:
     open_console(page)
     page.wait_for_selector("[data-stat=height] .value")
     assert int(page.inner_text("[data-stat=height] .value")) > 50
-    assert page.inner_text("[data-stat=orgs] .value") == "10"
+    assert page.inner_text("[data-stat=orgs] .value") == str(DEMO_ORG_COUNT_FULL)
     assert "ok" in page.inner_text("[data-stat=health]")
     assert page.locator("#live-blocks tbody tr").count() == 20
     page.wait_for_selector(".live.on")
@@ -351,5 +353,5 @@ def test_verify_a_file_against_its_certificate_in_the_browser(page: Any, console
     forged = verify(content, json.dumps(edited).encode())
     assert forged.startswith("NOT verified: the chain's proof") and "SUBJECT_MISMATCH" in forged
     assert "BAD_JSON" in verify(content, b"{not json")
-    assert "NOT_ENOUGH_SIGNATURES" in verify(content, certificate, quorum="")  # a majority of the ten organisations
+    assert "NOT_ENOUGH_SIGNATURES" in verify(content, certificate, quorum="")  # a majority of the demo organisations
     shot(page, "evidence-verify-tampered")

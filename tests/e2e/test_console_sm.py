@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from consortia.crypto import get_suite
+from consortia.node.home import DEMO_ORG_COUNT_FULL
 from consortia.types import codec
 from tests.e2e.conftest import CHROMIUM, console_page, running_node, shot
 from tests.e2e.test_console import open_console, toast
@@ -35,7 +36,7 @@ def test_proof_checked_with_sm3_in_the_browser(sm_page: Any, sm_url: str) -> Non
     assert httpx.get(f"{sm_url}/chain").json()["suite"] == "sm2-sm3"
     open_console(sm_page)
     sm_page.wait_for_selector("[data-stat=height] .value")
-    assert sm_page.inner_text("[data-stat=orgs] .value") == "10"
+    assert sm_page.inner_text("[data-stat=orgs] .value") == str(DEMO_ORG_COUNT_FULL)
     open_console(sm_page, "/block/3")
     sm_page.wait_for_selector("h1:has-text('Block 3')")
     sm_page.locator("table a.mono").first.click()

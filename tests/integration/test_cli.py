@@ -166,6 +166,7 @@ def test_node_verify_replays_the_block_store(runner: CliRunner, tmp_path: Path, 
 def test_up_init_creates_and_seeds_the_demo_then_resumes(tmp_path: Path, suite_name: str) -> None:
     """The whole demo consortium runs on each suite, the national one included (`make demo CRYPTO=sm`)."""
     from consortia.cli.bench import free_port, start_node
+    from consortia.node.home import DEMO_ORG_COUNT_FULL
 
     home = tmp_path / "demo"
     port = free_port()
@@ -181,7 +182,7 @@ def test_up_init_creates_and_seeds_the_demo_then_resumes(tmp_path: Path, suite_n
     process = start_node(home, port)  # resumes from disk
     try:
         chain = httpx.get(f"http://127.0.0.1:{port}/chain").json()
-        assert chain["height"] == int(recorded.group(1)) and len(chain["organisations"]) == 10
+        assert chain["height"] == int(recorded.group(1)) and len(chain["organisations"]) == DEMO_ORG_COUNT_FULL
         assert chain["suite"] == suite_name
         proposals = httpx.post(f"http://127.0.0.1:{port}/query/gov/proposals", json={}).json()["result"]
         assert sorted(p["status"] for p in proposals) == ["open", "passed"]

@@ -136,7 +136,7 @@ def up(home: Path, host: str, port: int, init_missing: bool, crypto: str, log_le
     created = False
     if init_missing and not (Path(home) / "genesis.json").exists():
         from consortia.cli.common import CRYPTO_CHOICES
-        from consortia.node.home import DEMO_ORG_COUNT_WITH_TRACE as DEMO_ORG_COUNT
+        from consortia.node.home import DEMO_ORG_COUNT_FULL as DEMO_ORG_COUNT
 
         init_consortium(home, orgs=DEMO_ORG_COUNT, suite_name=CRYPTO_CHOICES[crypto])
         created = True

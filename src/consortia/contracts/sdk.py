@@ -278,6 +278,18 @@ class Context:
         record = codec.decode_trusted(raw)
         return {k: record.get(k) for k in ("id", "name", "kind")}
 
+    def org_kind(self, org_id: str) -> str | None:
+        """The kind governance gave organisation ``org_id`` (None if it is not a member)."""
+        return (self.member_org(org_id) or {}).get("kind")
+
+    def require_org_kind(self, kind: str, code: str = "WRONG_ORG_KIND") -> str:
+        """Refuse the call unless the caller's organisation has ``kind``; returns the organisation id."""
+        org = self.require_caller().org
+        if self.org_kind(org) != kind:
+            raise Revert(f"{org} is not a {kind.replace('_', ' ')} organisation of this consortium (kinds are set "
+                         "at genesis or by a governance vote)", code=code)
+        return org
+
     def is_frozen(self, object_id: str) -> bool:
         """True when a governance vote froze this contract's object ``object_id`` (a voucher, a lot)."""
         return self._state.get(f"sys/frozen/object/{self._contract}/{object_id}") is not None

@@ -18,7 +18,9 @@ from consortia.errors import NotFound
 from consortia.identity.x509 import CertificateError, check_ca, check_org_id, load_pem
 from consortia.types import codec
 
-ORG_KINDS = ("core", "supplier", "funder", "regulator", "member")
+# An organisation's kind is the consortium's decision (genesis or a vote), so apps may trust it
+# for privileged seats: the regulator, and the authorities of the e-invoice, trade and charity apps.
+ORG_KINDS = ("core", "supplier", "funder", "regulator", "tax_authority", "customs", "civil_affairs", "member")
 
 DEFAULT_CONFIG: dict[str, Any] = {
     "block_max_txs": 500,

@@ -49,11 +49,30 @@ TRACE_DEMO_ORGS: list[dict[str, str]] = [
     {"id": "huaxin-mart", "name": "Shanghai Huaxin Supermarket Co., Ltd.", "kind": "member",
      "uscc": "91310000MA1HX05200"},
 ]
+# The other built-in apps (e-invoices, trade finance, waybills, charity) and the authorities that
+# hold a privileged seat in them (kind set at genesis or by vote, like the regulator). An app that
+# needs another party adds it here, in its own block, so earlier indexes never move.
+APP_DEMO_ORGS: list[dict[str, str]] = [
+    {"id": "sz-tax", "name": "Shenzhen Municipal Tax Service, STA", "kind": "tax_authority",
+     "uscc": "11440300MB2TX0007H"},
+    {"id": "sh-customs", "name": "Shanghai Customs District", "kind": "customs", "uscc": "11310000MB2CU0002U"},
+    {"id": "haixin-bank", "name": "Ningbo Haixin Bank Co., Ltd.", "kind": "funder", "uscc": "91330200MA2XT0315K"},
+    {"id": "huafeng-logistics", "name": "Shanghai Huafeng Cold Chain Logistics Co., Ltd.", "kind": "member",
+     "uscc": "91310000MA1HF0627Y"},
+    {"id": "yida-express", "name": "Shenzhen Yida Express Co., Ltd.", "kind": "member", "uscc": "91440300MA5HD0721X"},
+    {"id": "chunhui-foundation", "name": "Beijing Chunhui Children's Foundation", "kind": "member",
+     "uscc": "53110000MJ0CF0012A"},
+    {"id": "civil-affairs", "name": "Beijing Municipal Civil Affairs Bureau", "kind": "civil_affairs",
+     "uscc": "11110000MB1MC0003E"},
+]
 DEMO_ORGS_ALL = DEMO_ORGS + TRACE_DEMO_ORGS
 DEMO_ORG_COUNT = len(DEMO_ORGS)  # what `consortia up --init` creates today
 # With the traceability demo (seed_trace_demo): ten organisations. Note that the demo's
 # governance votes (node/demo.py) need six approvals, not four, for a majority of ten.
 DEMO_ORG_COUNT_WITH_TRACE = len(DEMO_ORGS_ALL)
+# Every app's parties: what `consortia up --init` (make demo) creates.
+DEMO_ORGS_FULL = DEMO_ORGS_ALL + APP_DEMO_ORGS
+DEMO_ORG_COUNT_FULL = len(DEMO_ORGS_FULL)
 DEFAULT_MEMBERS: list[tuple[str, list[str]]] = [("admin", ["admin", "client"]), ("clerk", ["client"]),
                                                ("node", ["node"])]
 
@@ -62,8 +81,8 @@ def org_plan(count: int) -> list[dict[str, str]]:
     if count < 1:
         raise BadInput("a consortium needs at least one organisation", code="BAD_ARGS")
     extra = [{"id": f"org{i}", "name": f"Member Organisation {i}", "kind": "member"}
-             for i in range(len(DEMO_ORGS_ALL) + 1, count + 1)]
-    return (DEMO_ORGS_ALL + extra)[:count]
+             for i in range(len(DEMO_ORGS_FULL) + 1, count + 1)]
+    return (DEMO_ORGS_FULL + extra)[:count]
 
 
 def init_consortium(home: Path, *, orgs: int = 4, chain_id: str = "consortia-local", suite_name: str = "ed25519-sha256",
