@@ -12,7 +12,6 @@ import httpx
 import pytest
 
 from consortia.node.home import DEMO_ORG_COUNT_FULL
-
 from tests.e2e.conftest import console_page, shot
 
 
