@@ -97,14 +97,7 @@ class Contract:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        entries: dict[str, Entry] = {}
-        for attr in dir(cls):
-            fn = getattr(cls, attr, None)
-            kind = getattr(fn, "_consortia_kind", None)
-            if kind is None or attr.startswith("_"):
-                continue
-            entries[attr] = Entry(attr, kind, fn, _arg_specs(fn), (fn.__doc__ or "").strip())  # type: ignore[arg-type]
-        cls._entries = entries
+        cls._entries = collect_entries(cls)
 
     @classmethod
     def entry(cls, name: str) -> Entry | None:
@@ -117,6 +110,18 @@ class Contract:
     @property
     def state_prefix(self) -> str:
         return (self.namespace or self.name) + "/"
+
+
+def collect_entries(cls: type) -> dict[str, Entry]:
+    """The ``@method`` and ``@query`` functions of a contract class, with their argument specs."""
+    entries: dict[str, Entry] = {}
+    for attr in dir(cls):
+        fn = getattr(cls, attr, None)
+        kind = getattr(fn, "_consortia_kind", None)
+        if kind is None or attr.startswith("_"):
+            continue
+        entries[attr] = Entry(attr, kind, fn, _arg_specs(fn), (fn.__doc__ or "").strip())  # type: ignore[arg-type]
+    return entries
 
 
 def _arg_specs(fn: Callable[..., Any]) -> tuple[ArgSpec, ...]:

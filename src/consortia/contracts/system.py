@@ -13,6 +13,7 @@ from contextvars import ContextVar
 from typing import Any, Protocol
 
 from consortia.contracts.sdk import Context, Contract, Revert, method, query, require
+from consortia.contracts.usercode import NAME_RE, Program, archive_source, compile_archive, compute_code_hash
 from consortia.crypto.suite import get_suite
 from consortia.errors import NotFound
 from consortia.identity.x509 import CertificateError, check_ca, check_org_id, load_pem
@@ -41,11 +42,16 @@ DEFAULT_CONFIG: dict[str, Any] = {
     # node derives the same alerts; a change applies from the block after the one that made it.
     "alert_spike_min": 200,
     "alert_spike_factor": 5,
+    # Steps one call of a member's contract may take (function entries, loop iterations, items
+    # built; ADR 0014). Counted the same way on every node; changed by vote.
+    "contract_max_steps": 1_000_000,
 }
 FILING_FIELDS = ("service_name", "operator", "filing_number")
 POLICIES = ("majority", "two_thirds", "all")
 ACTIONS = ("add_org", "remove_org", "freeze_identity", "unfreeze_identity", "freeze_object", "unfreeze_object",
-           "freeze_contract", "unfreeze_contract", "set_config", "mask", "unmask")
+           "freeze_contract", "unfreeze_contract", "set_config", "mask", "unmask", "install_contract",
+           "upgrade_contract")
+DEPLOY = ("install_contract", "upgrade_contract")
 ENFORCEMENT = ("freeze", "mask")  # actions containing these need every regulator organisation's yes
 SYSTEM_CONTRACTS = ("gov", "members")
 
@@ -83,12 +89,22 @@ def mask_state_key(state_key: str) -> str:
     return f"mask/state/{state_key}"
 
 
+def installed_key(name: str) -> str:
+    """A member's contract installed by vote: name, version, code hash, access, who approved."""
+    return f"contract/{name}"
+
+
+def code_key(code_hash: str) -> str:
+    """The canonical archive of an installed contract version, by its hash."""
+    return f"code/{code_hash}"
+
+
 CONFIG_KEY = "config"
 
 
 # Validation shared by genesis and governance -----------------------------------------
 
-CONFIG_MINIMUM = {"max_tx_bytes": 16 * 1024, "proposal_ttl_ms": 60_000}
+CONFIG_MINIMUM = {"max_tx_bytes": 16 * 1024, "proposal_ttl_ms": 60_000, "contract_max_steps": 1_000}
 
 
 def check_config_value(key: Any, value: Any) -> None:
@@ -165,6 +181,10 @@ class Ledger(Protocol):
     def state_key(self, contract: str, key: str) -> str | None: ...
 
     def state_value(self, full_key: str) -> Any: ...
+
+    def is_builtin(self, name: str) -> bool: ...
+
+    def migrate(self, ctx: Context, record: dict[str, Any], archive: dict[str, Any], from_version: str) -> None: ...
 
 
 LEDGER: ContextVar[Ledger | None] = ContextVar("consortia_ledger", default=None)
@@ -260,6 +280,16 @@ def compute_masked_tx(tx: dict[str, Any], receipt: dict[str, Any], record: dict[
     return {**tx, "args": masked["args"]}, shown, listed
 
 
+def summarise(proposal: dict[str, Any]) -> dict[str, Any]:
+    """A proposal as receipts and lists show it: a contract's source is named by its size (the
+    ``proposal`` query and ``consortia contract show --proposal`` give it whole)."""
+    archive = proposal["params"].get("archive") if proposal["action"] in DEPLOY else None
+    if type(archive) is not dict or type(archive.get("files")) is not dict:
+        return proposal
+    sizes = {f: f"{len(src) if type(src) is str else 0} characters" for f, src in archive["files"].items()}
+    return {**proposal, "params": {**proposal["params"], "archive": {**archive, "files": sizes}}}
+
+
 class SystemReads:
     """Helpers every system contract uses to read ``sys/`` state through a context."""
 
@@ -338,7 +368,7 @@ class Governance(Contract, SystemReads):
             proposal["status"], proposal["outcome"] = "rejected", "not enough votes can remain"
             ctx.emit("ProposalClosed", id=proposal["id"], status="rejected", outcome=proposal["outcome"])
         ctx.put(f"proposal/{proposal['id']}", proposal)
-        return proposal
+        return summarise(proposal)
 
     def _check_action(self, ctx: Context, action: str, params: dict[str, Any]) -> None:
         def need(*names: str) -> None:
@@ -372,6 +402,57 @@ class Governance(Contract, SystemReads):
         elif action in ("mask", "unmask"):
             need(*(("tx", "path") if "tx" in params else ("contract", "key", "path")))
             self._mask_target(ctx, action, params)
+        elif action in DEPLOY:
+            self._check_deploy(ctx, action, params)
+
+    def _check_deploy(self, ctx: Context, action: str, params: dict[str, Any]) -> Program:
+        """An install or upgrade: the named hash is the archive's, the source passes every rule,
+        and the class declares the proposed name and version (ADR 0014)."""
+        extra = sorted(set(params) - {"name", "version", "archive", "code_hash", "access"})
+        require(not extra, Revert(f"{action}: unknown params {extra}", code="BAD_PARAMS"))
+        missing = [n for n in ("name", "version", "code_hash") if type(params.get(n)) is not str]
+        require(not missing and type(params.get("archive")) is dict,
+                Revert(f"{action}: params need name, version, code_hash (strings) and archive (an object)",
+                       code="BAD_PARAMS"))
+        name = params["name"]
+        ledger = LEDGER.get()
+        if ledger is None:
+            raise Revert("deploying needs a block being executed", code="BAD_ACTION")
+        require(NAME_RE.fullmatch(name) is not None,
+                Revert(f"contract name: expected {NAME_RE.pattern}, got {name!r:.40}", code="BAD_PARAMS"))
+        require(not ledger.is_builtin(name),
+                Revert(f"{name} is a built-in contract of this platform", code="CONTRACT_EXISTS"))
+        current = ctx.get(installed_key(name))
+        if action == "install_contract":
+            require(current is None, Revert(f"{name} is installed (version {current and current['version']}); "
+                                            "propose upgrade_contract", code="CONTRACT_EXISTS"))
+        else:
+            require(current is not None, Revert(f"no installed contract {name!r}", code="CONTRACT_NOT_FOUND"))
+            used = {current["version"], *(h["version"] for h in current["history"])}
+            require(params["version"] not in used,
+                    Revert(f"{name} version {params['version']} was installed before; name a new version",
+                           code="VERSION_EXISTS"))
+        suite = get_suite(ctx.suite)
+        code_hash = compute_code_hash(suite.hash, suite.hash_name, params["archive"])
+        require(params["code_hash"] == code_hash,
+                Revert(f"code_hash: the archive hashes to {code_hash}, not {params['code_hash']:.80}",
+                       code="CODE_HASH_MISMATCH"))
+        program = compile_archive(params["archive"])
+        declared = (program.outline.name, program.outline.version)
+        require(declared == (name, params["version"]),
+                Revert(f"the source declares {declared[0]} version {declared[1]}, the proposal {name} version "
+                       f"{params['version']:.40}", code="CONTRACT_MISMATCH"))
+        access = params.get("access") or {}
+        require(type(access) is dict, Revert("access: expected {method: [organisation ids]}", code="BAD_PARAMS"))
+        members = set(self._org_ids(ctx))
+        for method_name, orgs in sorted(access.items()):
+            entry = program.entries.get(method_name)
+            require(entry is not None and entry.kind == "method",
+                    Revert(f"access: {name} has no method {method_name!r:.40}", code="BAD_PARAMS"))
+            require(type(orgs) is list and orgs and all(type(o) is str and o in members for o in orgs),
+                    Revert(f"access.{method_name}: expected a non-empty list of member organisations",
+                           code="BAD_PARAMS"))
+        return program
 
     def _mask_target(self, ctx: Context, action: str, params: dict[str, Any]) -> tuple[str, dict[str, Any], Any]:
         """(mask record key, record, clear value) of a mask or unmask proposal; reverts on a bad target."""
@@ -430,6 +511,32 @@ class Governance(Contract, SystemReads):
         elif action == "set_config":
             ctx.put(CONFIG_KEY, {**ctx.get(CONFIG_KEY, {}), params["key"]: params["value"]})
             ctx.emit("ConfigChanged", key=params["key"], value=params["value"])
+        elif action in DEPLOY:
+            self._apply_deploy(ctx, proposal)
+
+    def _apply_deploy(self, ctx: Context, proposal: dict[str, Any]) -> None:
+        """Install the version on every node at this block: run its migration (if any), then keep
+        the archive and the record. State under the contract's name stays across versions."""
+        params = proposal["params"]
+        name = params["name"]
+        current = ctx.get(installed_key(name))
+        record = {
+            "name": name, "version": params["version"], "code_hash": params["code_hash"],
+            "access": {k: sorted(v) for k, v in sorted((params.get("access") or {}).items())},
+            "proposal": proposal["id"], "height": ctx.height, "installed_ms": ctx.time_ms,
+            "approved_by": sorted(o for o, yes in proposal["votes"].items() if yes),
+            "history": [] if current is None else [
+                *current["history"], {k: current[k] for k in ("version", "code_hash", "proposal", "height",
+                                                             "approved_by")}],
+        }
+        ledger = LEDGER.get()
+        if ledger is None:  # checked by _check_deploy
+            raise Revert("deploying needs a block being executed", code="BAD_ACTION")
+        ledger.migrate(ctx, record, params["archive"], "" if current is None else current["version"])
+        ctx.put(code_key(params["code_hash"]), params["archive"])
+        ctx.put(installed_key(name), record)
+        ctx.emit("ContractInstalled" if current is None else "ContractUpgraded", contract=name, version=params["version"],
+                 code_hash=params["code_hash"], proposal=proposal["id"])
 
     def _apply_mask(self, ctx: Context, proposal: dict[str, Any]) -> None:
         params = proposal["params"]
@@ -462,7 +569,7 @@ class Governance(Contract, SystemReads):
     @query
     def proposals(self, ctx: Context, status: str = "", limit: int = 100) -> list[dict[str, Any]]:
         """Proposals, optionally only those with ``status`` (open, passed, failed, rejected, expired)."""
-        rows = [self._with_expiry(ctx, p) for _, p in ctx.range("proposal/", limit=10_000)]
+        rows = [summarise(self._with_expiry(ctx, p)) for _, p in ctx.range("proposal/", limit=10_000)]
         rows.sort(key=lambda p: (p["created_ms"], p["id"]), reverse=True)
         return [p for p in rows if not status or p["status"] == status][: max(0, min(limit, 1000))]
 
@@ -475,6 +582,25 @@ class Governance(Contract, SystemReads):
     @query
     def config(self, ctx: Context) -> dict[str, Any]:
         return self._config(ctx)
+
+    @query
+    def contracts(self, ctx: Context) -> list[dict[str, Any]]:
+        """Members' contracts installed by vote: name, version, code hash, access, who approved."""
+        return [record for _, record in ctx.range("contract/", limit=10_000)]
+
+    @query
+    def contract(self, ctx: Context, name: str, version: str = "") -> dict[str, Any]:
+        """An installed contract's record and source (``version``: an earlier one)."""
+        record: dict[str, Any] | None = ctx.get(installed_key(name)) if NAME_RE.fullmatch(name) else None
+        if record is None:
+            raise NotFound(f"no installed contract {name!r:.40}", code="CONTRACT_NOT_FOUND")
+        chosen = record if not version or version == record["version"] else next(
+            (h for h in record["history"] if h["version"] == version), None)
+        if chosen is None:
+            raise NotFound(f"{name} has no version {version!r:.40}", code="VERSION_NOT_FOUND")
+        archive = ctx.get(code_key(chosen["code_hash"]))
+        return {**record, "shown_version": chosen["version"], "shown_code_hash": chosen["code_hash"],
+                "source": archive_source(archive)}
 
     @query
     def frozen(self, ctx: Context) -> dict[str, list[str]]:

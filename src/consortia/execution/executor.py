@@ -20,13 +20,16 @@ from consortia.contracts.system import (
     DEFAULT_CONFIG,
     LEDGER,
     SYSTEM_CONTRACTS,
+    code_key,
     compute_masked,
     frozen_contract_key,
     frozen_identity_key,
+    installed_key,
     mask_state_key,
     org_key,
     revoked_key,
 )
+from consortia.contracts.usercode import InstalledContract, LimitExceeded, Program, compile_archive
 from consortia.crypto.suite import CryptoSuite
 from consortia.errors import ConsortiaError, Fault, Revert, TxRejected
 from consortia.execution.state import BlockState, ReadState
@@ -143,10 +146,31 @@ class BlockLedger:
         return None if block is None or where is None else block.txs[where[1]]["tx"]
 
     def state_key(self, contract: str, key: str) -> str | None:
-        found = self._executor.contracts.get(contract)
+        found = self._executor.contract(Reader(self._state.get), contract) if type(contract) is str else None
         if found is None or contract in SYSTEM_CONTRACTS or type(key) is not str or not 0 < len(key) <= 400:
             return None
         return found.state_prefix + key
+
+    def is_builtin(self, name: str) -> bool:
+        return name in self._executor.contracts
+
+    def migrate(self, ctx: Context, record: dict[str, Any], archive: dict[str, Any], from_version: str) -> None:
+        """Run the version's ``migrate`` (if it has one) in the governance transaction, on the
+        contract's own state; a failure undoes what it wrote and fails the proposal."""
+        installed = InstalledContract(self._executor.program(record["code_hash"], archive), record)
+        if not installed.program.has_migrate:
+            return
+        run = Context(self._state, installed, ctx.caller, ctx.tx_id, ctx.height, ctx.time_ms,
+                      self._executor.suite.hash, writable=True, suite=self._executor.suite.name)
+        snapshot = self._state.snapshot()
+        try:
+            installed.migrate(run, from_version, Reader(self._state.get).config()["contract_max_steps"])
+        except (ConsortiaError, LimitExceeded, MemoryError, RecursionError) as exc:
+            self._state.revert(snapshot)
+            code = getattr(exc, "code", "OUT_OF_MEMORY" if isinstance(exc, MemoryError) else "RECURSION_LIMIT")
+            raise Revert(f"migrate() of {record['name']} {record['version']} failed: {code}: "
+                         f"{getattr(exc, 'message', '')}", code="MIGRATION_FAILED") from None
+        ctx.events.extend(run.events)
 
     def state_value(self, full_key: str) -> Any:
         raw = self._state.get(full_key)
@@ -188,6 +212,48 @@ class Executor:
         self._lock = threading.Lock()
         self._head: tuple[BlockHeader, str] | None = None
         self._masks: tuple[int, dict[str, dict[str, Any]]] = (-2, {})  # (height, state masks by state key)
+        self._programs: _Bounded = _Bounded(256)  # code hash -> Program (members' contracts, ADR 0014)
+        self._installed: _Bounded = _Bounded(1024)  # installed record bytes -> InstalledContract
+
+    # -- contracts ---------------------------------------------------------------------
+
+    def contract(self, reader: Reader, name: str) -> Contract | None:
+        """A built-in contract, or a member's contract installed by vote, as ``reader`` sees state."""
+        found = self.contracts.get(name)
+        if found is not None:
+            return found
+        if type(name) is not str or not 0 < len(name) <= 32 or "/" in name:
+            return None
+        raw = reader.raw("sys/" + installed_key(name))
+        if raw is None:
+            return None
+        installed = self._installed.get(raw)
+        if installed is None:
+            record = codec.decode_trusted(raw)
+            archive = reader.value(code_key(record["code_hash"]))
+            if archive is None:
+                raise Fault(f"installed contract {name} has no code {record['code_hash']} on this chain")
+            installed = InstalledContract(self.program(record["code_hash"], archive), record)
+            with self._lock:
+                self._installed.remember(raw, installed)
+        return installed
+
+    def program(self, code_hash: str, archive: dict[str, Any]) -> Program:
+        """The compiled program of an archive (cached by its hash)."""
+        found = self._programs.get(code_hash)
+        if found is None:
+            found = compile_archive(archive)
+            with self._lock:
+                self._programs.remember(code_hash, found)
+        return found
+
+    def installed_contracts(self) -> list[InstalledContract]:
+        """Every member's contract installed on the committed chain, by name."""
+        reader = Reader(lambda k: (v.value if (v := self.store.state_read(k)) else None))
+        prefix = "sys/" + installed_key("")
+        rows = self.store.state_range(prefix, prefix + KEY_END, 10_000, writer=False)
+        found = [self.contract(reader, key[len(prefix):]) for key, _ in rows]
+        return [c for c in found if isinstance(c, InstalledContract)]
 
     # -- stateless checks (any thread) -------------------------------------------------
 
@@ -266,14 +332,17 @@ class Executor:
         member = self.identity(reader, body["sender"], time_ms)
         if not member.roles & SENDER_ROLES:
             raise _reject("FORBIDDEN_ROLE", f"{member.id} has roles {sorted(member.roles)}; sending needs admin or client")
-        contract = self.contracts.get(body["contract"])
+        contract = self.contract(reader, body["contract"])
         if contract is None:
-            raise _reject("UNKNOWN_CONTRACT", f"no contract {body['contract']!r}")
+            raise _reject("UNKNOWN_CONTRACT", f"no contract {body['contract']!r:.80}")
         if body["contract"] not in SYSTEM_CONTRACTS and reader.value(frozen_contract_key(body["contract"])):
             raise _reject("CONTRACT_FROZEN", f"contract {body['contract']!r} is frozen by governance")
         entry = contract.entry(body["method"])
         if entry is None or entry.kind != "method":
-            raise _reject("UNKNOWN_METHOD", f"contract {body['contract']!r} has no method {body['method']!r}")
+            raise _reject("UNKNOWN_METHOD", f"contract {body['contract']!r} has no method {body['method']!r:.80}")
+        if isinstance(contract, InstalledContract) and not contract.allowed(body["method"], member.org):
+            raise _reject("METHOD_RESTRICTED", f"{body['contract']}.{body['method']} may be called only by "
+                                               f"{', '.join(contract.record['access'][body['method']])}")
         try:
             args = bind_args(entry, body["args"])
         except BadArgs as exc:
@@ -309,7 +378,10 @@ class Executor:
         ctx = Context(state, contract, member, tx.id, state.height, time_ms, self.suite.hash, writable=True,
                       suite=self.suite.name)
         try:
-            result = entry.fn(contract, ctx, **args)
+            if isinstance(contract, InstalledContract):
+                result = contract.call(ctx, entry.name, args, reader.config()["contract_max_steps"])
+            else:
+                result = entry.fn(contract, ctx, **args)
             codec.check_value(result, "result")
         except Revert as exc:
             state.revert(snapshot)
@@ -317,6 +389,15 @@ class Executor:
         except ConsortiaError as exc:
             state.revert(snapshot)
             return Receipt.reverted(tx_id, exc.code, exc.message)
+        except LimitExceeded as exc:  # a member's contract ran out of steps, depth or room
+            state.revert(snapshot)
+            return Receipt.reverted(tx_id, exc.code, exc.message)
+        except MemoryError:
+            state.revert(snapshot)
+            return Receipt.reverted(tx_id, "OUT_OF_MEMORY", "the contract ran out of memory")
+        except RecursionError:
+            state.revert(snapshot)
+            return Receipt.reverted(tx_id, "RECURSION_LIMIT", "the contract recursed too deeply")
         except Exception as exc:  # noqa: BLE001 - a contract bug must not stop the chain
             state.revert(snapshot)
             return Receipt.reverted(tx_id, "CONTRACT_ERROR", f"contract raised {type(exc).__name__}")
@@ -408,9 +489,10 @@ class Executor:
         markers unless ``clear`` (a regulator's read, which the API audits)."""
         from consortia.errors import NotFound
 
-        contract = self.contracts.get(contract_name)
+        reader = Reader(lambda k: (v.value if (v := self.store.state_read(k)) else None))
+        contract = self.contract(reader, contract_name)
         if contract is None:
-            raise NotFound(f"no contract {contract_name!r}", code="UNKNOWN_CONTRACT")
+            raise NotFound(f"no contract {contract_name!r:.80}", code="UNKNOWN_CONTRACT")
         entry = contract.entry(method_name)
         if entry is None or entry.kind != "query":
             raise NotFound(f"contract {contract_name!r} has no query {method_name!r}", code="UNKNOWN_METHOD")
@@ -421,7 +503,16 @@ class Executor:
         state = MaskedReadState(self.store, masks, self.suite) if masks else ReadState(self.store)
         ctx = Context(state, contract, caller, b"", top, header.time_ms if header else 0,
                       self.suite.hash, writable=False, suite=self.suite.name)
-        result = entry.fn(contract, ctx, **bound)
+        if isinstance(contract, InstalledContract):
+            try:
+                result = contract.call(ctx, method_name, bound, reader.config()["contract_max_steps"])
+            except LimitExceeded as exc:
+                raise Revert(exc.message, code=exc.code) from None
+            except (MemoryError, RecursionError) as exc:
+                raise Revert(f"the query ran out of {'memory' if isinstance(exc, MemoryError) else 'depth'}",
+                             code="OUT_OF_MEMORY" if isinstance(exc, MemoryError) else "RECURSION_LIMIT") from None
+        else:
+            result = entry.fn(contract, ctx, **bound)
         codec.check_value(result, "result")
         return result
 

@@ -86,10 +86,12 @@ def org_plan(count: int) -> list[dict[str, str]]:
 
 
 def init_consortium(home: Path, *, orgs: int = 4, chain_id: str = "consortia-local", suite_name: str = "ed25519-sha256",
-                    config: dict[str, Any] | None = None, sandbox: bool = False) -> dict[str, Any]:
+                    config: dict[str, Any] | None = None, sandbox: bool = False,
+                    org_plans: list[dict[str, str]] | None = None) -> dict[str, Any]:
     """Create CAs, member certificates and the genesis document under ``home``.
 
-    ``sandbox`` makes a test chain whose id starts with ``sandbox-`` (and only a sandbox's does)."""
+    ``sandbox`` makes a test chain whose id starts with ``sandbox-`` (and only a sandbox's does);
+    ``org_plans`` names the organisations (``{id, name, kind}``) instead of the demo's first ``orgs``."""
     if sandbox and not chain_id.startswith("sandbox-"):
         chain_id = f"sandbox-{chain_id}"
     home = Path(home)
@@ -98,7 +100,7 @@ def init_consortium(home: Path, *, orgs: int = 4, chain_id: str = "consortia-loc
     suite = get_suite(suite_name)
     now = int(time.time() * 1000)
     org_records = []
-    for plan in org_plan(orgs):
+    for plan in (org_plans if org_plans is not None else org_plan(orgs)):
         org_dir = home / "orgs" / plan["id"]
         org_dir.mkdir(parents=True, exist_ok=True)
         ca_signer = suite.generate_signer()
