@@ -238,7 +238,7 @@ def create_app(node: Node, *, manage_node: bool = True) -> FastAPI:
                 "genesis_hash": (g.hash if (g := node.store.get_block(0)) else None),
                 "organisations": [{k: o[k] for k in ("id", "name", "kind")} for o in orgs],
                 "config": node.query("gov", "config", {}),
-                "contracts": sorted(node.executor.contracts),
+                "contracts": sorted([*node.executor.contracts, *(c.name for c in node.executor.installed_contracts())]),
                 "mode": node.mode, "final_height": node.final_height(),
                 "ordering_seq": int(node.store.get_meta("ordering_seq") or b"0"),
                 "sandbox": node.genesis["sandbox"], "filing": node.query("gov", "config", {})["filing"] or None,
@@ -275,13 +275,26 @@ def create_app(node: Node, *, manage_node: bool = True) -> FastAPI:
 
     @app.get("/contracts", tags=["contracts"], summary="Contracts, their methods and queries")
     async def contracts() -> dict[str, Any]:
-        return {"contracts": [
-            {"name": c.name, "description": c.description, "entries": [
+        """Built-in apps and members' contracts installed by vote, side by side: the same kind of
+        thing on the same SDK. An installed one also names its version, code hash, who approved
+        it and whether it is frozen; `consortia contract show NAME` prints its source."""
+        def describe(c: Any) -> dict[str, Any]:
+            return {"name": c.name, "description": c.description, "entries": [
                 {"name": e.name, "kind": e.kind, "doc": e.doc,
                  "args": [{"name": a.name, "type": str(getattr(a.annotation, "__name__", a.annotation)).replace("typing.", ""),
                            "required": a.required} for a in e.args]}
                 for e in sorted(c.entries().values(), key=lambda e: e.name)]}
-            for c in sorted(node.executor.contracts.values(), key=lambda c: c.name)]}
+
+        def read() -> list[dict[str, Any]]:
+            frozen = set(node.query("gov", "frozen", {})["contracts"])
+            rows = [{**describe(c), "origin": "built-in"} for c in node.executor.contracts.values()]
+            for c in node.executor.installed_contracts():
+                r = c.record
+                rows.append({**describe(c), "origin": "member", "version": r["version"], "code_hash": r["code_hash"],
+                             "approved_by": r["approved_by"], "height": r["height"], "access": r["access"],
+                             "frozen": c.name in frozen})
+            return sorted(rows, key=lambda row: row["name"])
+        return {"contracts": await run_in_threadpool(read)}
 
     @app.post("/query/{contract}/{method}", tags=["contracts"], summary="Call a contract's query method",
               openapi_extra=_body({"type": "object", "description": "the query's arguments"}, "query arguments"))

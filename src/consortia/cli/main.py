@@ -467,6 +467,9 @@ def _register_more() -> None:
 
     cli.add_command(evidence)
     cli.add_command(verify)
+    from consortia.cli.contract import contract
+
+    cli.add_command(contract)
 
 
 _register_more()
