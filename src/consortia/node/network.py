@@ -100,6 +100,7 @@ class LocalNetwork:
         self.state_path = self.home / "network.json"
         self.state = (NetworkState.from_dict(json.loads(self.state_path.read_text()))
                       if self.state_path.exists() else NetworkState())
+        self.node_env: dict[str, dict[str, str]] = {}  # extra environment per organisation's node process
 
     # -- setup ---------------------------------------------------------------------------
 
@@ -197,7 +198,8 @@ class LocalNetwork:
                 [*prefix, sys.executable, "-m", "consortia.cli.main", "up", "--dir", str(self.home), "--data", str(data),
                  "--org", org, "--nats", ",".join(nats_urls), "--port", str(node.port), "--host", host,
                  "--log-level", "warning", "--peers", ",".join(peers)],
-                stdout=logfile, stderr=subprocess.STDOUT, start_new_session=True)
+                stdout=logfile, stderr=subprocess.STDOUT, start_new_session=True,
+                env={**os.environ, **self.node_env.get(org, {})})
         node.pid = process.pid
         self.save()
         if wait:
