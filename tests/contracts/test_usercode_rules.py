@@ -118,3 +118,11 @@ def test_an_archive_must_hold_exactly_the_contract_module() -> None:
                     {"format": "consortia-contract/1", "files": {"contract.py": 7}}, [], "text"):
         with pytest.raises(ContractRefused):
             compile_archive(archive)
+
+
+def test_arguments_must_be_json_values() -> None:
+    source = HEADER.replace("def run(self, ctx: Context)", "def run(self, ctx: Context, when: set[str]) -> Any:\n"
+                            "        return 1\n\n    def unused(self)")
+    with pytest.raises(ContractRefused) as refused:
+        compile_archive(make_archive(source + "        return 1\n"))
+    assert "run(when): arguments are JSON values" in refused.value.message

@@ -185,7 +185,7 @@ def test_up_init_creates_and_seeds_the_demo_then_resumes(tmp_path: Path, suite_n
         assert chain["height"] == int(recorded.group(1)) and len(chain["organisations"]) == DEMO_ORG_COUNT_FULL
         assert chain["suite"] == suite_name
         proposals = httpx.post(f"http://127.0.0.1:{port}/query/gov/proposals", json={}).json()["result"]
-        assert sorted(p["status"] for p in proposals) == ["open", "passed"]
+        assert sorted(p["status"] for p in proposals) == ["open", "passed", "passed"]  # config, contract
         from consortia.node.demo import DEMO_WORK, INFRINGING_PAGE
 
         work = httpx.post(f"http://127.0.0.1:{port}/query/evidence/work_by_digest",
@@ -195,6 +195,11 @@ def test_up_init_creates_and_seeds_the_demo_then_resumes(tmp_path: Path, suite_n
         assert [h["action"] for h in steps["result"]["history"]] == ["registered", "licensed", "transferred",
                                                                      "infringement"]
         assert steps["result"]["history"][-1]["url"] == INFRINGING_PAGE
+        contracts = {c["name"]: c for c in httpx.get(f"http://127.0.0.1:{port}/contracts").json()["contracts"]}
+        assert contracts["warehouse_receipt"]["origin"] == "member"  # the example, installed by vote
+        held = httpx.post(f"http://127.0.0.1:{port}/query/warehouse_receipt/holdings",
+                          json={"owner": "jinglian-parts"}).json()["result"]
+        assert sorted((r["state"], r["pledgee"]) for r in held) == [("held", None), ("pledged", "pudong-bank")]
     finally:
         process.terminate()
         process.wait(30)

@@ -169,11 +169,18 @@ def up(home: Path, host: str, port: int, init_missing: bool, crypto: str, log_le
         node.start()
         sent = seed_demo(node, Path(home))
         traced = seed_trace_demo(node, Path(home))
+        from consortia.node.demo_contracts import seed_contract_demo
+
+        contracts = seed_contract_demo(node, Path(home))
+        sent += contracts["transactions"]
         node.stop()
         node = make_node()
         click.echo(f"Recorded {sent + traced['transactions']} demo transactions: supply chain finance, governance, "
                    f"and {traced['events']} traceability events")
         click.echo(f"  a package's consumer page: http://{host}:{port}{traced['consumer_page']}")
+        if contracts["transactions"]:
+            click.echo("  a member's contract installed by vote: warehouse_receipt (consortia contract list; "
+                       "the console's Contracts page)")
     base = f"http://{host}:{port}"
     click.echo(f"Consortia node for chain {node.chain_id} at height {node.store.height()} ({node.mode} ordering)")
     click.echo(f"  API       {base}/chain")

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from consortia.contracts.usercode import ENTRY_FILE, Outline, check_archive, compute_code_hash, make_archive
+from consortia.contracts import usercode
+from consortia.contracts.usercode import ENTRY_FILE, Outline
 from consortia.crypto.suite import CryptoSuite
 from consortia.errors import BadInput
 
@@ -24,10 +25,5 @@ def read_source(path: Path) -> str:
 
 def deployment(suite: CryptoSuite, source: str, access: dict[str, list[str]] | None = None
                ) -> tuple[Outline, dict[str, Any]]:
-    """The checked outline and the ``install_contract`` / ``upgrade_contract`` params of ``source``:
-    name and version as the class declares them, the canonical archive and its hash under
-    ``suite``, and the author's access list (method -> organisations)."""
-    archive = make_archive(source)
-    outline, _ = check_archive(archive)
-    return outline, {"name": outline.name, "version": outline.version, "archive": archive,
-                     "code_hash": compute_code_hash(suite.hash, suite.hash_name, archive), "access": access or {}}
+    """The proposal params of ``source`` on a chain of ``suite`` (see ``usercode.deployment``)."""
+    return usercode.deployment(suite.hash, suite.hash_name, source, access)

@@ -7,6 +7,7 @@ import * as gov from "./gov.js";
 import * as regulator from "./regulator.js";
 import * as trace from "./trace.js";
 import * as evidence from "./evidence.js";
+import * as contracts from "./contracts.js";
 
 const routes = [
   [/^\/?$/, "explorer", (m) => explorer.overview()],
@@ -19,6 +20,9 @@ const routes = [
   [/^\/regulator$/, "regulator", () => regulator.home()],
   [/^\/trace$/, "trace", () => trace.home()],
   [/^\/evidence$/, "evidence", () => evidence.home()],
+  [/^\/contracts$/, "contracts", () => contracts.home()],
+  [/^\/contracts\/proposal\/([0-9a-f]+)$/, "gov", (m) => contracts.proposal(m[1])],
+  [/^\/contracts\/([a-z][a-z0-9_]+)$/, "contracts", (m) => contracts.source(m[1])],
   [/^\/evidence\/([0-9a-f]{64})$/, "evidence", (m) => evidence.home(m[1])],
   [/^\/journey\/(\d{8,14})(?:\/([^/]+))?(?:\/([^/]+))?$/, "trace",
     (m) => trace.journey(m[1], m[2] && decodeURIComponent(m[2]), m[3] && decodeURIComponent(m[3]))],

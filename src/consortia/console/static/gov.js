@@ -17,7 +17,11 @@ export async function home() {
     const rows = list.map((p) => {
       const yes = Object.values(p.votes).filter(Boolean).length;
       const no = Object.values(p.votes).length - yes;
-      return [el("code", { title: p.id }, short(p.id, 12)), p.action, el("code", {}, JSON.stringify(p.params)), p.reason || "",
+      const deploy = p.action === "install_contract" || p.action === "upgrade_contract";
+      const shown = deploy ? el("span", {}, `${p.params.name} ${p.params.version} `,
+        el("a", { href: `#/contracts/proposal/${p.id}`, "data-review": p.id }, "review the source"))
+        : el("code", {}, JSON.stringify(p.params));
+      return [el("code", { title: p.id }, short(p.id, 12)), p.action, shown, p.reason || "",
         p.proposer, badge(p.status), `${yes} yes · ${no} no`, when(p.expires_ms),
         p.status === "open" && canVote ? el("span", { class: "buttons" },
           el("button", { class: "primary", "data-vote": p.id,

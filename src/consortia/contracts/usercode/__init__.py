@@ -9,6 +9,7 @@ from consortia.contracts.usercode.package import (
     check_archive,
     compile_archive,
     compute_code_hash,
+    deployment,
     make_archive,
 )
 from consortia.contracts.usercode.rules import ENTRY_FILE, NAME_RE, Finding, Outline, check_source
@@ -16,4 +17,4 @@ from consortia.contracts.usercode.runtime import DEFAULT_MAX_STEPS, LimitExceede
 
 __all__ = ["ARCHIVE_FORMAT", "DEFAULT_MAX_STEPS", "ENTRY_FILE", "NAME_RE", "ContractRefused", "Finding",
            "InstalledContract", "LimitExceeded", "Meter", "Outline", "Program", "archive_source", "check_archive",
-           "check_source", "compile_archive", "compute_code_hash", "make_archive"]
+           "check_source", "compile_archive", "compute_code_hash", "deployment", "make_archive"]

@@ -12,6 +12,8 @@ from __future__ import annotations
 import ast
 import decimal
 import traceback
+import types
+import typing
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -48,6 +50,17 @@ def make_archive(source: str) -> dict[str, Any]:
 def compute_code_hash(hasher: Callable[[bytes], bytes], algorithm: str, archive: dict[str, Any]) -> str:
     """``<algorithm>:<hex>`` of the archive's canonical encoding."""
     return f"{algorithm}:{hasher(codec.encode(archive)).hex()}"
+
+
+def deployment(hasher: Callable[[bytes], bytes], algorithm: str, source: str,
+               access: dict[str, list[str]] | None = None) -> tuple[Outline, dict[str, Any]]:
+    """The checked outline and the ``install_contract`` / ``upgrade_contract`` params of ``source``:
+    name and version as its class declares them, the canonical archive and its hash, and the
+    author's access list (method -> organisations that may call it)."""
+    archive = make_archive(source)
+    outline, _ = check_archive(archive)
+    return outline, {"name": outline.name, "version": outline.version, "archive": archive,
+                     "code_hash": compute_code_hash(hasher, algorithm, archive), "access": access or {}}
 
 
 def archive_source(archive: Any) -> str:
@@ -118,6 +131,20 @@ def _where(exc: BaseException) -> str:
     return f" at line {frames[-1].lineno}" if frames else ""
 
 
+def _supported(annotation: Any) -> bool:
+    """Whether ``bind_args`` can check an argument annotated so (the JSON data model)."""
+    if annotation in (int, str, bool, list, dict, type(None), Any, object):
+        return True
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin in (typing.Union, types.UnionType):
+        return all(_supported(a) for a in args)
+    if origin is list:
+        return len(args) <= 1 and all(_supported(a) for a in args)
+    if origin is dict:
+        return not args or (args[0] is str and _supported(args[1]))
+    return False
+
+
 def check_archive(archive: Any) -> tuple[Outline, str]:
     """The outline and source of an archive whose contract passes every deploy-time rule."""
     source = archive_source(archive)
@@ -153,6 +180,11 @@ def compile_archive(archive: Any) -> Program:
         raise ContractRefused(f"{ENTRY_FILE}: {MIGRATE} is run once at install; it cannot be a @method or @query")
     if not entries:
         raise ContractRefused(f"{ENTRY_FILE}: {outline.class_name} has no @method or @query")
+    for entry in entries.values():
+        for arg in entry.args:
+            if not _supported(arg.annotation):
+                raise ContractRefused(f"{ENTRY_FILE}: {entry.name}({arg.name}): arguments are JSON values; annotate "
+                                      "them with int, str, bool, list[...], dict[str, ...], Any or X | None")
     return Program(outline, source, code, entries, callable(getattr(cls, MIGRATE, None)))
 
 
