@@ -86,8 +86,50 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0.0
 
 
+# The built-in ``kv.put`` as a member would write it, to measure what the sandbox and the step
+# meter cost (ADR 0014): installed by vote on the bench node, then driven like ``kv``.
+MEMBER_KV_SOURCE = '''from __future__ import annotations
+
+from typing import Any
+
+from consortia.contracts.sdk import Context, Contract, method, query
+
+
+class MemberKeyValue(Contract):
+    """Store any canonical JSON value under a key (the built-in kv, as a member's contract)."""
+
+    name = "member_kv"
+    version = "1"
+
+    @method
+    def put(self, ctx: Context, key: str, value: Any) -> None:
+        ctx.put(key, value)
+        ctx.emit("Put", key=key, by=ctx.require_caller().id)
+
+    @query
+    def get(self, ctx: Context, key: str) -> Any:
+        return ctx.get(key)
+'''
+
+
+def install_member_kv(home: Path, url: str, orgs: list[str]) -> None:
+    """Install ``MEMBER_KV_SOURCE`` on the node at ``url`` by a vote of ``orgs``' admins."""
+    from consortia.client import Client
+    from consortia.client.contracts import deployment
+
+    with Client.from_home(home, f"{orgs[0]}/admin", [url]) as c:
+        _, params = deployment(c.suite, MEMBER_KV_SOURCE)
+        proposal = c.call("gov", "propose", {"action": "install_contract", "params": params})
+    for org in orgs[1:]:
+        if proposal["status"] != "open":
+            break
+        with Client.from_home(home, f"{org}/admin", [url]) as c:
+            proposal = c.call("gov", "vote", {"proposal_id": proposal["id"], "approve": True})
+
+
 def run_kv_bench(txs: int, batch: int, clients: int, progress: bool = True,
-                 suite_name: str = "ed25519-sha256") -> dict[str, Any]:
+                 suite_name: str = "ed25519-sha256", member: bool = False) -> dict[str, Any]:
+    """``member``: drive ``member_kv.put``, the same contract installed as a member's, instead."""
     from consortia.client.txbuild import build_tx
     from consortia.crypto import get_suite
     from consortia.identity.wallet import list_identities, load_wallet
@@ -102,18 +144,21 @@ def run_kv_bench(txs: int, batch: int, clients: int, progress: bool = True,
         signed = []
         with click.progressbar(range(txs), label="signing", file=sys.stderr if progress else io.StringIO()) as bar:
             for i in bar:
-                signed.append(build_tx(suite, wallets[i % len(wallets)], genesis["chain_id"], "kv", "put",
+                signed.append(build_tx(suite, wallets[i % len(wallets)], genesis["chain_id"],
+                                       "member_kv" if member else "kv", "put",
                                        {"key": f"bench/{i:08d}", "value": {"n": i, "memo": "payment batch"}}))
         bodies = [orjson.dumps({"txs": [t.to_wire() for t in signed[i:i + batch]]}) for i in range(0, txs, batch)]
         port = free_port()
         process = start_node(home, port)
         try:
+            if member:
+                install_member_kv(home, f"http://127.0.0.1:{port}", [o["id"] for o in genesis["orgs"]])
             result = drive([f"http://127.0.0.1:{port}"], bodies, clients, txs, progress)
         finally:
             stop_node(process)
     tps = result["committed"] / result["seconds"] if result["seconds"] else 0.0
     return {
-        "workload": "kv.put", "suite": suite_name, "txs": txs, "batch": batch, "clients": clients,
+        "workload": "member_kv.put (member's contract)" if member else "kv.put", "suite": suite_name, "txs": txs, "batch": batch, "clients": clients,
         "committed": result["committed"], "failed": result["failed"],
         "seconds": round(result["seconds"], 3), "tps": round(tps, 1),
         "p50_ms": round(percentile(result["latencies"], 0.50) * 1000, 1),
@@ -170,17 +215,19 @@ def drive(urls: list[str], bodies: list[bytes], clients: int, txs: int, progress
 @click.option("--clients", default=8, show_default=True, type=click.IntRange(1, 64), help="Concurrent requests.")
 @click.option("--crypto", default="ed25519", show_default=True, type=click.Choice(sorted(CRYPTO_CHOICES)),
               help="Crypto suite of the benchmark chain: ed25519 (Ed25519 + SHA-256) or sm (SM2 + SM3).")
+@click.option("--member-contract", "member", is_flag=True,
+              help="Drive kv.put installed as a member's contract (sandboxed and metered) instead of the built-in.")
 @click.option("--json", "as_json", is_flag=True,
               help="Print one JSON object with tps, p50_ms, p99_ms, verify_per_s, ratio.")
 @handle_errors
-def bench(txs: int, batch: int, clients: int, crypto: str, as_json: bool) -> None:
+def bench(txs: int, batch: int, clients: int, crypto: str, member: bool, as_json: bool) -> None:
     """Commit signed key-value writes through the API of a freshly started node and
     report end-to-end transactions per second beside this machine's verify ceiling
     for the chain's crypto suite.
 
     Transactions are signed before the clock starts; the clock covers submission,
     validation, ordering, execution and the durable commit of every block."""
-    result = run_kv_bench(txs, batch, clients, progress=not as_json, suite_name=CRYPTO_CHOICES[crypto])
+    result = run_kv_bench(txs, batch, clients, progress=not as_json, suite_name=CRYPTO_CHOICES[crypto], member=member)
     if as_json:
         click.echo(json.dumps(result))
         return

@@ -119,7 +119,7 @@ def contract_name(slug: str) -> str:
 
 
 @contract.command("new", epilog=example("consortia contract new warehouse-receipt\n"
-                                        "cd warehouse-receipt && pytest -q"))
+                                        "consortia contract check warehouse-receipt"))
 @click.argument("slug")
 @click.option("--into", type=click.Path(path_type=Path), default=None,
               help="Directory to create (default: ./SLUG).")
