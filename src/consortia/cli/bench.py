@@ -158,7 +158,8 @@ def run_kv_bench(txs: int, batch: int, clients: int, progress: bool = True,
             stop_node(process)
     tps = result["committed"] / result["seconds"] if result["seconds"] else 0.0
     return {
-        "workload": "member_kv.put (member's contract)" if member else "kv.put", "suite": suite_name, "txs": txs, "batch": batch, "clients": clients,
+        "workload": "member_kv.put (member's contract)" if member else "kv.put", "suite": suite_name, "txs": txs,
+        "batch": batch, "clients": clients,
         "committed": result["committed"], "failed": result["failed"],
         "seconds": round(result["seconds"], 3), "tps": round(tps, 1),
         "p50_ms": round(percentile(result["latencies"], 0.50) * 1000, 1),
