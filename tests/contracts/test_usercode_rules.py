@@ -71,6 +71,15 @@ ADVERSARIAL = {
                   + "        return 1\n", "metaclass", "metaclass"),
     "__del__": (HEADER.replace("    @method\n    def run", "    def __del__(self) -> None:\n        pass\n\n    @method\n"
                                "    def run") + "        return 1\n", "__del__", "special methods"),
+    "a generator's frame": (body("def g() -> Any:\n    yield 1\nit = g()\nreturn it.gi_frame.f_back"), "gi_frame",
+                            "frame"),
+    "a traceback's frame": (body("try:\n    return {}[1]\nexcept KeyError as e:\n    return e.__traceback__"),
+                            "__traceback__", "private"),
+    "mro to the shared base": (body("return Probe.mro()[2]"), "mro", "shares"),
+    "a pattern reading a dunder": (body("match ctx:\n    case Probe(__class__=c):\n        return c\nreturn 1"),
+                                   "case Probe", "pattern"),
+    "translate": (body('return "a".translate({97: "b"})'), "translate", "replace"),
+    "max passed around": (body("f = max\nreturn f([1])"), "f = max", "call it directly"),
     "namespace": (HEADER.replace('    version = "1"', '    version = "1"\n    namespace = "scf"') + "        return 1\n",
                   "class Probe", "namespace"),
 }

@@ -5,9 +5,10 @@
   a comprehension draws its items through ``__cx_iter__``, one step each;
 - ``a + b``, ``a * b``, ``a ** b``, ``a << b``, ``a % b`` and ``a / b`` become guarded calls
   that refuse floats and values beyond the size limits before building them;
-- calls of ``list``, ``range``, ``sorted``, ``str``... and of the methods that can build more
-  than they are given (``join``, ``replace``, ``extend``...) go through the meter, and so do
-  slices, f-strings and displays that unpack.
+- calls of ``list``, ``range``, ``sorted``, ``str``, ``sum``... and every method call go through
+  the meter, charged by the size of what they work on (and those that can build more than they
+  are given, ``join``, ``replace``, ``extend``..., checked first), and so do ``in`` tests, slices,
+  f-strings and displays that unpack.
 
 The rewrite is a pure function of the tree, so every node runs the same instrumented code.
 """
@@ -18,7 +19,7 @@ import ast
 import copy
 from typing import Any
 
-from consortia.contracts.usercode.rules import BUILDERS, GUARDED_METHODS
+from consortia.contracts.usercode.rules import BUILDERS
 
 _BINOPS: dict[type[ast.operator], str] = {ast.Add: "add", ast.Mult: "mul", ast.Pow: "pow", ast.LShift: "lshift",
                                           ast.Mod: "mod", ast.Div: "div"}
@@ -113,9 +114,17 @@ class _Instrument(ast.NodeTransformer):
         if isinstance(func, ast.Name) and func.id in BUILDERS:
             return ast.copy_location(ast.Call(func=_name("build"), args=[func, *node.args], keywords=node.keywords),
                                      node)
-        if isinstance(func, ast.Attribute) and func.attr in GUARDED_METHODS:
+        if isinstance(func, ast.Attribute):  # charged by the size of what it works on, guarded if it can grow
             return ast.copy_location(ast.Call(func=_name("call"), args=[func.value, ast.Constant(func.attr), *node.args],
                                               keywords=node.keywords), node)
+        return node
+
+    def visit_Compare(self, node: ast.Compare) -> Any:
+        self.generic_visit(node)
+        if len(node.ops) == 1 and isinstance(node.ops[0], ast.In | ast.NotIn):
+            found = _call("in", node.left, node.comparators[0])
+            shown = found if isinstance(node.ops[0], ast.In) else ast.UnaryOp(op=ast.Not(), operand=found)
+            return ast.copy_location(shown, node)
         return node
 
     def visit_Subscript(self, node: ast.Subscript) -> Any:

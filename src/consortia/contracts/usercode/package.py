@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import decimal
+import re
 import traceback
 import types
 import typing
@@ -107,7 +108,11 @@ class Program:
                 result = fn(cls(), sandbox, **args)
         except LimitExceeded:
             raise
-        except (ConsortiaError, MemoryError, RecursionError):
+        except ConsortiaError as exc:
+            if meter.failure is not None:
+                raise meter.failure from None
+            raise _bounded(exc) from None
+        except (MemoryError, RecursionError):
             if meter.failure is not None:
                 raise meter.failure from None
             raise
@@ -122,6 +127,20 @@ class Program:
         if result is not None and len(codec.encode(result)) > MAX_RESULT_BYTES:
             raise Revert(f"the result is larger than {MAX_RESULT_BYTES:,} bytes", code="RESULT_TOO_LARGE")
         return result
+
+
+_CODE = re.compile(r"[A-Z][A-Z0-9_]{0,63}")
+MAX_MESSAGE = 1000
+
+
+def _bounded(exc: ConsortiaError) -> ConsortiaError:
+    """A contract's refusal as a receipt shows it: a well-formed code and at most 1,000 characters."""
+    code = exc.code if _CODE.fullmatch(exc.code) else "CONTRACT_ERROR"
+    message = exc.message if type(exc.message) is str else "refused"
+    if code == exc.code and len(message) <= MAX_MESSAGE:
+        return exc
+    return type(exc)(message[:MAX_MESSAGE], code=code) if isinstance(exc, Revert) else Revert(message[:MAX_MESSAGE],
+                                                                                             code=code)
 
 
 def _where(exc: BaseException) -> str:

@@ -61,13 +61,19 @@ KNOWN_FORBIDDEN_MODULES = {
 # Builtins that copy or build sequences: only called directly (so the runtime can charge for
 # what they allocate), named as types in annotations and isinstance, never passed around.
 BUILDERS = frozenset({"list", "tuple", "dict", "set", "frozenset", "sorted", "str", "repr", "range", "pow", "bytes",
-                      "reversed", "enumerate", "zip", "map", "filter"})
+                      "reversed", "enumerate", "zip", "map", "filter", "sum", "min", "max", "any", "all"})
 TYPE_NAMES = frozenset({"list", "tuple", "dict", "set", "frozenset", "str", "bytes", "int", "bool"})
 # Methods of str / bytes / list whose result may be much larger than their inputs.
 GUARDED_METHODS = frozenset({"join", "replace", "extend", "ljust", "rjust", "center", "zfill", "expandtabs", "copy",
                              "encode", "split", "splitlines", "insert"})
 REFUSED_METHODS = {"format": "str.format reads attributes by name; use an f-string",
-                   "format_map": "str.format_map reads attributes by name; use an f-string"}
+                   "format_map": "str.format_map reads attributes by name; use an f-string",
+                   "translate": "its output has no bound the meter can check first; use replace",
+                   "maketrans": "its output has no bound the meter can check first; use replace",
+                   "to_bytes": "its length has no bound the meter can check first",
+                   "mro": "reaches the classes the node shares with every contract"}
+# Attributes of frames, code, generators and tracebacks: the way from a value back to the node.
+INTROSPECTION_PREFIXES = ("gi_", "cr_", "ag_", "f_", "tb_", "co_")
 ALLOWED_DUNDER_DEFS = frozenset({"__init__", "__post_init__", "__eq__", "__ne__", "__lt__", "__le__", "__gt__",
                                  "__ge__", "__repr__", "__str__", "__len__", "__contains__", "__bool__", "__hash__"})
 SAFE_BUILTIN_NAMES = frozenset({
@@ -322,6 +328,8 @@ class _Checker(ast.NodeVisitor):
             self.refuse(node, f".{attr}: attributes starting with _ are private (only self._name is allowed)")
         elif attr in REFUSED_METHODS:
             self.refuse(node, f".{attr}: {REFUSED_METHODS[attr]}")
+        elif attr.startswith(INTROSPECTION_PREFIXES):
+            self.refuse(node, f".{attr}: frame, code and traceback attributes reach the interpreter's internals")
         elif attr in GUARDED_METHODS:
             parent = self._parents.get(id(node))
             if not (isinstance(parent, ast.Call) and parent.func is node):
@@ -402,6 +410,12 @@ class _Checker(ast.NodeVisitor):
                 self.refuse(default, "lambda: a default value must be a constant")
         for arg in [*node.args.args, *node.args.kwonlyargs]:
             self._check_arg_name(arg)
+        self.generic_visit(node)
+
+    def visit_MatchClass(self, node: ast.MatchClass) -> None:
+        for attr in node.kwd_attrs:
+            if attr.startswith("_") or attr.startswith(INTROSPECTION_PREFIXES) or attr in REFUSED_METHODS:
+                self.refuse(node, f"case ...({attr}=...): a pattern reads attributes like .{attr}, which is not allowed")
         self.generic_visit(node)
 
     def visit_Global(self, node: ast.Global) -> None:

@@ -172,7 +172,14 @@ class Meter:
     # -- guarded builders and methods ---------------------------------------------------
 
     def build(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """``list(x)``, ``range(n)``, ``str(x)``...: charged for what they build."""
+        """``list(x)``, ``range(n)``, ``str(x)``, ``sum(xs)``...: charged for what they read and build."""
+        if args and isinstance(args[0], _SIZED):
+            self.charge(len(args[0]) >> (CHARGE_SHIFT - 2 if fn is sorted else CHARGE_SHIFT))
+        if fn is sum:
+            start = args[1] if len(args) > 1 else kwargs.get("start", 0)
+            if type(start) is not int:
+                raise Revert("sum() of sequences builds them again at every step; use a loop or join",
+                             code="NOT_ALLOWED")
         if fn is range:
             r = range(*args, **kwargs)
             self.charge(len(r))
@@ -183,8 +190,18 @@ class Meter:
             self.allot(args[0])
         return self.sized(fn(*args, **kwargs))
 
+    def contains(self, item: Any, container: Any) -> bool:
+        """``item in container``: a scan of a sequence is charged by its length."""
+        if isinstance(container, _SEQUENCES):
+            self.charge(len(container) >> CHARGE_SHIFT)
+        return item in container
+
     def call(self, obj: Any, name: str, *args: Any, **kwargs: Any) -> Any:
-        """A method that can build more than it is given (``s.replace``, ``xs.extend``...)."""
+        """A method call: on a str, bytes or container charged by its size; those that can build
+        more than they are given (``s.replace``, ``xs.extend``...) checked before they run."""
+        if not isinstance(obj, _SIZED):
+            return getattr(obj, name)(*args, **kwargs)
+        self.charge(len(obj) >> CHARGE_SHIFT)
         if isinstance(obj, str | bytes):
             if name in ("ljust", "rjust", "center", "zfill") and args and type(args[0]) is int:
                 self.allot(args[0])
@@ -213,7 +230,8 @@ class Meter:
                 "__cx_iter__": self.iterate, "__cx_sized__": self.sized, "__cx_add__": self.add,
                 "__cx_iadd__": self.iadd, "__cx_mul__": self.mul, "__cx_imul__": self.imul, "__cx_pow__": self.pow,
                 "__cx_lshift__": self.lshift, "__cx_mod__": self.mod, "__cx_div__": self.div,
-                "__cx_build__": self.build, "__cx_call__": self.call, "__cx_slice__": self.slice}
+                "__cx_build__": self.build, "__cx_call__": self.call, "__cx_slice__": self.slice,
+                "__cx_in__": self.contains}
 
 
 # -- what the contract's module sees ----------------------------------------------------
