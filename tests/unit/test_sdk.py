@@ -208,5 +208,6 @@ def test_entries_and_kinds() -> None:
     assert entries["call"].doc == "Typed arguments."
     assert [(a.name, a.required) for a in entries["call"].args] == [
         ("n", True), ("flag", True), ("names", True), ("meta", True), ("maybe", False), ("anything", False)]
-    assert set(Governance.entries()) == {"propose", "vote", "proposal", "proposals", "config", "frozen", "masks"}
+    assert set(Governance.entries()) == {"propose", "vote", "proposal", "proposals", "config", "frozen", "masks",
+                                         "contract", "contracts"}
     assert {n for n, e in KeyValue.entries().items() if e.kind == "method"} == {"put", "delete"}
