@@ -78,6 +78,9 @@ class Node:
         self.chain_id: str = self.genesis["chain_id"]
         self.suite = get_suite(self.genesis["suite"])
         self.name = name
+        from consortia.node.filemodes import secure_data_dir  # 0700 / 0600; refuses exposed secrets (issue 19)
+
+        secure_data_dir(Path(data_dir))
         self.store = Store(Path(data_dir) / "chain.db")
         self.executor = Executor(self.store, self.suite, self.chain_id, contracts or default_contracts())
         self.metrics = NodeMetrics()
