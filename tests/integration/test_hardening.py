@@ -214,3 +214,22 @@ def test_refuses_to_start_on_a_secrets_file_readable_by_others(live_node: Runnin
                          capture_output=True, text=True, timeout=60)
     assert out.returncode != 0
     assert "realname.db" in out.stderr + out.stdout and "chmod" in out.stderr + out.stdout, out.stderr
+
+
+# -- 6. event streams per client -------------------------------------------------------------------
+
+def test_one_client_cannot_hold_every_event_stream(regulator: Client, live_node: RunningNode) -> None:
+    from consortia.api.events import MAX_PER_CLIENT
+
+    with httpx.Client(base_url=live_node.url, timeout=httpx.Timeout(10.0, read=None)) as anon:
+        streams = [anon.stream("GET", "/events") for _ in range(MAX_PER_CLIENT)]
+        opened = [s.__enter__() for s in streams]
+        try:
+            assert all(r.status_code == 200 for r in opened)
+            refused = anon.get("/events", timeout=10)  # a stream would time out here
+            assert refused.status_code == 503 and code_of(refused) == "TOO_MANY_STREAMS"
+            with anon.stream("GET", "/events", headers=header(regulator, "GET", "/events")) as member:
+                assert member.status_code == 200  # a signed reader still gets one
+        finally:
+            for s in streams:
+                s.__exit__(None, None, None)
