@@ -233,3 +233,19 @@ def test_one_client_cannot_hold_every_event_stream(regulator: Client, live_node:
         finally:
             for s in streams:
                 s.__exit__(None, None, None)
+
+
+# -- 3. the demo signer, probed as the issue did ---------------------------------------------------
+
+def test_the_demo_signer_refuses_a_rebinding_page(live_node: RunningNode, http: httpx.Client) -> None:
+    body = b'{"identity": "sh-regulator/admin", "contract": "kv", "method": "put", "args": {"key": "x", "value": 1}}'
+    own = f"127.0.0.1:{live_node.port}"
+    for headers in ({"Host": "evil.example", "Content-Type": "application/json"},
+                    {"Host": own, "Origin": "http://evil.example", "Content-Type": "application/json"},
+                    {"Host": own, "Content-Type": "text/plain"},
+                    {"Host": own, "Content-Type": "application/json", "X-Forwarded-For": "127.0.0.1"}):
+        r = http.post("/console/api/sign-tx", content=body, headers=headers)
+        assert r.status_code == 403 and code_of(r) in ("SIGNER_DISABLED", "SIGNER_REFUSED"), (headers, r.text)
+    r = http.post("/console/api/sign-tx", content=body,
+                  headers={"Host": own, "Origin": f"http://{own}", "Content-Type": "application/json"})
+    assert r.status_code == 200 and set(r.json()) == {"tx", "sig"}
