@@ -84,7 +84,8 @@ def sign_with_files(page: Any, home: Path, identity: str, suite: str) -> dict[st
         [lib.session.mode, lib.session.wallet, lib.session.identity] = ["key", w, w.id];
         const { wire, id } = await lib.buildTx("kv", "put", { key: "k", value: "é 😀 \\u0000", n: 2 ** 40 });
         const header = await lib.authHeader("POST", "/query/scf/inbox", "{}");
-        return { id, wire: lib.canonical(wire), header, who: w.id, roles: w.roles };""",
+        const queried = await lib.authHeader("GET", "/audit?limit=1&format=csv");
+        return { id, wire: lib.canonical(wire), header, queried, who: w.id, roles: w.roles };""",
               {"files": [(member / "key.pem").read_text(), (member / "cert.pem").read_text()], "suite": suite})
 
 
@@ -105,9 +106,14 @@ def test_browser_signed_transaction_and_read_verify_in_python(page: Any, tmp_pat
     assert org_of(cert) == org
     public = public_key_of(suite, cert)
     assert suite.verify(public, SIG_DOMAIN + tx.raw, tx.sig)
-    sender, time_ms, sig = out["header"].split(".")
-    message = read_message("consortia-test", int(time_ms), "POST", "/query/scf/inbox", suite.hash(b"{}").hex())
+    sender, time_ms, nonce, sig = out["header"].split(".")
+    assert len(nonce) == 32 and int(nonce, 16) >= 0
+    message = read_message("consortia-test", int(time_ms), nonce, "POST", "/query/scf/inbox", suite.hash(b"{}").hex())
     assert sender == tx.tx["sender"] and suite.verify(public, message, bytes.fromhex(sig))
+    _, time_ms, nonce2, sig = out["queried"].split(".")
+    assert nonce2 != nonce  # a fresh nonce per header; the query string is signed
+    message = read_message("consortia-test", int(time_ms), nonce2, "GET", "/audit?limit=1&format=csv", suite.hash(b"").hex())
+    assert suite.verify(public, message, bytes.fromhex(sig))
 
 
 def member_files(home: Path, identity: str) -> list[str]:

@@ -185,3 +185,22 @@ def test_lone_surrogate_string_is_a_codec_error() -> None:
     with pytest.raises(CodecError):
         codec.encode({"key": "\ud800"})
 
+
+
+@pytest.mark.parametrize("text", [
+    b'{"a":1,"a":2}',
+    b'{"a": 1, "b": {"x": true, "x": false}}',
+    b'[{"k":"v"},{"k":"v","k":"w"}]',
+    b'{"a":1,"\\u0061":2}',  # the same key spelt with an escape
+    '{"tx": {"nonce": 1, "nonce": 2}}',
+])
+def test_duplicate_object_keys_are_refused(text: bytes | str) -> None:
+    with pytest.raises(codec.CodecError) as err:
+        codec.decode(text)
+    assert "duplicate" in str(err.value)
+
+
+@pytest.mark.parametrize("text", [b'{"a":1,"b":{"a":2}}', b'{ "a" : 1 , "b" : [ {"a": 1}, {"a": 2} ] }',
+                                  b'{"\\u00e9":1,"\xc3\xa9x":2}', b'[]', b'"a"'])
+def test_repeated_names_in_different_objects_are_fine(text: bytes) -> None:
+    codec.decode(text)

@@ -211,3 +211,27 @@ def test_entries_and_kinds() -> None:
     assert set(Governance.entries()) == {"propose", "vote", "proposal", "proposals", "config", "frozen", "masks",
                                          "contract", "contracts"}
     assert {n for n, e in KeyValue.entries().items() if e.kind == "method"} == {"put", "delete"}
+
+
+def test_event_streams_are_capped_per_client_and_kept_for_signed_readers() -> None:
+    import asyncio
+
+    from consortia.api.events import MAX_ANONYMOUS, MAX_PER_CLIENT, MAX_SUBSCRIBERS, EventHub
+    from consortia.errors import Unavailable
+
+    async def run() -> None:
+        hub = EventHub(None)  # type: ignore[arg-type]
+        for _ in range(MAX_PER_CLIENT):
+            hub.subscribe("10.0.0.1")
+        with pytest.raises(Unavailable):
+            hub.subscribe("10.0.0.1")
+        for i in range(MAX_ANONYMOUS - MAX_PER_CLIENT):
+            hub.subscribe(f"10.1.{i // 8}.{i % 8}")
+        with pytest.raises(Unavailable):
+            hub.subscribe("10.9.9.9")
+        members = [hub.subscribe(f"org{i // 8}/admin", signed=True) for i in range(MAX_SUBSCRIBERS - MAX_ANONYMOUS)]
+        with pytest.raises(Unavailable):
+            hub.subscribe("late/admin", signed=True)
+        hub.unsubscribe(members[0])
+        hub.subscribe("late/admin", signed=True)
+    asyncio.run(run())

@@ -110,6 +110,8 @@ def create_app(node: Node, *, manage_node: bool = True) -> FastAPI:
                   description="Submit signed transactions, read blocks, receipts and proofs, query contracts, "
                               "and follow events. Every error is `{\"error\": {\"code\", \"message\"}}`.")
     errors.install(app)
+    from consortia.api.limits import BodyLimits  # bodies bounded while they stream, per route (issue 19)
+    app.add_middleware(BodyLimits)
     from consortia.api.alerts import router as alerts_router  # the regulator's risk alerts
     from consortia.api.audit import router as audit_router  # the regulator's audit log export
     from consortia.api.realname import router as realname_router  # clear real-name values (regulator, own org)

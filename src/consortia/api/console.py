@@ -6,7 +6,11 @@ never sent). For the local demo, a node started by ``consortia up`` on the same 
 consortium directory, bound to a loopback address, also offers a *demo signer* (ADR 0010): it
 lists the local member identities and signs a transaction or a read header on behalf of the one
 chosen. It is off unless ``CONSORTIA_CONSOLE_SIGNER`` names the consortium directory, and it
-answers loopback clients only.
+answers loopback clients only: the peer address, and the ``Host`` the browser asked for, must be
+loopback (a DNS-rebinding page names its own host), a request through a proxy (``Forwarded``,
+``X-Forwarded-For``, ``X-Real-IP``) is not loopback, a browser's ``Origin`` must be the console's
+own, and a signing request must be ``application/json`` (which a foreign page cannot send without
+a CORS preflight, which this node does not answer).
 """
 
 from __future__ import annotations
@@ -45,12 +49,32 @@ def signer_home() -> Path | None:
     return home if (home / "genesis.json").exists() else None
 
 
-def is_loopback(request: Request) -> bool:
-    host = request.client.host if request.client else ""
+PROXY_HEADERS = ("forwarded", "x-forwarded-for", "x-real-ip")
+
+
+def is_loopback_name(name: str) -> bool:
+    """``localhost`` or a loopback address (``127.0.0.0/8``, ``::1``)."""
+    if name.lower() == "localhost":
+        return True
     try:
-        return ipaddress.ip_address(host).is_loopback
+        return ipaddress.ip_address(name).is_loopback
     except ValueError:
-        return host in ("testclient", "localhost")
+        return False
+
+
+def host_name(value: str) -> str:
+    """The name of a ``Host`` header value: ``[::1]:8700`` -> ``::1``, ``localhost:8700`` -> ``localhost``."""
+    if value.startswith("["):
+        return value[1:].split("]", 1)[0]
+    return value.rsplit(":", 1)[0] if value.count(":") == 1 else value
+
+
+def is_loopback(request: Request) -> bool:
+    """The client is this machine: a loopback peer, asking for a loopback Host, through no proxy."""
+    if any(name in request.headers for name in PROXY_HEADERS):
+        return False
+    peer = request.client.host if request.client else ""
+    return is_loopback_name(peer) and is_loopback_name(host_name(request.headers.get("host", "")))
 
 
 def require_signer(request: Request) -> Path:
@@ -59,7 +83,16 @@ def require_signer(request: Request) -> Path:
         raise Forbidden("the console's demo signer is off: start the node with `consortia up` on the machine that "
                         "holds the consortium directory, bound to 127.0.0.1", code="SIGNER_DISABLED")
     if not is_loopback(request):
-        raise Forbidden("the demo signer answers only this machine (loopback)", code="SIGNER_DISABLED")
+        raise Forbidden("the demo signer answers only this machine (loopback peer and Host, no proxy)",
+                        code="SIGNER_DISABLED")
+    origin = request.headers.get("origin")
+    own = f"{request.url.scheme}://{request.headers.get('host', '')}"
+    if origin is not None and origin != own:
+        raise Forbidden(f"the demo signer answers only the console's own pages ({own}), not {origin:.80}",
+                        code="SIGNER_REFUSED")
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if request.method == "POST" and kind != "application/json":
+        raise Forbidden("the demo signer takes Content-Type: application/json only", code="SIGNER_REFUSED")
     return home
 
 
@@ -106,7 +139,8 @@ async def console_static(name: str) -> FileResponse:
 async def identities(request: Request) -> dict[str, Any]:
     """The local member identities the demo signer can sign for (empty when it is off)."""
     home = signer_home()
-    if home is None or not is_loopback(request):
+    if home is None or not is_loopback(request) or request.headers.get("origin") not in (
+            None, f"{request.url.scheme}://{request.headers.get('host', '')}"):
         return {"signer": False, "identities": [],
                 "reason": "demo signer off: run `consortia up` on this machine, bound to 127.0.0.1"}
     return {"signer": True, "identities": member_identities(home), "reason": ""}

@@ -19,6 +19,8 @@ from consortia.types import codec
 
 HEARTBEAT_S = 15.0
 MAX_SUBSCRIBERS = 256
+MAX_ANONYMOUS = 192  # the rest is kept for signed readers
+MAX_PER_CLIENT = 8  # per client address (anonymous) or per signed identity
 
 
 class EventHub:
@@ -28,6 +30,7 @@ class EventHub:
         self.node = node
         self._loop: asyncio.AbstractEventLoop | None = None
         self._waiters: set[asyncio.Event] = set()
+        self._clients: dict[asyncio.Event, tuple[str, bool]] = {}  # who holds each stream, signed or not
 
     def attach(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
@@ -46,17 +49,28 @@ class EventHub:
         for waiter in self._waiters:
             waiter.set()
 
-    def subscribe(self) -> asyncio.Event:
+    def subscribe(self, client: str = "", signed: bool = False) -> asyncio.Event:
+        """A stream for ``client`` (its address, or its identity when ``signed``): at most
+        ``MAX_PER_CLIENT`` each, and anonymous streams leave room for signed readers."""
         from consortia.errors import Unavailable
 
+        held = list(self._clients.values())
         if len(self._waiters) >= MAX_SUBSCRIBERS:
             raise Unavailable("too many open event streams", code="TOO_MANY_STREAMS")
+        if not signed and sum(1 for _, s in held if not s) >= MAX_ANONYMOUS:
+            raise Unavailable("too many anonymous event streams: sign the request (X-Consortia-Auth) to get one of "
+                              "those kept for members", code="TOO_MANY_STREAMS")
+        if held.count((client, signed)) >= MAX_PER_CLIENT:
+            raise Unavailable(f"{client or 'this client'} already holds {MAX_PER_CLIENT} event streams",
+                              code="TOO_MANY_STREAMS")
         waiter = asyncio.Event()
         self._waiters.add(waiter)
+        self._clients[waiter] = (client, signed)
         return waiter
 
     def unsubscribe(self, waiter: asyncio.Event) -> None:
         self._waiters.discard(waiter)
+        self._clients.pop(waiter, None)
 
 
 def parse_last_event_id(value: str) -> tuple[int, int, int]:
@@ -101,7 +115,11 @@ async def event_stream(request: Request, hub: EventHub, from_height: int | None,
         after = (t, e)
     else:
         start = node.store.height() + 1 if from_height is None else from_height
-    waiter = hub.subscribe()
+    from consortia.api.auth import caller_of
+
+    caller = await caller_of(request, node.executor)  # a signed reader gets a stream kept for members
+    peer = request.client.host if request.client else ""
+    waiter = hub.subscribe(caller.id if caller else peer, signed=caller is not None)
 
     async def generate() -> AsyncIterator[bytes]:
         nonlocal after

@@ -119,9 +119,15 @@ def init(home: Path, orgs: int, chain_id: str, crypto: str, block_max_txs: int |
 @click.option("--webhook", "webhooks", multiple=True, help="POST every risk alert (JSON) to this URL; repeatable.")
 @click.option("--no-demo-signer", is_flag=True,
               help="Do not offer the console's demo signer even on loopback: members sign in with key files.")
+@click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="TLS certificate (PEM) of this node: served by the API (HTTPS) and presented to NATS.")
+@click.option("--tls-key", type=click.Path(exists=True, dir_okay=False), default=None, help="Its private key (PEM).")
+@click.option("--tls-ca", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="The organisations' TLS CAs (PEM bundle) this node trusts for NATS servers and peers.")
 @handle_errors
 def up(home: Path, host: str, port: int, init_missing: bool, crypto: str, log_level: str, data: Path | None,
-       nats: str | None, org: str | None, peers: str, webhooks: tuple[str, ...], no_demo_signer: bool) -> None:
+       nats: str | None, org: str | None, peers: str, webhooks: tuple[str, ...], no_demo_signer: bool,
+       tls_cert: str | None, tls_key: str | None, tls_ca: str | None) -> None:
     """Start a node and its REST API; Ctrl-C stops it, running it again resumes.
 
     Alone it orders transactions in-process; with --nats it is one organisation's node of a
@@ -143,6 +149,7 @@ def up(home: Path, host: str, port: int, init_missing: bool, crypto: str, log_le
         click.echo(f"Created a {DEMO_ORG_COUNT}-organisation demo consortium in {home}")
     genesis = load_genesis(home)
     data_dir = data or Path(home) / "node"
+    tls = _tls_environment(tls_cert, tls_key, tls_ca)  # TLS across machines (ADR 0027)
 
     def make_node() -> Node:
         from consortia.crypto import get_suite
@@ -181,7 +188,7 @@ def up(home: Path, host: str, port: int, init_missing: bool, crypto: str, log_le
         if contracts["transactions"]:
             click.echo("  a member's contract installed by vote: warehouse_receipt (consortia contract list; "
                        "the console's Contracts page)")
-    base = f"http://{host}:{port}"
+    base = f"{'https' if tls else 'http'}://{host}:{port}"
     click.echo(f"Consortia node for chain {node.chain_id} at height {node.store.height()} ({node.mode} ordering)")
     click.echo(f"  API       {base}/chain")
     click.echo(f"  API docs  {base}/docs")
@@ -197,8 +204,27 @@ def up(home: Path, host: str, port: int, init_missing: bool, crypto: str, log_le
     click.echo("Press Ctrl-C to stop.", err=True)
     sys.stdout.flush()
     uvicorn.run(create_app(node), host=host, port=port, log_level=log_level if log_level != "info" else "warning",
-                access_log=False)
+                access_log=False, ssl_certfile=tls.get("ssl_certfile"), ssl_keyfile=tls.get("ssl_keyfile"))
     click.echo("Node stopped.", err=True)
+
+
+def _tls_environment(cert: str | None, key: str | None, ca: str | None) -> dict[str, str]:
+    """Check the three TLS files come together; point the NATS client (CONSORTIA_TLS_*) and peer
+    catch-up (SSL_CERT_FILE) at them; return uvicorn's options for HTTPS."""
+    import os
+
+    given = [v for v in (cert, key, ca) if v]
+    if not given:
+        return {}
+    from consortia.errors import BadInput
+
+    if len(given) != 3:
+        raise BadInput("--tls-cert, --tls-key and --tls-ca go together", code="BAD_TLS")
+    from consortia.node.tls import CA_ENV, CERT_ENV, KEY_ENV
+
+    assert cert and key and ca
+    os.environ.update({CERT_ENV: cert, KEY_ENV: key, CA_ENV: ca, "SSL_CERT_FILE": ca})
+    return {"ssl_certfile": cert, "ssl_keyfile": key}
 
 
 # -- status, blocks, transactions -------------------------------------------------------

@@ -26,14 +26,16 @@ def network() -> None:
 @network_home
 @click.option("--orgs", default=4, show_default=True, type=click.IntRange(1, 16), help="Organisations (first run).")
 @click.option("--servers", default=3, show_default=True, type=click.IntRange(1, 7), help="NATS servers (first run).")
+@click.option("--tls", is_flag=True, help="First run: NATS with TLS and client certificates from each organisation's "
+                                          "TLS CA, node APIs over HTTPS (tls/cas.pem is what clients trust).")
 @json_option
 @handle_errors
-def network_up(home: Path, orgs: int, servers: int, as_json: bool) -> None:
+def network_up(home: Path, orgs: int, servers: int, tls: bool, as_json: bool) -> None:
     """Start (or resume) the NATS cluster and every organisation's node, then show their status."""
     from consortia.node.network import LocalNetwork
 
     net = LocalNetwork(home)
-    net.create(orgs=orgs, servers=servers, chain_id="consortia-net")
+    net.create(orgs=orgs, servers=servers, tls=tls, chain_id="consortia-net")
     click.echo(f"starting {len(net.state.servers)} NATS servers and {len(net.state.nodes)} nodes...", err=True)
     net.up()
     _show(net.status(), as_json)

@@ -89,11 +89,12 @@ class Client:
         for attempt in range(len(self.urls)):
             base = self.urls[(self._current + attempt) % len(self.urls)]
             headers = {"content-type": "application/json"} if content is not None else {}
-            if signed:
-                headers[HEADER] = sign_read(self._require_wallet(), self.suite.hash, self.chain_id, method,
-                                            _signed_path(path), content or b"")
+            request = self._http.build_request(method, base + path, content=content, params=params, headers=headers)
+            if signed:  # a fresh header per attempt: the node takes each one once
+                request.headers[HEADER] = sign_read(self._require_wallet(), self.suite.hash, self.chain_id, method,
+                                                    signed_target(request.url), content or b"")
             try:
-                response = self._http.request(method, base + path, content=content, params=params, headers=headers)
+                response = self._http.send(request)
             except httpx.TransportError as exc:
                 last = exc
                 continue
@@ -250,9 +251,9 @@ class Client:
         return document["epcisBody"]["queryResults"]["resultsBody"]["eventList"][0]  # type: ignore[no-any-return]
 
 
-def _signed_path(path: str) -> str:
-    """The path as it goes on the wire (percent-encoded, no query): what a signed read covers."""
-    return httpx.URL(path).raw_path.split(b"?", 1)[0].decode("ascii")
+def signed_target(url: httpx.URL | str) -> str:
+    """The path and query as they go on the wire (percent-encoded): what a signed read covers."""
+    return httpx.URL(url).raw_path.decode("ascii")
 
 
 def _parse_sse(lines: Iterator[str]) -> Iterator[tuple[str, dict[str, Any]]]:

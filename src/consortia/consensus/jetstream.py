@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import queue
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -70,8 +71,9 @@ class JetStreamOrderer:
     def __init__(self, servers: list[str], chain_id: str, org: str, *, next_height: int, last_seq: int,
                  parse: Callable[[Any], SignedTx], max_txs: int = 500, timeout_ms: int = 50, replicas: int = 3,
                  on_attestation: Callable[[dict[str, Any]], None] | None = None,
-                 on_gap: Callable[[], tuple[int, int]] | None = None) -> None:
+                 on_gap: Callable[[], tuple[int, int]] | None = None, tls: ssl.SSLContext | None = None) -> None:
         self.servers = servers
+        self.tls = tls  # present a client certificate to NATS and verify its servers (ADR 0027)
         self.chain_id = chain_id
         self.org = org
         self.max_txs = max_txs
@@ -134,7 +136,7 @@ class JetStreamOrderer:
 
     async def _main(self) -> None:
         self._nc = await nats.connect(self.servers, max_reconnect_attempts=-1, reconnect_time_wait=0.5,
-                                      connect_timeout=5, allow_reconnect=True,
+                                      connect_timeout=5, allow_reconnect=True, **({"tls": self.tls} if self.tls else {}),
                                       disconnected_cb=self._disconnected, reconnected_cb=self._reconnected)
         self.connected = True
         self._js = self._nc.jetstream(timeout=PUBLISH_TIMEOUT_S)

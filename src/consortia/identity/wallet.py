@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,7 +11,7 @@ from cryptography import x509
 from cryptography.x509.oid import NameOID
 
 from consortia.crypto.suite import CryptoSuite, Signer
-from consortia.errors import NotFound
+from consortia.errors import Fault, NotFound
 from consortia.identity.x509 import cert_b64, check_member_name, check_org_id, check_suite, load_pem, org_of
 
 
@@ -60,6 +61,14 @@ def write_secret(path: Path, data: bytes) -> None:
         f.write(data)
 
 
+def check_private(path: Path) -> None:
+    """Refuse a secrets file (a private key, the real-name store) that others may read or write."""
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        raise Fault(f"{path} holds secrets but its mode is {mode:o}, open to others: run `chmod 600 {path}` "
+                    "(and check who could read it)", code="SECRETS_EXPOSED", path=str(path))
+
+
 def load_wallet(home: Path, suite: CryptoSuite, identity: str) -> Wallet:
     """Load ``<org>/<name>`` from a consortium directory; ``WRONG_SUITE`` if it is on another suite."""
     org, sep, name = identity.partition("/")
@@ -72,6 +81,7 @@ def load_wallet(home: Path, suite: CryptoSuite, identity: str) -> Wallet:
     if org_of(cert) != org:
         raise NotFound(f"certificate in {path} belongs to {org_of(cert)}", code="BAD_IDENTITY")
     check_suite(suite, cert)
+    check_private(path / "key.pem")
     return Wallet(org, name, suite.load_signer((path / "key.pem").read_bytes()), cert)
 
 

@@ -17,7 +17,7 @@ from typing import Any
 from consortia.crypto.suite import CryptoSuite, KeyUnwrapper, get_suite
 from consortia.errors import BadInput, Conflict, NotFound
 from consortia.execution.genesis import check_genesis
-from consortia.identity.wallet import save_member, write_secret
+from consortia.identity.wallet import check_private, save_member, write_secret
 from consortia.identity.x509 import ROLES, cert_pem, check_member_name, create_ca, issue_member, load_pem
 from consortia.types import codec
 
@@ -146,7 +146,10 @@ def create_sealing_key(home: Path, suite: CryptoSuite, org: str) -> KeyUnwrapper
 
 def load_sealing_key(home: Path, suite: CryptoSuite, org: str) -> KeyUnwrapper | None:
     path = sealing_key_path(home, org)
-    return suite.load_unwrapper(path.read_bytes()) if path.exists() else None
+    if not path.exists():
+        return None
+    check_private(path)
+    return suite.load_unwrapper(path.read_bytes())
 
 
 def create_member(home: Path, suite: CryptoSuite, org: str, name: str, roles: list[str]) -> Path:

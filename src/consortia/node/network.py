@@ -16,8 +16,10 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
+import textwrap
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -72,10 +74,11 @@ class NodeProcess:
     pid: int = 0
     netns: str = ""  # run inside this network namespace (tests of partitions), reached at ``address``
     address: str = "127.0.0.1"
+    scheme: str = "http"  # https on a network made with TLS
 
     @property
     def url(self) -> str:
-        return f"http://{self.address}:{self.port}"
+        return f"{self.scheme}://{self.address}:{self.port}"
 
 
 @dataclass
@@ -83,15 +86,16 @@ class NetworkState:
     servers: list[NatsServer] = field(default_factory=list)
     nodes: list[NodeProcess] = field(default_factory=list)
     bind: str = "127.0.0.1"  # 0.0.0.0 once a node lives in its own namespace
+    tls: bool = False  # NATS with verified client certificates, the API over HTTPS (ADR 0027)
 
     def to_dict(self) -> dict[str, Any]:
         return {"servers": [asdict(s) for s in self.servers], "nodes": [asdict(n) for n in self.nodes],
-                "bind": self.bind}
+                "bind": self.bind, "tls": self.tls}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> NetworkState:
         return cls([NatsServer(**s) for s in data["servers"]], [NodeProcess(**n) for n in data["nodes"]],
-                   data.get("bind", "127.0.0.1"))
+                   data.get("bind", "127.0.0.1"), data.get("tls", False))
 
 
 class LocalNetwork:
@@ -104,8 +108,9 @@ class LocalNetwork:
 
     # -- setup ---------------------------------------------------------------------------
 
-    def create(self, orgs: int = 4, servers: int = 3, **init: Any) -> None:
-        """Create the consortium (unless it exists) and assign ports to servers and nodes."""
+    def create(self, orgs: int = 4, servers: int = 3, *, tls: bool = False, **init: Any) -> None:
+        """Create the consortium (unless it exists) and assign ports to servers and nodes; with
+        ``tls``, every organisation's TLS CA and certificates too (``tls/``, ADR 0027)."""
         if shutil.which(NATS_BINARY) is None:
             raise NotFound("nats-server is not installed (Debian: apt-get install nats-server)", code="NO_NATS")
         if not (self.home / "genesis.json").exists():
@@ -114,7 +119,13 @@ class LocalNetwork:
         if not self.state.servers:
             self.state.servers = [NatsServer(f"n{i + 1}", free_port(), free_port()) for i in range(servers)]
         if not self.state.nodes:
-            self.state.nodes = [NodeProcess(o["id"], free_port()) for o in genesis["orgs"]]
+            self.state.nodes = [NodeProcess(o["id"], free_port(), scheme="https" if tls else "http")
+                                for o in genesis["orgs"]]
+            self.state.tls = tls
+        if self.state.tls:
+            from consortia.node.tls import ensure_network_tls
+
+            ensure_network_tls(self.home, [n.org for n in self.state.nodes], [s.name for s in self.state.servers])
         self.save()
 
     def save(self) -> None:
@@ -123,7 +134,19 @@ class LocalNetwork:
 
     @property
     def nats_urls(self) -> list[str]:
-        return [s.url for s in self.state.servers]
+        return [s.url.replace("nats://", "tls://") if self.state.tls else s.url for s in self.state.servers]
+
+    @property
+    def tls_dir(self) -> Path:
+        return self.home / "tls"
+
+    def verify(self) -> ssl.SSLContext | bool:
+        """What an HTTP client of this network's nodes trusts: the organisations' TLS CAs."""
+        return ssl.create_default_context(cafile=str(self.tls_dir / "cas.pem")) if self.state.tls else True
+
+    def _tls_block(self, cert: Path, key: Path) -> str:
+        return (f"tls {{\n  cert_file: \"{cert}\"\n  key_file: \"{key}\"\n"
+                f"  ca_file: \"{self.tls_dir / 'cas.pem'}\"\n  verify: true\n  timeout: 5\n}}\n")
 
     def server(self, name: str) -> NatsServer:
         for s in self.state.servers:
@@ -144,11 +167,16 @@ class LocalNetwork:
         (folder / "data").mkdir(parents=True, exist_ok=True)
         routes = ", ".join(f"nats-route://127.0.0.1:{s.cluster_port}" for s in self.state.servers)
         config = folder / "nats.conf"
+        tls = ""
+        if self.state.tls:  # clients and routes alike must present a certificate from an organisation's CA
+            tls = self._tls_block(self.tls_dir / "servers" / f"{server.name}.pem",
+                                  self.tls_dir / "servers" / f"{server.name}.key")
         config.write_text(
             f"server_name: {server.name}\n"
             f"listen: {self.state.bind}:{server.client_port}\n"
-            f"jetstream {{ store_dir: \"{folder / 'data'}\" }}\n"
-            f"cluster {{\n  name: consortia\n  listen: 127.0.0.1:{server.cluster_port}\n  routes: [{routes}]\n}}\n")
+            + tls + f"jetstream {{ store_dir: \"{folder / 'data'}\" }}\n"
+            f"cluster {{\n  name: consortia\n  listen: 127.0.0.1:{server.cluster_port}\n  routes: [{routes}]\n"
+            + textwrap.indent(tls, "  ") + "}\n")
         return config
 
     def start_server(self, name: str) -> None:
@@ -193,11 +221,16 @@ class LocalNetwork:
             prefix, host = ["ip", "netns", "exec", node.netns], "0.0.0.0"
         elif self.state.bind != "127.0.0.1":
             host = self.state.bind
+        tls: list[str] = []
+        if self.state.tls:
+            own = self.tls_dir / org
+            tls = ["--tls-cert", str(own / "node.pem"), "--tls-key", str(own / "node.key"),
+                   "--tls-ca", str(self.tls_dir / "cas.pem")]
         with open(data / "node.log", "ab") as logfile:
             process = subprocess.Popen(
                 [*prefix, sys.executable, "-m", "consortia.cli.main", "up", "--dir", str(self.home), "--data", str(data),
                  "--org", org, "--nats", ",".join(nats_urls), "--port", str(node.port), "--host", host,
-                 "--log-level", "warning", "--peers", ",".join(peers)],
+                 "--log-level", "warning", "--peers", ",".join(peers), *tls],
                 stdout=logfile, stderr=subprocess.STDOUT, start_new_session=True,
                 env={**os.environ, **self.node_env.get(org, {})})
         node.pid = process.pid
@@ -210,7 +243,7 @@ class LocalNetwork:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
-                if httpx.get(node.url + "/health", timeout=2).status_code == 200:
+                if httpx.get(node.url + "/health", timeout=2, verify=self.verify()).status_code == 200:
                     return
             except httpx.TransportError:
                 pass
@@ -249,7 +282,7 @@ class LocalNetwork:
         for node in self.state.nodes:
             row: dict[str, Any] = {"org": node.org, "url": node.url, "running": pid_alive(node.pid)}
             try:
-                health = httpx.get(node.url + "/health", timeout=2).json()
+                health = httpx.get(node.url + "/health", timeout=2, verify=self.verify()).json()
                 row.update(status=health.get("status"), height=health.get("height"),
                            final_height=health.get("final_height"), attested_by=health.get("attested_by"),
                            pending=health.get("pending"), diverged=health.get("diverged"))
@@ -260,7 +293,8 @@ class LocalNetwork:
         for r in rows:
             r["lag"] = top - r["height"] if isinstance(r.get("height"), int) else None
         for server in self.state.servers:
-            rows.append({"server": server.name, "url": server.url, "running": pid_alive(server.pid)})
+            url = server.url.replace("nats://", "tls://") if self.state.tls else server.url
+            rows.append({"server": server.name, "url": url, "running": pid_alive(server.pid)})
         return rows
 
 

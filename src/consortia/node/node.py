@@ -78,6 +78,9 @@ class Node:
         self.chain_id: str = self.genesis["chain_id"]
         self.suite = get_suite(self.genesis["suite"])
         self.name = name
+        from consortia.node.filemodes import secure_data_dir  # 0700 / 0600; refuses exposed secrets (issue 19)
+
+        secure_data_dir(Path(data_dir))
         self.store = Store(Path(data_dir) / "chain.db")
         self.executor = Executor(self.store, self.suite, self.chain_id, contracts or default_contracts())
         self.metrics = NodeMetrics()
@@ -98,11 +101,14 @@ class Node:
         self.orderer: SoloOrderer | JetStreamOrderer
         if nats:
             config = self._config()
+            from consortia.node.tls import nats_context_from_env
+
             self.orderer = JetStreamOrderer(
                 nats, self.chain_id, node_wallet.org if node_wallet else name, next_height=self.store.height() + 1,
                 last_seq=int(self.store.get_meta("ordering_seq") or b"0"), parse=self.parse,
                 max_txs=self.genesis["config"]["block_max_txs"], timeout_ms=config["block_timeout_ms"],
-                replicas=replicas, on_attestation=self._on_attestation, on_gap=self._catch_up)
+                replicas=replicas, on_attestation=self._on_attestation, on_gap=self._catch_up,
+                tls=nats_context_from_env())  # CONSORTIA_TLS_* (consortia up --tls-*), ADR 0027
         else:
             self.orderer = SoloOrderer(proposer=name)
         self.alerts = self._open_alerts(Path(data_dir) / "alerts.db", webhooks)

@@ -7,10 +7,14 @@ float-free data model so that every implementation produces the same bytes:
     None, bool, int in the signed 64-bit range, str, list, dict with str keys.
 
 Bytes are carried as lowercase hex strings by the records that need them.
+
+An object may not name a key twice: parsers disagree on which value wins (orjson keeps the last,
+others the first), so two nodes could read different transactions from the same bytes.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import orjson
@@ -64,8 +68,7 @@ def encode(value: Any) -> bytes:
         raise CodecError(f"cannot encode as UTF-8 JSON: {exc}") from None
 
 
-def decode(data: bytes | str) -> Any:
-    """Parse JSON and check it belongs to the data model (canonical or not)."""
+def _parse(data: bytes | str) -> Any:
     try:
         value = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
@@ -74,9 +77,31 @@ def decode(data: bytes | str) -> Any:
     return value
 
 
+def decode(data: bytes | str) -> Any:
+    """Parse JSON and check it belongs to the data model (canonical or not); refuse an object
+    that names a key twice."""
+    value = _parse(data)
+    raw = data.encode() if type(data) is str else data
+    if orjson.dumps(value) != raw:  # compact input (what clients send) re-encodes exactly: no duplicates
+        refuse_duplicate_keys(raw)
+    return value
+
+
+def refuse_duplicate_keys(data: bytes | str) -> None:
+    """Raise ``CodecError`` if an object in ``data`` (valid JSON) names a key twice."""
+    def pairs(items: list[tuple[str, Any]]) -> None:
+        seen = set()
+        for key, _ in items:
+            if key in seen:
+                raise CodecError(f"duplicate object key {key!r:.80}")
+            seen.add(key)
+    json.loads(data, object_pairs_hook=pairs)
+
+
 def decode_canonical(data: bytes) -> Any:
-    """Parse bytes that must already be in canonical form (block store, wire records)."""
-    value = decode(data)
+    """Parse bytes that must already be in canonical form (block store, wire records); canonical
+    bytes cannot repeat a key, so this needs no other check."""
+    value = _parse(data)
     if orjson.dumps(value, option=_DUMPS_OPTIONS) != data:
         raise CodecError("bytes are not in canonical form")
     return value

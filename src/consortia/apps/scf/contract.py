@@ -20,6 +20,7 @@ from consortia.contracts.sdk import Context, Contract, method, query, refuse, re
 from consortia.errors import Forbidden, NotFound
 
 ROLES = ("core", "supplier", "funder", "regulator")
+BOUND_ROLES = ("core", "funder", "regulator")  # seats only the organisation kind (genesis or a vote) gives
 DOC_KINDS = ("contract", "invoice", "delivery", "customs")
 DIGEST_ALGORITHMS = {"sha-256": 64, "sm3": 64}
 FINANCING_KINDS = ("factoring", "pledge")
@@ -43,7 +44,14 @@ class SupplyChainFinance(Contract):
     def _party(self, ctx: Context, org: str) -> dict[str, Any]:
         party = ctx.get(f"party/{org}")
         require(party is not None, refuse("NOT_A_PARTY", f"{org} is not registered as a supply-chain party"))
-        return party  # type: ignore[no-any-return]
+        return self._bound(ctx, party)
+
+    @staticmethod
+    def _bound(ctx: Context, party: dict[str, Any]) -> dict[str, Any]:
+        """The party with only the seats its organisation kind still gives it (a registration made
+        before roles were bound, or an organisation since removed, keeps no privileged seat)."""
+        kind = ctx.org_kind(party["org"])
+        return {**party, "roles": [r for r in party["roles"] if r not in BOUND_ROLES or r == kind]}
 
     def _caller_with_role(self, ctx: Context, role: str) -> str:
         org = ctx.require_caller().org
@@ -123,6 +131,10 @@ class SupplyChainFinance(Contract):
         require(roles and all(r in ROLES for r in roles) and len(set(roles)) == len(roles),
                 refuse("BAD_ROLE", f"roles: expected a non-empty subset of {ROLES}, got {roles}"))
         ctx.require_regulator_kind(roles)
+        for role in BOUND_ROLES:
+            require(role not in roles or ctx.org_kind(caller.org) == role,
+                    refuse("WRONG_ORG_KIND", f"{caller.org} is not a {role} organisation of this consortium (its kind "
+                                             "is set at genesis or by a governance vote)"))
         require(is_valid_uscc(uscc), refuse("BAD_USCC", f"{uscc!r} is not a valid unified social credit code"))
         require(0 < len(name) <= 200, refuse("BAD_ARGS", "name: 1 to 200 characters"))
         owner = ctx.get(f"uscc/{uscc}")
@@ -564,7 +576,7 @@ class SupplyChainFinance(Contract):
     def _viewer(self, ctx: Context) -> tuple[str, list[str]]:
         org = ctx.require_caller().org
         party = ctx.get(f"party/{org}")
-        return org, (party["roles"] if party else [])
+        return org, (self._bound(ctx, party)["roles"] if party else [])
 
     def _require_sight(self, ctx: Context, allowed: set[str], what: str) -> str:
         org, roles = self._viewer(ctx)

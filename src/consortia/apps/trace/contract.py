@@ -70,8 +70,8 @@ class Traceability(Contract):
         return party  # type: ignore[no-any-return]
 
     def _is_regulator(self, ctx: Context, org: str) -> bool:
-        party = ctx.get(f"party/{org}")
-        return party is not None and "regulator" in party["roles"]
+        party = ctx.get(f"party/{org}")  # the seat holds while governance keeps the organisation a regulator
+        return party is not None and "regulator" in party["roles"] and ctx.org_kind(org) == "regulator"
 
     def _owner_of_number(self, ctx: Context, number: str) -> str | None:
         """The organisation whose GS1 company prefix starts ``number`` (a GLN, a GTIN without its indicator)."""
@@ -158,7 +158,7 @@ class Traceability(Contract):
         for _, party in ctx.range("party/", limit=10_000):
             if party.get("sealing_key"):
                 keys[party["org"]] = party["sealing_key"]
-            if "regulator" in party["roles"]:
+            if "regulator" in party["roles"] and ctx.org_kind(party["org"]) == "regulator":
                 regulators.append(party["org"])
         owners = {p: self._owner_of_key(ctx, p) for p in wanted if isinstance(p, str) and len(p) <= 300}
         return {"keys": keys, "regulators": regulators, "owners": {p: o for p, o in owners.items() if o}}

@@ -142,7 +142,7 @@ export async function query(contract, method, args = {}) {
 
 const TX_TTL_MS = 10 * 60 * 1000;
 const TX_DOMAIN = enc.encode("consortia/tx/v1\0");
-const READ_DOMAIN = enc.encode("consortia/read/v1\0");
+const READ_DOMAIN = enc.encode("consortia/read/v2\0");
 
 /** The chain's id and suite (from /chain, fetched once). */
 export async function chainInfo() {
@@ -151,24 +151,28 @@ export async function chainInfo() {
 }
 
 /** An ``X-Consortia-Auth`` value for one request: signed here (key file) or by the demo signer.
- *  ``path`` is the URL path as sent (percent-encoded, no query string); ``text`` the exact body. */
-export async function authHeader(method, path, text = "") {
+ *  ``target`` is the URL path and query as sent (percent-encoded); ``text`` the exact body (ADR 0019).
+ *  Sign each request afresh: the node takes a header once, for at most a minute. */
+export async function authHeader(method, target, text = "") {
+  const url = new URL(target, location.origin);
+  target = url.pathname + url.search;  // what the browser sends: "?" only with a query
   if (session.mode === "key") {
     const w = session.wallet;
     const chain = await chainInfo();
     const now = Date.now();
+    const nonce = bytesToHex(crypto.getRandomValues(new Uint8Array(16)));
     const bodyHash = bytesToHex(await w.hash(enc.encode(text)));
-    const sig = await w.sign(concatBytes(READ_DOMAIN, enc.encode(`${chain.chain_id} ${now} ${method.toUpperCase()} ${path} ${bodyHash}`)));
-    return `${w.sender}.${now}.${bytesToHex(sig)}`;
+    const sig = await w.sign(concatBytes(READ_DOMAIN, enc.encode(
+      `${chain.chain_id} ${now} ${nonce} ${method.toUpperCase()} ${target} ${bodyHash}`)));
+    return `${w.sender}.${now}.${nonce}.${bytesToHex(sig)}`;
   }
-  return (await post("/console/api/sign-read", { identity: session.identity, method, path, body: text })).header;
+  return (await post("/console/api/sign-read", { identity: session.identity, method, path: target, body: text })).header;
 }
 
 /** A request signed by the current identity (``X-Consortia-Auth``); resolves with the body text. */
 export async function signedFetch(method, path, text = "") {
   const headers = {};
-  // The path as the browser sends it (percent-encoded, no query), which is what the node checks.
-  if (signedIn()) headers["X-Consortia-Auth"] = await authHeader(method, new URL(path, location.origin).pathname, text);
+  if (signedIn()) headers["X-Consortia-Auth"] = await authHeader(method, path, text);
   return fetchText(method, path, method === "GET" ? undefined : text, headers);
 }
 

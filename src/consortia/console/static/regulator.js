@@ -163,8 +163,9 @@ function alertsFeed() {
   async function connect() {
     while (!controller.signal.aborted) {
       try {
-        const header = await authHeader("GET", "/alerts/stream");
-        const r = await fetch(`/alerts/stream?after=${last}`, { headers: { "X-Consortia-Auth": header }, signal: controller.signal });
+        const target = `/alerts/stream?after=${last}`;  // the header covers the query, and serves once
+        const header = await authHeader("GET", target);
+        const r = await fetch(target, { headers: { "X-Consortia-Auth": header }, signal: controller.signal });
         if (!r.ok) {
           let err = { code: `HTTP_${r.status}`, message: "" };
           try { err = (await r.json()).error || err; } catch (_) { /* not JSON */ }
