@@ -276,3 +276,23 @@ def test_a_frozen_invoice_refuses_every_change(inv: InvoiceChain) -> None:
     assert proposal["status"] == "passed", proposal
     assert inv.chain.store.state_read(key) is not None
     inv.refused(BUYER, "claim", {"number": content["number"], "content": content}, "INVOICE_FROZEN")
+
+
+def test_a_second_claim_and_the_tax_authoritys_flag_raise_alerts(inv: InvoiceChain, tmp_path: Path) -> None:
+    from consortia.node.alerts import Alerts
+
+    content = inv.delivered(60)
+    args = {"number": content["number"], "content": content}
+    inv.ok(BUYER, "claim", args)
+    inv.ok(BUYER, "reimburse", {"number": content["number"]})
+    inv.refused(OTHER, "claim", args, "ALREADY_REIMBURSED")
+    inv.ok(TAX, "flag", {"number": content["number"], "reason": "claimed twice"})
+    alerts = Alerts(tmp_path / "alerts.db")
+    try:
+        for block in inv.chain.store.iter_blocks(1):
+            alerts.on_block(block.height, block.header.time_ms, [w["tx"] for w in block.txs],
+                            [r.to_dict() for r in block.receipts], lambda tx: "sender")
+        found = [(a["rule"], a["detail"].get("code") or a["detail"].get("reason")) for a in alerts.list()]
+    finally:
+        alerts.close()
+    assert found == [("double_reimbursement", "ALREADY_REIMBURSED"), ("invoice_flagged", "claimed twice")]
