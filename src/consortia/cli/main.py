@@ -477,6 +477,9 @@ def _register_more() -> None:
     from consortia.cli.contract import contract
 
     cli.add_command(contract)
+    from consortia.cli.invoice import invoice
+
+    cli.add_command(invoice)
 
 
 _register_more()

@@ -291,8 +291,9 @@ def is_red_letter(content: dict[str, Any]) -> bool:
 def complete_invoice(content: dict[str, Any]) -> dict[str, Any]:
     """Fill what an importer may leave out and can be computed: each line's amount and tax amount,
     the totals and the total in words. What is given is kept (and checked later)."""
-    lines = []
-    for line in content.get("lines") or []:
+    lines: list[Any] = []
+    given_lines = content.get("lines")
+    for line in given_lines if isinstance(given_lines, list) else []:
         line = dict(line) if isinstance(line, dict) else line
         if isinstance(line, dict):
             if "amount" not in line and "quantity" in line and "unit_price" in line:
@@ -301,9 +302,11 @@ def complete_invoice(content: dict[str, Any]) -> dict[str, Any]:
             if "tax_amount" not in line and type(line.get("amount")) is int and line.get("tax_rate") in TAX_RATES:
                 line["tax_amount"] = compute_line_tax(line["amount"], line["tax_rate"])
         lines.append(line)
-    out = {**content, "lines": lines}
-    if all(isinstance(x, dict) and type(x.get("amount")) is int and type(x.get("tax_amount")) is int for x in lines):
-        totals = dict(content.get("totals") or {})
+    out = {**content, "lines": lines} if type(content.get("lines")) is list else dict(content)
+    given = content.get("totals", {})
+    if type(given) is dict and all(isinstance(x, dict) and type(x.get("amount")) is int
+                                   and type(x.get("tax_amount")) is int for x in lines):
+        totals = dict(given)
         totals.setdefault("amount", sum(x["amount"] for x in lines))
         totals.setdefault("tax", sum(x["tax_amount"] for x in lines))
         if type(totals["amount"]) is int and type(totals["tax"]) is int:

@@ -59,7 +59,8 @@ def title_of(content: dict[str, Any]) -> str:
 
 def remark_of(content: dict[str, Any]) -> str:
     if "original" in content:
-        return f"被红冲蓝字数电发票号码：{content['original']}　红冲原因：{content['reason']}　{content.get('remark', '')}".strip()
+        note = f"被红冲蓝字数电发票号码：{content['original']}　红冲原因：{content['reason']}"
+        return f"{note}　{content.get('remark', '')}".strip()
     return str(content.get("remark", ""))
 
 
@@ -85,7 +86,8 @@ def render_invoice(content: dict[str, Any], verify_url: str, status: str | None 
     body = f"""<div class='inv'>
 <div class='head'><div>{qr_svg(verify_url)}</div>
 <div><h1>{escape(title_of(content))}</h1>{"<div class='red' style='text-align:center'>红字</div>" if red else ""}</div>
-<div class='meta'><b>发票号码：</b>{escape(content['number'])}<br><b>开票日期：</b>{escape(show_date(content['issue_date']))}</div></div>
+<div class='meta'><b>发票号码：</b>{escape(content['number'])}<br>
+<b>开票日期：</b>{escape(show_date(content['issue_date']))}</div></div>
 <table class='box'><tr>{_party_cell('购买方', content['buyer'])}{_party_cell('销售方', content['seller'])}</tr>
 <tr><td colspan='4' style='padding:0'><table class='lines'><tr>{heads}</tr>{lines}
 <tr><td class='k' style='text-align:center'>合　　计</td><td colspan='4'></td><td{cls}>¥{yuan(totals['amount'])}</td>
@@ -94,7 +96,8 @@ def render_invoice(content: dict[str, Any], verify_url: str, status: str | None 
 <span style='float:right'><span class='k'>（小写）</span>¥{yuan(totals['total'])}</span></td></tr>
 <tr><td class='side'>备注</td><td colspan='3' style='height:3rem'>{escape(remark_of(content))}</td></tr></table>
 <div class='foot'><span><span class='k'>开票人：</span>{escape(content.get('drawer', ''))}</span></div>
-<div class='verify'>Check this invoice on the consortium chain{state}: <a href='{escape(verify_url)}'>{escape(verify_url)}</a></div>
+<div class='verify'>Check this invoice on the consortium chain{state}:
+<a href='{escape(verify_url)}'>{escape(verify_url)}</a></div>
 </div>"""
     return _page(f"{title_of(content)} {content['number']}", body)
 

@@ -129,4 +129,4 @@ def compute_ubl(content: dict[str, Any]) -> bytes:
     _money(monetary, "cbc:PayableAmount", sign * totals["total"])
     _lines(root, content["lines"], sign, credit)
     ET.indent(root)
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return bytes(ET.tostring(root, encoding="utf-8", xml_declaration=True))
