@@ -173,6 +173,9 @@ def up(home: Path, host: str, port: int, init_missing: bool, crypto: str, log_le
 
         contracts = seed_contract_demo(node, Path(home))
         sent += contracts["transactions"]
+        from consortia.node.demo_invoice import seed_invoice_demo
+
+        invoiced = seed_invoice_demo(node, Path(home))
         node.stop()
         node = make_node()
         click.echo(f"Recorded {sent + traced['transactions']} demo transactions: supply chain finance, governance, "
@@ -181,6 +184,9 @@ def up(home: Path, host: str, port: int, init_missing: bool, crypto: str, log_le
         if contracts["transactions"]:
             click.echo("  a member's contract installed by vote: warehouse_receipt (consortia contract list; "
                        "the console's Contracts page)")
+        if invoiced["verify_page"]:
+            click.echo(f"  e-invoices: {invoiced['transactions']} transactions; an invoice's public check: "
+                       f"http://{host}:{port}{invoiced['verify_page']}")
     base = f"http://{host}:{port}"
     click.echo(f"Consortia node for chain {node.chain_id} at height {node.store.height()} ({node.mode} ordering)")
     click.echo(f"  API       {base}/chain")
