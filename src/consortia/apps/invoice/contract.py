@@ -255,7 +255,7 @@ class Invoices(Contract):
         record.update(status="voided", voided={"by": by, "reason": reason, "ms": ctx.time_ms,
                                                "previous": record["status"]})
         self._save(ctx, record)
-        ctx.emit("InvoiceVoided", number=number, by=by, reason=reason)
+        ctx.emit("InvoiceVoided", number=number, by=by, reason=reason, seller=record["seller"], buyer=record["buyer"])
         return record
 
     @method
