@@ -8,8 +8,8 @@ from typing import Any
 
 import httpx
 
-from tests.e2e.test_console import open_console
 from tests.e2e.conftest import shot
+from tests.e2e.test_console import open_console
 
 
 def test_invoices_in_the_console(page: Any, console_url: str) -> None:

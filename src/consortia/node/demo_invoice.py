@@ -43,7 +43,7 @@ class _Sender:
               "not_after_ms": int(time.time() * 1000) + 600_000}
         [(_, future)] = self.node.submit([SignedTx.create(self.node.suite, wallet.signer, tx).to_wire()])
         self.sent += 1
-        return future.result(30).receipt  # type: ignore[no-any-return]
+        return future.result(30).receipt
 
     def run(self, org: str, method: str, args: dict[str, Any], contract: str = "invoice", who: str = "admin") -> Any:
         receipt = self.receipt(org, method, args, contract, who)
