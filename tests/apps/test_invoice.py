@@ -296,3 +296,15 @@ def test_a_second_claim_and_the_tax_authoritys_flag_raise_alerts(inv: InvoiceCha
     finally:
         alerts.close()
     assert found == [("double_reimbursement", "ALREADY_REIMBURSED"), ("invoice_flagged", "claimed twice")]
+
+
+def test_a_full_red_letter_invoice_from_the_sdk_negates_every_line(inv: InvoiceChain) -> None:
+    from consortia.apps.invoice.sdk import compute_red_letter
+
+    blue = inv.delivered(70, lines=[{"item": "*货物*样品", "quantity": "0.00000001", "unit_price": "99999999",
+                                     "tax_rate": "13"}, *make_invoice(70)["lines"]])
+    red = compute_red_letter(blue, number(71), "2026-12-04", "开票有误")
+    assert red["totals"]["total"] == -blue["totals"]["total"]
+    assert red["lines"][0]["quantity"] == "-0.00000001"  # written out, never as -1E-8
+    inv.issue(red)
+    assert inv.query(TAX, "get", {"number": blue["number"]})["status"] == "reversed"

@@ -163,7 +163,7 @@ def test_bad_requests(node: RunningNode) -> None:
         assert set(error) >= {"code", "message"}
         if field:
             assert error["details"]["field"] == field
-    assert httpx.get(f"{node.url}/invoice/verify/123").status_code == 404
+    assert httpx.get(f"{node.url}/invoice/verify/123").status_code == 400
     assert httpx.get(f"{node.url}/invoice/verify/{number(1)}", params={"format": "pdf"}).status_code == 400
     with client(node, f"{BUYER}/admin") as buyer:
         with pytest.raises(Exception) as caught:

@@ -57,6 +57,7 @@ async def invoice_document(request: Request, number: str,
     `json` the chain's record (content, digest, status, history); `html` a printable page and `pdf` a
     PDF in the layout of the official 数电发票, both with a QR code to the public verification page;
     `xml` a UBL 2.1 Invoice (a red-letter invoice: a CreditNote) after EN 16931."""
+    _number(number)
     node = _node(request)
     caller = await caller_of(request, node.executor)
     if caller is None:
@@ -102,7 +103,8 @@ async def verify_page(request: Request, number: str, digest: str = Query("", max
     what was issued, its status (valid, partly reversed, reversed, reimbursed, void) and the Merkle
     proof of the transaction that issued it. Shows none of the invoice's content."""
     node = _node(request)
-    found = await run_in_threadpool(node.executor.query, "invoice", "verify", {"number": number, "digest": digest}, None)
+    found = await run_in_threadpool(node.executor.query, "invoice", "verify", {"number": _number(number),
+                                                                              "digest": digest}, None)
     proof = await run_in_threadpool(issue_proof, node, found["issued_tx"]) if found["exists"] else None
     if format == "json":
         return {**found, "proof": proof}

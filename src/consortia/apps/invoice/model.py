@@ -34,7 +34,7 @@ REGIONS = frozenset({"11", "12", "13", "14", "15", "21", "22", "23", "31", "32",
                      "42", "43", "44", "45", "46", "50", "51", "52", "53", "54", "61", "62", "63", "64", "65"})
 MAX_FEN = 10**15
 MAX_LINES = 500
-EXACT = Context(prec=80)
+EXACT = Context(prec=80)  # every operation names it: exact whatever a thread's default context is
 FEN = Decimal("0.01")
 TOP_FIELDS = {"number", "issue_date", "type", "seller", "buyer", "lines", "totals", "remark", "drawer", "original",
               "reason"}
@@ -131,7 +131,7 @@ def parse_decimal(value: object, field: str, *, negative: bool = True) -> Decima
 
 def round_fen(yuan: Decimal) -> int:
     """Yuan to whole fen, half away from zero (the tax system's rounding)."""
-    return int(yuan.quantize(FEN, rounding=ROUND_HALF_UP, context=EXACT) * 100)
+    return int(EXACT.multiply(yuan.quantize(FEN, rounding=ROUND_HALF_UP, context=EXACT), Decimal(100)))
 
 
 def compute_line_amount(quantity: Decimal, unit_price: Decimal) -> int:
@@ -139,7 +139,7 @@ def compute_line_amount(quantity: Decimal, unit_price: Decimal) -> int:
 
 
 def compute_line_tax(amount: int, tax_rate: str) -> int:
-    tax = EXACT.multiply(Decimal(amount), Decimal(tax_rate)) / 100
+    tax = EXACT.divide(EXACT.multiply(Decimal(amount), Decimal(tax_rate)), Decimal(100))
     return int(tax.quantize(Decimal(1), rounding=ROUND_HALF_UP, context=EXACT))
 
 

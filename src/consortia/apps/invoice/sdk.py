@@ -87,7 +87,7 @@ def compute_red_letter(original: dict[str, Any], number: str, issue_date: str, r
             red = {k: v for k, v in line.items() if k not in ("amount", "tax_amount")}
             if "quantity" in line:
                 quantity = -parse_decimal(line["quantity"], "quantity")
-                red["quantity"] = str(quantity)
+                red["quantity"] = format(quantity, "f")
                 red["amount"] = compute_line_amount(quantity, parse_decimal(line["unit_price"], "unit_price"))
             else:
                 red["amount"] = -line["amount"]

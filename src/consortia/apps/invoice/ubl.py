@@ -71,7 +71,7 @@ def _lines(root: ET.Element, lines: list[dict[str, Any]], sign: int, credit: boo
             quantity, price = sign * Decimal(str(line["quantity"])), str(line["unit_price"])
         else:
             quantity, price = Decimal(1), yuan(amount)
-        _el(element, "cbc:CreditedQuantity" if credit else "cbc:InvoicedQuantity", str(quantity), unitCode="C62")
+        _el(element, "cbc:CreditedQuantity" if credit else "cbc:InvoicedQuantity", format(quantity, "f"), unitCode="C62")
         _money(element, "cbc:LineExtensionAmount", amount)
         item = _el(element, "cac:Item")
         _el(item, "cbc:Name", line["item"])
