@@ -178,8 +178,8 @@ def up(home: Path, host: str, port: int, init_missing: bool, crypto: str, log_le
         invoiced = seed_invoice_demo(node, Path(home))
         node.stop()
         node = make_node()
-        click.echo(f"Recorded {sent + traced['transactions']} demo transactions: supply chain finance, governance, "
-                   f"and {traced['events']} traceability events")
+        click.echo(f"Recorded {sent + traced['transactions'] + invoiced['transactions']} demo transactions: supply "
+                   f"chain finance, governance, e-invoices, and {traced['events']} traceability events")
         click.echo(f"  a package's consumer page: http://{host}:{port}{traced['consumer_page']}")
         if contracts["transactions"]:
             click.echo("  a member's contract installed by vote: warehouse_receipt (consortia contract list; "
