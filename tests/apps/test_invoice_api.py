@@ -76,6 +76,9 @@ def test_the_whole_story(node: RunningNode, tmp_path: Path) -> None:
         assert [(a["org"], a["detail"]["code"]) for a in alerts] == [(OTHER, "ALREADY_REIMBURSED")]
         overview = regulator.query("invoice", "overview", {}, signed=True)
         assert overview["by_status"]["reimbursed"]["count"] == 1
+        regulator.fetch(f"/invoice/invoices/{content['number']}", params={"format": "xml"}, signed=True)
+        audit = json.loads(regulator.fetch("/audit", signed=True))["entries"]
+        assert any(e["action"] == "invoice.document" and e["detail"]["number"] == content["number"] for e in audit)
     # The tax authority sees every invoice; another company does not.
     assert content["number"] in cli_run(node, f"{TAX}/admin", "all")
     assert "NOT_VISIBLE" in cli_run(node, f"{OTHER}/admin", "show", content["number"], code=5)

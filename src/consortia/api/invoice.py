@@ -64,6 +64,7 @@ async def invoice_document(request: Request, number: str,
         raise Forbidden("an invoice's content needs a signed request (X-Consortia-Auth); anyone may check it on "
                         f"/invoice/verify/{number}", code="UNAUTHENTICATED")
     record = await run_in_threadpool(node.executor.query, "invoice", "get", {"number": _number(number)}, caller)
+    await run_in_threadpool(node.audit_read, caller, "invoice.document", {"number": number, "format": format})
     content, url = record["content"], verify_url(request, record)
     if format == "html":
         status = (await run_in_threadpool(node.executor.query, "invoice", "verify", {"number": number}, None))["status"]
