@@ -62,3 +62,19 @@ def test_a_red_letter_invoice_exports_as_a_valid_credit_note() -> None:
     assert quantities == ["1", "2"]
     categories = [s.findtext("cac:TaxCategory/cbc:ID", namespaces=NS) for s in root.findall("cac:TaxTotal/cac:TaxSubtotal", NS)]
     assert categories == ["Z", "S"]
+
+
+def test_the_pdf_embeds_its_cjk_font_and_says_what_to_install_without_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    from consortia.apps.invoice import render
+    from consortia.errors import Unavailable
+
+    content = make_invoice(1)
+    pdf = render.render_pdf(content, "http://127.0.0.1:8700/invoice/verify/x")
+    assert pdf.startswith(b"%PDF-") and b"/FontFile2" in pdf
+    monkeypatch.setattr(render, "FONT_CANDIDATES", ("/nonexistent/font.ttc",))
+    monkeypatch.delenv("CONSORTIA_CJK_FONT", raising=False)
+    with pytest.raises(Unavailable) as missing:
+        render.render_pdf(content, "http://x")
+    assert missing.value.code == "NO_CJK_FONT" and "fonts-wqy-microhei" in missing.value.message
+    html = render.render_invoice(make_invoice(2, lines=red_lines(100_00), original=number(1)), "http://x", "valid")
+    assert "被红冲蓝字数电发票号码：" + number(1) in html and "负壹佰壹拾叁圆整" in html
