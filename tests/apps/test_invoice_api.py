@@ -101,6 +101,7 @@ def test_the_whole_story(node: RunningNode, tmp_path: Path) -> None:
         found = verify_invoice(anyone, content["number"], issued["digest"])
         assert (found["status"], found["matches"], found["proof"]["valid"]) == ("reimbursed", True, True)
         assert found["proof"]["tx_id"] == issued["issued_tx"] and "content" not in found
+        assert [a["org"] for a in found["proof"]["attestations"]] == found["proof"]["attested_by"] == [BUYER]
         assert verify_invoice(anyone, content["number"], "00" * 32)["matches"] is False
     page = httpx.get(f"{node.url}/invoice/verify/{content['number']}", params={"digest": issued["digest"]})
     assert page.status_code == 200 and "matches the one issued" in page.text and "Merkle path" in page.text

@@ -81,7 +81,8 @@ async def invoice_document(request: Request, number: str,
 
 def issue_proof(node: Node, tx_id: str) -> dict[str, Any]:
     """The issuing transaction's place in its block: its Merkle path to ``tx_root``, the header,
-    the block hash and who attested it, checked here (a verifier re-checks offline)."""
+    the block hash and the organisations' signed attestations of it, checked here (a verifier
+    re-checks offline against the genesis CAs)."""
     from consortia.api.app import transaction_view
 
     view = transaction_view(node, tx_id)
@@ -89,12 +90,13 @@ def issue_proof(node: Node, tx_id: str) -> dict[str, Any]:
     tx_proof = MerkleProof.from_dict(view["proof"]["tx"])
     valid = (is_valid_proof(node.suite.hash, bytes.fromhex(tx_id), tx_proof, bytes.fromhex(header.tx_root),
                             header.tx_count) and header.hash(node.suite) == view["block_hash"])
-    attested = sorted({codec.decode(body)["org"] for _, h, body in node.store.attestations(view["height"])
-                       if h == view["block_hash"]})
+    attestations = [codec.decode(body) for _, h, body in node.store.attestations(view["height"])
+                    if h == view["block_hash"]]
+    attested = sorted({a["org"] for a in attestations})
     return {"tx_id": tx_id, "height": view["height"], "index": view["index"], "block_hash": view["block_hash"],
             "header": view["header"], "tx_root": header.tx_root, "merkle": view["proof"]["tx"],
             "path": [step["hash"] for step in view["proof"]["tx"]["path"]], "valid": valid,
-            "attested_by": attested, "suite": node.suite.name}
+            "attested_by": attested, "attestations": attestations, "suite": node.suite.name}
 
 
 @router.get("/invoice/verify/{number}", summary="Public invoice verification (no login)")
