@@ -5,6 +5,7 @@ claim, and one-step registration as a supply-chain-finance document (financing t
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -72,7 +73,7 @@ def test_the_whole_story(node: RunningNode, tmp_path: Path) -> None:
         claim_invoice(other, content["number"], content)
     assert second.value.code == "ALREADY_REIMBURSED"
     with client(node, f"{REG}/admin") as regulator:
-        alerts = json.loads(regulator.fetch("/alerts", params={"rule": "double_reimbursement"}, signed=True))["alerts"]
+        alerts = _alerts(regulator, "double_reimbursement")
         assert [(a["org"], a["detail"]["code"]) for a in alerts] == [(OTHER, "ALREADY_REIMBURSED")]
         overview = regulator.query("invoice", "overview", {}, signed=True)
         assert overview["by_status"]["reimbursed"]["count"] == 1
@@ -146,13 +147,21 @@ def test_finance_an_invoice_in_one_step(node: RunningNode) -> None:
         assert twice.value.code == "DOUBLE_FINANCING"
 
 
+def _alerts(regulator: Client, rule: str) -> list[dict[str, Any]]:
+    """The node records a block's alerts just after handing out its receipts: wait for them."""
+    deadline = time.monotonic() + 30
+    while True:
+        found: list[dict[str, Any]] = json.loads(regulator.fetch("/alerts", params={"rule": rule}, signed=True))["alerts"]
+        if found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.05)
+
+
 def _has_taxpayer(c: Client, org: str) -> bool:
     return any(t["org"] == org for t in c.query("invoice", "taxpayers", {}, signed=True))
 
 
 def _days(days: int) -> int:
-    import time
-
     return int(time.time() * 1000) + days * 24 * 3600 * 1000
 
 

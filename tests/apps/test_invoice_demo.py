@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from consortia.node.demo import seed_demo
@@ -19,6 +20,9 @@ def test_the_demo_invoices_finances_and_alerts(tmp_path: Path) -> None:
     try:
         seed_demo(node, home)
         seeded = seed_invoice_demo(node, home)
+        deadline = time.monotonic() + 30  # a block's alerts are recorded just after its receipts are handed out
+        while node.alerts.derived_height() < node.store.height() and time.monotonic() < deadline:
+            time.sleep(0.05)
         rules = [(a["rule"], a["org"]) for a in node.alerts.list() if a["rule"].startswith(("double_r", "invoice"))]
         invoices = [codec.decode(v.value) for _, v in node.store.state_range("invoice/inv/", "invoice/inv/\U0010ffff",
                                                                                100, writer=False)]
