@@ -4,7 +4,7 @@ into BENCHMARKS.md.
 The figures between the results markers of BENCHMARKS.md are replaced on every run; the
 analysis around them is written by hand. ``BENCH_TXS`` sets the transactions per run and
 ``BENCH_SUITES`` (comma separated: ed25519-sha256, sm2-sm3) the suites to run; ``BENCH_NETWORK``,
-``BENCH_SCF``, ``BENCH_EVIDENCE`` and ``BENCH_TRACE`` (``0`` skips) the sections after it.
+``BENCH_SCF``, ``BENCH_EVIDENCE``, ``BENCH_TRACE`` and ``BENCH_INVOICE`` (``0`` skips) the sections after it.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import evidence_bench  # noqa: E402
+import invoice_bench  # noqa: E402
 import network_bench  # noqa: E402
 import scf_bench  # noqa: E402
 import trace_bench  # noqa: E402
@@ -198,6 +199,19 @@ def render(c: dict[str, float], runs: list[dict[str, object]], extra: dict[str, 
             a, b = q["in_process"][name], q["api"][name]
             lines.append(f"| {name} | {what} ({size}) | {a['p50_ms']} / {a['p99_ms']} / {a['max_ms']} | "
                          f"{b['p50_ms']} / {b['p99_ms']} / {b['max_ms']} |")
+    invoices = extra.get("invoice")
+    if invoices:
+        first = invoices[0]
+        lines += ["", f"**E-invoices** ({first['invoices']:,} two-line invoices, every sum checked and the content "
+                  f"hashed on chain, signed before the clock starts, {first['per_request']} per request from "
+                  f"{first['clients']} concurrent clients to a fresh node process, every commit awaited; then each "
+                  "claimed by the buyer presenting the whole invoice):", "",
+                  "| suite | invoices | issued/s | issue p50 / p99 ms | claims/s | claim p50 / p99 ms | verify/s | "
+                  "issue / verify |", "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        for row in invoices:
+            lines.append(f"| {row['suite']} | {row['invoices']:,} | {row['issued_per_s']:,} | {row['issue_p50_ms']} / "
+                         f"{row['issue_p99_ms']} | {row['claims_per_s']:,} | {row['claim_p50_ms']} / "
+                         f"{row['claim_p99_ms']} | {row['verify_per_s']:,} | {row['issue_ratio']} |")
     lines += ["", "```json", json.dumps({"ceilings": c, "runs": runs, **extra}, indent=1), "```", "", END]
     return "\n".join(lines)
 
@@ -234,6 +248,10 @@ def main() -> None:
         queries = trace_bench.trace_queries(int(os.environ.get("BENCH_TRACE_EVENTS", "1000000")), progress=True)
         extra["trace"] = {"capture": capture, "sealed": sealed, "queries": queries}
         print(json.dumps(queries), file=sys.stderr)
+    if os.environ.get("BENCH_INVOICE", "1") == "1":
+        count = int(os.environ.get("BENCH_INVOICE_COUNT", "3000"))
+        extra["invoice"] = [invoice_bench.workload(count, suite.strip()) for suite in suites]
+        print(json.dumps(extra["invoice"]), file=sys.stderr)
     target = ROOT / "BENCHMARKS.md"
     text = target.read_text() if target.exists() else f"# Benchmarks\n\n{START}\n{END}\n"
     head, _, rest = text.partition(START)

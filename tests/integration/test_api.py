@@ -260,6 +260,9 @@ def test_every_route_answers_errors_in_one_shape(http: httpx.Client) -> None:
            ("/epcis/events", "get"): dict(params={"perPage": "0"}),
            ("/epcis/events/{event_id}", "get"): dict(path="/epcis/events/" + "x" * 600),
            ("/01/{path}", "get"): dict(path="/01/123"), ("/qr/01/{path}", "get"): dict(path="/qr/01/123")},  # trace
+        **{("/invoice/invoices/{number}", "get"): dict(path="/invoice/invoices/123"),
+           ("/invoice/verify/{number}", "get"): dict(path="/invoice/verify/123"),
+           ("/invoice/check", "post"): dict(content=b"{")},  # invoice
     }
     healthy_only = {("/chain", "get"), ("/health", "get"), ("/contracts", "get"), ("/metrics", "get")}
     routes = {(p, m) for p, ops in spec["paths"].items() for m in ops}

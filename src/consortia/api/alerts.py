@@ -14,7 +14,8 @@ from starlette.concurrency import run_in_threadpool
 from consortia.api.auth import require_regulator
 
 router = APIRouter(tags=["regulator"])
-RULES = "^(double_financing|over_value|voucher_overdue|volume_spike|sensor_breach|recall|node_disagrees)$"
+RULES = ("^(double_financing|over_value|voucher_overdue|volume_spike|sensor_breach|recall|node_disagrees"
+         "|double_reimbursement|invoice_flagged|invoice_voided)$")
 
 
 @router.get("/alerts", summary="Risk alerts (regulators only)")

@@ -125,6 +125,8 @@ def create_app(node: Node, *, manage_node: bool = True) -> FastAPI:
     app.include_router(epcis_router)
     from consortia.api.evidence import router as evidence_router  # certificates, public verification page
     app.include_router(evidence_router)
+    from consortia.api.invoice import router as invoice_router  # invoice documents, public verification page
+    app.include_router(invoice_router)
     from consortia.api.console import router as console_router  # the web console at /console (ADR 0010)
     app.include_router(console_router)
     app.state.node = node

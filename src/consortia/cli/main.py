@@ -180,14 +180,20 @@ def up(home: Path, host: str, port: int, init_missing: bool, crypto: str, log_le
 
         contracts = seed_contract_demo(node, Path(home))
         sent += contracts["transactions"]
+        from consortia.node.demo_invoice import seed_invoice_demo
+
+        invoiced = seed_invoice_demo(node, Path(home))
         node.stop()
         node = make_node()
-        click.echo(f"Recorded {sent + traced['transactions']} demo transactions: supply chain finance, governance, "
-                   f"and {traced['events']} traceability events")
+        click.echo(f"Recorded {sent + traced['transactions'] + invoiced['transactions']} demo transactions: supply "
+                   f"chain finance, governance, e-invoices, and {traced['events']} traceability events")
         click.echo(f"  a package's consumer page: http://{host}:{port}{traced['consumer_page']}")
         if contracts["transactions"]:
             click.echo("  a member's contract installed by vote: warehouse_receipt (consortia contract list; "
                        "the console's Contracts page)")
+        if invoiced["verify_page"]:
+            click.echo(f"  e-invoices: {invoiced['transactions']} transactions; an invoice's public check: "
+                       f"http://{host}:{port}{invoiced['verify_page']}")
     base = f"{'https' if tls else 'http'}://{host}:{port}"
     click.echo(f"Consortia node for chain {node.chain_id} at height {node.store.height()} ({node.mode} ordering)")
     click.echo(f"  API       {base}/chain")
@@ -503,6 +509,9 @@ def _register_more() -> None:
     from consortia.cli.contract import contract
 
     cli.add_command(contract)
+    from consortia.cli.invoice import invoice
+
+    cli.add_command(invoice)
 
 
 _register_more()

@@ -227,6 +227,10 @@ class Client:
             self._current = (self._current + 1) % len(self.urls)
             time.sleep(reconnect_delay)
 
+    def fetch(self, path: str, *, params: Mapping[str, str] | None = None, signed: bool = False) -> bytes:
+        """The raw body of ``GET path`` (a PDF, an XML or HTML document), signed when asked."""
+        return self._request("GET", path, params=dict(params or {}), signed=signed).content
+
     # -- traceability: EPCIS 2.0 -------------------------------------------------------
 
     def post_capture(self, transactions: Sequence[SignedTx]) -> dict[str, Any]:

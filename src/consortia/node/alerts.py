@@ -11,7 +11,10 @@ Rules (each tested):
   its recent average (at least ``spike_min`` and ``spike_factor`` times the average: the chain
   config's ``alert_spike_min`` and ``alert_spike_factor``, followed as governance changes them);
 - ``sensor_breach`` and ``recall``: traceability readings out of range, recalled lots;
-- ``node_disagrees``: an organisation attested a block hash other than this node's.
+- ``node_disagrees``: an organisation attested a block hash other than this node's;
+- ``double_reimbursement``: a second claim or reimbursement of an invoice (refused with
+  ``ALREADY_CLAIMED`` or ``ALREADY_REIMBURSED``); ``invoice_flagged`` and ``invoice_voided``: the tax
+  authority flagged or voided an invoice.
 
 Alerts derived from blocks are the same on every node; each node keeps them in its own store
 and serves them on ``/alerts`` and as a Server-Sent Events stream, and POSTs each to the
@@ -45,6 +48,8 @@ log = logging.getLogger(__name__)
 REFUSALS = {"DOUBLE_FINANCING": "double_financing", "OVER_DOCUMENT": "over_value", "OVER_LIMIT": "over_value"}
 EVENTS = {("scf", "VoucherOverdue"): "voucher_overdue", ("trace", "SensorAlert"): "sensor_breach",
           ("trace", "LotRecalled"): "recall"}
+REFUSALS.update({"ALREADY_CLAIMED": "double_reimbursement", "ALREADY_REIMBURSED": "double_reimbursement"})  # invoice
+EVENTS.update({("invoice", "InvoiceFlagged"): "invoice_flagged", ("invoice", "InvoiceVoided"): "invoice_voided"})
 MINUTE_MS = 60_000
 
 

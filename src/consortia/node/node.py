@@ -47,6 +47,8 @@ def default_contracts() -> dict[str, Contract]:
     from consortia.apps.trace import Traceability
     contracts: list[Contract] = [Governance(), Membership(), KeyValue(), SupplyChainFinance(), Traceability(), RealName(),
                                  Evidence()]
+    from consortia.apps.invoice.contract import Invoices  # e-invoices (issue 15)
+    contracts.append(Invoices())
     return {c.name: c for c in contracts}
 
 

@@ -8,6 +8,7 @@ import * as regulator from "./regulator.js";
 import * as trace from "./trace.js";
 import * as evidence from "./evidence.js";
 import * as contracts from "./contracts.js";
+import * as invoice from "./invoice.js";
 
 const routes = [
   [/^\/?$/, "explorer", (m) => explorer.overview()],
@@ -24,6 +25,7 @@ const routes = [
   [/^\/contracts\/proposal\/([0-9a-f]+)$/, "gov", (m) => contracts.proposal(m[1])],
   [/^\/contracts\/([a-z][a-z0-9_]+)$/, "contracts", (m) => contracts.source(m[1])],
   [/^\/evidence\/([0-9a-f]{64})$/, "evidence", (m) => evidence.home(m[1])],
+  [/^\/invoice$/, "invoice", () => invoice.home()],
   [/^\/journey\/(\d{8,14})(?:\/([^/]+))?(?:\/([^/]+))?$/, "trace",
     (m) => trace.journey(m[1], m[2] && decodeURIComponent(m[2]), m[3] && decodeURIComponent(m[3]))],
 ];

@@ -104,6 +104,9 @@ const RULES = {
   sensor_breach: "Cold-chain reading out of range",
   recall: "Lot recalled",
   node_disagrees: "A node disagrees on a block",
+  double_reimbursement: "Invoice claimed or reimbursed twice",
+  invoice_flagged: "Invoice flagged by the tax authority",
+  invoice_voided: "Invoice voided by the tax authority",
 };
 
 /** One line about what happened, from the alert's rule and detail. */
@@ -115,6 +118,8 @@ function alertSummary(a) {
     case "volume_spike": return `${d.minute_txs} transactions in a minute, against an average of ${d.average_txs}`;
     case "sensor_breach": return `${d.type} ${d.value} outside ${d.min} to ${d.max} for GTIN ${d.gtin}`;
     case "recall": return `GTIN ${d.gtin} lot ${d.lot}: ${d.reason || "no reason given"}`;
+    case "double_reimbursement": return `${d.call || ""} of invoice ${(d.args || {}).number || ""} refused: ${words(d.code, d.message)}`;
+    case "invoice_flagged": case "invoice_voided": return `invoice ${d.number} (${d.seller || ""} → ${d.buyer || ""}): ${d.reason}`;
     case "node_disagrees": return `this node has ${String(d.ours || "").slice(0, 12)}…; others attested differently`;
     default: return JSON.stringify(d).slice(0, 200);
   }
