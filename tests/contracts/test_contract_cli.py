@@ -89,6 +89,10 @@ def test_write_check_propose_vote_call_upgrade_freeze(node: RunningNode, tmp_pat
     moved = run(node, "tx", "submit", "fleet_lease", "transfer", '{"item_id": "truck-7", "to": "pudong-bank"}',
                 "--as", "hongqiao-auto/admin", "--json")
     assert json.loads(moved)["receipt"]["result"]["owner"] == "pudong-bank"
+    node.stop()  # replaying the block store re-runs every install and call: the same state
+    verified = CliRunner().invoke(cli, ["node", "verify", "--dir", str(node.home), "--json"])
+    assert verified.exit_code == 0 and json.loads(verified.output)["state_matches"] is True, verified.output
+    node.restart()
 
 
 def test_a_refused_source_names_its_lines_and_is_never_proposed(node: RunningNode, tmp_path: Path) -> None:
