@@ -91,7 +91,7 @@ def test_write_check_propose_vote_call_upgrade_freeze(node: RunningNode, tmp_pat
     assert json.loads(moved)["receipt"]["result"]["owner"] == "pudong-bank"
     node.stop()  # replaying the block store re-runs every install and call: the same state
     verified = CliRunner().invoke(cli, ["node", "verify", "--dir", str(node.home), "--json"])
-    assert verified.exit_code == 0 and json.loads(verified.output)["state_matches"] is True, verified.output
+    assert verified.exit_code == 0 and json.loads(verified.stdout)["state_matches"] is True, verified.output
     node.restart()
 
 
