@@ -15,7 +15,6 @@ import httpx
 import pytest
 
 from consortia.client import Client
-from consortia.client.contracts import deployment
 from consortia.errors import ConsortiaError
 from consortia.node.network import LocalNetwork
 from consortia.testing import read_contract
@@ -60,6 +59,11 @@ class Probe(Contract):
         while True:
             pass
 
+    @method
+    def hoard(self, ctx: Context) -> int:
+        ctx.put("hoarded", 1)
+        return len([0] * (1024 * 1024 * 128))
+
     @query
     def get(self, ctx: Context, rid: str) -> Any:
         return ctx.get(f"rec/{rid}")
@@ -82,10 +86,8 @@ def client(net: LocalNetwork, org: str, identity: str | None = None) -> Client:
 
 
 def deploy(net: LocalNetwork, source: str, voters: list[str], access: dict[str, list[str]] | None = None) -> None:
-    with client(net, ORGS[0]) as c:
-        _, params = deployment(c.suite, source, access)
-        action = "upgrade_contract" if "1.1.0" in source else "install_contract"
-        proposal = c.call("gov", "propose", {"action": action, "params": params})
+    with client(net, ORGS[0]) as c:  # the SDK packages the source, hashes it and proposes it
+        proposal = c.propose_contract(source, access)
     for org in voters:
         if proposal["status"] != "open":
             break
@@ -110,7 +112,8 @@ def test_contracts_run_identically_on_every_node(net: LocalNetwork) -> None:
         receipt = c.call("warehouse_receipt", "issue", {"owner": "jinglian-parts", "lot": "NB-1", "goods": "coil",
                                                         "quantity": 40, "unit": "t"})
         spun = c.send("det_probe", "spin", {})
-    assert spun["receipt"]["code"] == "OUT_OF_STEPS"
+        hoarded = c.send("det_probe", "hoard", {})
+    assert spun["receipt"]["code"] == "OUT_OF_STEPS" and hoarded["receipt"]["code"] == "OUT_OF_MEMORY"
     with client(net, "jinglian-parts") as c:
         c.call("warehouse_receipt", "pledge", {"receipt_id": receipt["id"], "bank": "pudong-bank"})
 

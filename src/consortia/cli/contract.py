@@ -217,8 +217,7 @@ def contract_propose(path: Path, restrict: tuple[str, ...], reason: str, home: P
             current = c.query("gov", "contract", {"name": outline.name})
         except NotFound:
             current = None
-        action = "install_contract" if current is None else "upgrade_contract"
-        proposal = c.call("gov", "propose", {"action": action, "params": params, "reason": reason})
+        proposal = c.propose_contract(source, params["access"], reason)
     if not as_json:
         what = f"install {outline.name} {outline.version}" if current is None else \
             f"upgrade {outline.name} {current['version']} -> {outline.version}"

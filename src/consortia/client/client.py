@@ -184,6 +184,20 @@ class Client:
             raise Revert(receipt["message"], code=receipt["code"], tx_id=view["tx_id"], status=receipt["status"])
         return receipt["result"]
 
+    def propose_contract(self, source: str, access: dict[str, list[str]] | None = None,
+                         reason: str = "") -> dict[str, Any]:
+        """Propose installing a member's contract (its ``contract.py`` text), or upgrading to its
+        version if one by that name is installed; returns the proposal (ADR 0014)."""
+        from consortia.client.contracts import deployment
+
+        outline, params = deployment(self.suite, source, access)
+        try:
+            self.query("gov", "contract", {"name": outline.name})
+            action = "upgrade_contract"
+        except NotFound:
+            action = "install_contract"
+        return self.call("gov", "propose", {"action": action, "params": params, "reason": reason})  # type: ignore[no-any-return]
+
     def wait_for(self, tx_id: str, timeout: float = 30.0, poll: float = 0.05) -> dict[str, Any]:
         """Poll until ``tx_id`` is committed; returns the verified transaction view."""
         deadline = time.monotonic() + timeout
