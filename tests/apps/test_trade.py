@@ -209,8 +209,8 @@ def test_credit_refusals_change_nothing(trade: Trade) -> None:
     trade.refused(IMPORTER, "present", good, "NOT_BENEFICIARY")
     for change, code in [({"amount": -1}, "BAD_AMOUNT"), ({"shipment_date": "soon"}, "BAD_DATE"),
                          ({"documents": []}, "BAD_DOCUMENT"),
-                         ({"documents": [{"kind": "bill_of_lading", "digest": "AB" * 32, "algorithm": "sha-256"}]}, "BAD_DOCUMENT"),
-                         ({"documents": [{"kind": "bill_of_lading", "digest": "ab" * 32, "algorithm": "md5"}]}, "BAD_DOCUMENT"),
+                         ({"documents": [{**trade.documents("bill_of_lading")[0], "digest": "AB" * 32}]}, "BAD_DOCUMENT"),
+                         ({"documents": [{**trade.documents("bill_of_lading")[0], "algorithm": "md5"}]}, "BAD_DOCUMENT"),
                          ({"documents": trade.documents("packing_list", "packing_list")}, "BAD_DOCUMENT")]:
         trade.refused(EXPORTER, "present", {**good, **change}, code)
     trade.refused(LC_BANK, "pay", {"presentation_id": "nope"}, "PRESENTATION_NOT_FOUND")

@@ -112,7 +112,8 @@ class SmeHoldingsMachine(Machine):
         self.smes = self.t.onboard(sme_rows(3))
         for org, role in ((CORE, "core"), (BANK_A, "funder"), (REG, "regulator")):
             self.t.call("scf", org, "register_party", {"roles": [role], "uscc": uscc[org], "name": org})
-        line = self.t.call("scf", BANK_A, "grant_credit_line", {"core": CORE, "limit": 10**9, "expires_ms": self.t.now + 300 * DAY})["id"]
+        line = self.t.call("scf", BANK_A, "grant_credit_line",
+                           {"core": CORE, "limit": 10**9, "expires_ms": self.t.now + 300 * DAY})["id"]
         doc = self.t.call("scf", CORE, "register_document", {"kind": "contract", "number": "PO-1", "digest": digest("PO-1"),
                                                             "algorithm": "sha-256", "amount": 1_000_000,
                                                             "counterparty": self.smes[0]})["id"]
