@@ -512,6 +512,11 @@ def _register_more() -> None:
     from consortia.cli.invoice import invoice
 
     cli.add_command(invoice)
+    from consortia.cli.members import members
+    from consortia.cli.trade import trade
+
+    cli.add_command(trade)
+    cli.add_command(members)
 
 
 _register_more()
