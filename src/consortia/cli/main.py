@@ -203,6 +203,7 @@ def up(home: Path, host: str, port: int, init_missing: bool, crypto: str, log_le
     click.echo(f"  console   {base}/console")
     import os
 
+    os.environ.setdefault("CONSORTIA_NODE_HOME", str(Path(home).resolve()))  # POST /members/import finds CAs here
     if no_demo_signer:
         os.environ["CONSORTIA_CONSOLE_SIGNER"] = ""
     elif host in ("127.0.0.1", "localhost", "::1"):  # the console's demo signer: local keys, loopback only (ADR 0010)

@@ -45,7 +45,8 @@ class BadRows(BadInput):
         self.problems = problems
         shown = "; ".join(f"line {line}: {text}" for line, text in problems[:20])
         more = f" (and {len(problems) - 20} more)" if len(problems) > 20 else ""
-        super().__init__(f"{len(problems)} bad row(s), nothing was onboarded: {shown}{more}")
+        super().__init__(f"{len(problems)} bad row(s), nothing was onboarded: {shown}{more}",
+                         rows=[{"line": line, "problem": text} for line, text in problems[:1000]])
 
 
 def is_uscc(code: str) -> bool:
