@@ -53,7 +53,8 @@ export async function home() {
     } catch (e) { /* not a regulator */ }
     const mine = await query("trade", "declarations_of", { exporter: me }).catch(() => []);
     out.push(table(DECL_HEAD, declarationRows(mine), `No declaration names ${me} as exporter.`));
-    try {
+    const bank = (session.chain ? session.chain.organisations : []).some((o) => o.id === me && o.kind === "funder");
+    if (bank) try {
       const book = await query("trade", "book", { bank: me });
       out.push(el("h3", {}, "Your draws as a bank"), table(["Draw", "Declaration", "Kind", "Amount", "Counted", "Status"],
         book.draws.map((d) => [short(d.id, 12), d.declaration, d.kind, money(d.amount, d.currency), d.counted, badge(d.status)]),
