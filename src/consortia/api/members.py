@@ -86,11 +86,12 @@ async def import_members(request: Request) -> dict[str, Any]:
     then the SMEs are onboarded in one batch. Each SME's key file (its key, if the node made it,
     and its certificate) is in `key_files`."""
     node: Node = request.app.state.node
-    caller = await caller_of(request, node.executor)
+    caller = await caller_of(request, node.executor)  # reads (and caches) the body the signature covers
+    body = await read_json(request, MAX_BODY)
     if caller is None:
         raise Forbidden("a signed request of the operator's admin is needed (X-Consortia-Auth)", code="UNAUTHENTICATED")
     home, wallet = await run_in_threadpool(_admin_wallet, node, caller)
-    rows = _rows(await read_json(request, MAX_BODY))
+    rows = _rows(body)
 
     def run() -> dict[str, Any]:
         summary = onboard(home, node.suite, caller.org, rows, _call(node, wallet))

@@ -188,6 +188,7 @@ def up(home: Path, host: str, port: int, init_missing: bool, crypto: str, log_le
         traded = seed_trade_demo(node, Path(home))
         click.echo(f"Trade finance demo: declaration {traded['declaration']} financed by two banks, an over-quota draw "
                    f"refused, credit {traded['credit'][:12]} paid; {len(traded['smes'])} SMEs hosted by yunlian-platform")
+        sent += traded["transactions"]
         node.stop()
         node = make_node()
         click.echo(f"Recorded {sent + traced['transactions'] + invoiced['transactions']} demo transactions: supply "
