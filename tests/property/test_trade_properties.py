@@ -128,7 +128,8 @@ class SmeHoldingsMachine(Machine):
 
     @rule(data=st.data(), caller=st.integers(0, 6), to=st.integers(0, 2), amount=st.integers(1, 600_000))
     def split(self, data: st.DataObject, caller: int, to: int, amount: int) -> None:
-        pieces = sorted(self.live(), key=lambda p: p["id"])
+        # Ids derive from transactions signed by SME keys made afresh for each run: order by what the run decides.
+        pieces = sorted(self.live(), key=lambda p: (p["height"], p["holder"], p["amount"]))
         if not pieces:
             return
         piece = data.draw(st.sampled_from(pieces))
@@ -158,7 +159,7 @@ class SmeHoldingsMachine(Machine):
         assert {p["holder"] for p in leaves} <= set(self.smes)
 
 
-SETTINGS = settings(max_examples=25, stateful_step_count=30, deadline=None,
+SETTINGS = settings(max_examples=20, stateful_step_count=25, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 QuotaMachine.TestCase.settings = SETTINGS
 SmeHoldingsMachine.TestCase.settings = SETTINGS
