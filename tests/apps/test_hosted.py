@@ -180,6 +180,8 @@ def test_onboarding_is_all_or_nothing(t: Trade) -> None:
     t.refused_on("hosted", OPERATOR, "stage", {"batch_id": other["id"], "members": [records[3]]}, "MEMBER_EXISTS")
     t.refused_on("hosted", f"{OPERATOR}", "open_batch", {"count": 0, "digest": "0" * 64}, "BAD_ARGS")
     t.refused_on("hosted", OPERATOR, "open_batch", {"count": 1, "digest": "xyz"}, "BAD_DIGEST")
+    t.refused_on("hosted", OPERATOR, "commit", {"batch_id": "nope"}, "BATCH_NOT_FOUND")
+    t.refused_on("hosted", OPERATOR, "stage", {"batch_id": other["id"], "members": []}, "BAD_ARGS")
 
 
 def test_csv_rows_are_checked_by_line_before_anything_happens(t: Trade) -> None:

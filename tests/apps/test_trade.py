@@ -214,6 +214,16 @@ def test_credit_refusals_change_nothing(trade: Trade) -> None:
                          ({"documents": trade.documents("packing_list", "packing_list")}, "BAD_DOCUMENT")]:
         trade.refused(EXPORTER, "present", {**good, **change}, code)
     trade.refused(LC_BANK, "pay", {"presentation_id": "nope"}, "PRESENTATION_NOT_FOUND")
+    trade.refused(CUSTOMS, "cancel_declaration", {"number": "223320260000999999", "reason": "x"}, "DECLARATION_NOT_FOUND")
+
+
+def test_a_credit_not_issued_before_its_latest_shipment_date_cannot_be(trade: Trade) -> None:
+    from consortia.apps.trade.money import DAY_MS
+
+    today = block_date(trade.now + 1000)
+    applied = trade.ok(IMPORTER, "apply_credit", trade.credit_terms(latest_shipment=today, expiry=today))
+    later = (trade.now // DAY_MS + 2) * DAY_MS
+    trade.refused(LC_BANK, "issue_credit", {"credit_id": applied["id"]}, "CREDIT_EXPIRED", at=later)
 
 
 def test_quota_attempt_raises_a_regulator_alert(tmp_path: Path) -> None:
