@@ -25,8 +25,8 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import evidence_bench  # noqa: E402
-import invoice_bench  # noqa: E402
 import hosted_bench  # noqa: E402
+import invoice_bench  # noqa: E402
 import network_bench  # noqa: E402
 import scf_bench  # noqa: E402
 import trace_bench  # noqa: E402
