@@ -4,7 +4,7 @@ into BENCHMARKS.md.
 The figures between the results markers of BENCHMARKS.md are replaced on every run; the
 analysis around them is written by hand. ``BENCH_TXS`` sets the transactions per run and
 ``BENCH_SUITES`` (comma separated: ed25519-sha256, sm2-sm3) the suites to run; ``BENCH_NETWORK``,
-``BENCH_SCF``, ``BENCH_EVIDENCE``, ``BENCH_TRACE`` and ``BENCH_INVOICE`` (``0`` skips) the sections after it.
+``BENCH_SCF``, ``BENCH_EVIDENCE``, ``BENCH_TRACE``, ``BENCH_INVOICE`` and ``BENCH_HOSTED`` (``0`` skips) the sections after it.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import evidence_bench  # noqa: E402
+import hosted_bench  # noqa: E402
 import invoice_bench  # noqa: E402
 import network_bench  # noqa: E402
 import scf_bench  # noqa: E402
@@ -212,6 +213,25 @@ def render(c: dict[str, float], runs: list[dict[str, object]], extra: dict[str, 
             lines.append(f"| {row['suite']} | {row['invoices']:,} | {row['issued_per_s']:,} | {row['issue_p50_ms']} / "
                          f"{row['issue_p99_ms']} | {row['claims_per_s']:,} | {row['claim_p50_ms']} / "
                          f"{row['claim_p99_ms']} | {row['verify_per_s']:,} | {row['issue_ratio']} |")
+    hosted = extra.get("hosted")
+    if hosted:
+        lines += ["", "**SMEs without a node** (ADR 0023): SMEs onboarded in one batch by their operator through the API "
+                  "of a fresh node process (a key and a certificate made for each, staged in chunks of 2,000 and "
+                  "committed at once), and supply chain finance with SME holders, each signing its own transactions:", "",
+                  "| suite | SMEs | keys + certificates s | on the chain s | total s | SMEs/s | state bytes per member | "
+                  "transaction bytes per member |", "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        for h in hosted:
+            lines.append(f"| {h['suite']} | {h['smes']:,} | {h['keys_and_certificates_s']} | {h['chain_s']} | {h['total_s']} | "
+                         f"{h['smes_per_s']:,} | {h['state_bytes_per_member']} | {h['tx_bytes_per_member']} |")
+        for h in hosted:
+            if h.get("scf"):
+                f = h["scf"]
+                lines += ["", f"SCF with {f['sme_holders']:,} SME holders ({h['suite']}; a voucher to each, accepted, part "
+                          "split to the next SME, factoring applied for; tx/s per phase):", "",
+                          f"| all phases | {' | '.join(f['phase_tps'])} | SME holdings query p50 / max ms |",
+                          "| ---: " * (len(f["phase_tps"]) + 2) + "|",
+                          f"| {f['tps']:,} tx/s | " + " | ".join(f"{v:,}" for v in f["phase_tps"].values())
+                          + f" | {f['holdings_query_ms_p50']} / {f['holdings_query_ms_max']} |"]
     lines += ["", "```json", json.dumps({"ceilings": c, "runs": runs, **extra}, indent=1), "```", "", END]
     return "\n".join(lines)
 
@@ -252,6 +272,10 @@ def main() -> None:
         count = int(os.environ.get("BENCH_INVOICE_COUNT", "3000"))
         extra["invoice"] = [invoice_bench.workload(count, suite.strip()) for suite in suites]
         print(json.dumps(extra["invoice"]), file=sys.stderr)
+    if os.environ.get("BENCH_HOSTED", "1") == "1":
+        count, holders = int(os.environ.get("BENCH_HOSTED_SMES", "10000")), int(os.environ.get("BENCH_HOSTED_HOLDERS", "1000"))
+        extra["hosted"] = [hosted_bench.run(count, holders if i == 0 else 0, suite.strip()) for i, suite in enumerate(suites)]
+        print(json.dumps(extra["hosted"]), file=sys.stderr)
     target = ROOT / "BENCHMARKS.md"
     text = target.read_text() if target.exists() else f"# Benchmarks\n\n{START}\n{END}\n"
     head, _, rest = text.partition(START)

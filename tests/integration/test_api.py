@@ -249,6 +249,7 @@ def test_every_route_answers_errors_in_one_shape(http: httpx.Client) -> None:
         ("/alerts/stream", "get"): dict(params={"after": "-1"}),
         ("/realname/clear", "post"): dict(content=b"{"),
         ("/realname/clear", "get"): dict(params={"identity": "x"}),
+        ("/members/import", "post"): dict(content=b"{"),
         **{("/evidence/certificates/{algorithm}/{digest}", "get"): dict(path="/evidence/certificates/md5/ab"),
            ("/evidence/verify/{algorithm}/{digest}", "get"): dict(path="/evidence/verify/sha-256/XYZ"),
            ("/evidence/verify", "post"): dict(content=b"{"),

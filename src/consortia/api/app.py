@@ -129,6 +129,8 @@ def create_app(node: Node, *, manage_node: bool = True) -> FastAPI:
     app.include_router(invoice_router)
     from consortia.api.console import router as console_router  # the web console at /console (ADR 0010)
     app.include_router(console_router)
+    from consortia.api.members import router as members_router  # onboarding hosted SMEs (ADR 0023)
+    app.include_router(members_router)
     app.state.node = node
     app.state.hub = hub
 

@@ -183,6 +183,12 @@ def up(home: Path, host: str, port: int, init_missing: bool, crypto: str, log_le
         from consortia.node.demo_invoice import seed_invoice_demo
 
         invoiced = seed_invoice_demo(node, Path(home))
+        from consortia.node.demo_trade import seed_trade_demo
+
+        traded = seed_trade_demo(node, Path(home))
+        click.echo(f"Trade finance demo: declaration {traded['declaration']} financed by two banks, an over-quota draw "
+                   f"refused, credit {traded['credit'][:12]} paid; {len(traded['smes'])} SMEs hosted by yunlian-platform")
+        sent += traded["transactions"]
         node.stop()
         node = make_node()
         click.echo(f"Recorded {sent + traced['transactions'] + invoiced['transactions']} demo transactions: supply "
@@ -203,6 +209,7 @@ def up(home: Path, host: str, port: int, init_missing: bool, crypto: str, log_le
     click.echo(f"  console   {base}/console")
     import os
 
+    os.environ.setdefault("CONSORTIA_NODE_HOME", str(Path(home).resolve()))  # POST /members/import finds CAs here
     if no_demo_signer:
         os.environ["CONSORTIA_CONSOLE_SIGNER"] = ""
     elif host in ("127.0.0.1", "localhost", "::1"):  # the console's demo signer: local keys, loopback only (ADR 0010)
@@ -512,6 +519,11 @@ def _register_more() -> None:
     from consortia.cli.invoice import invoice
 
     cli.add_command(invoice)
+    from consortia.cli.members import members
+    from consortia.cli.trade import trade
+
+    cli.add_command(trade)
+    cli.add_command(members)
 
 
 _register_more()

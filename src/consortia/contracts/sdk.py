@@ -295,6 +295,38 @@ class Context:
                          "at genesis or by a governance vote)", code=code)
         return org
 
+    def hosted_member(self, identity_id: str) -> dict[str, Any] | None:
+        """The record of a member identity ``org/name`` its organisation hosts as a party of its own
+        (an SME without a node, onboarded with the ``hosted`` contract), or None; read-only."""
+        record = self._hosted_record(identity_id)
+        return record if record is not None and self._is_active(record) else None
+
+    def _hosted_record(self, identity_id: str) -> dict[str, Any] | None:
+        if type(identity_id) is not str or identity_id.count("/") != 1 or len(identity_id) > 200:
+            return None
+        raw = self._state.get("hosted/m/" + identity_id)
+        return None if raw is None else codec.decode_trusted(raw)
+
+    def _is_active(self, record: dict[str, Any]) -> bool:
+        batch = self._state.get("hosted/batch/" + record["batch"])
+        return batch is not None and codec.decode_trusted(batch)["status"] == "committed" and record["status"] == "active"
+
+    def acting_party(self) -> str:
+        """Who the caller acts for in an app: itself (``org/name``) when it is a hosted member,
+        else its organisation. A hosted member signs with the key it was onboarded with; any other
+        certificate its organisation's CA issues under the same name is refused (NOT_HOSTED_KEY)."""
+        caller = self.require_caller()
+        record = self._hosted_record(caller.id)
+        if record is None:
+            return caller.org
+        if not self._is_active(record):  # staged in a batch not committed (yet), or abandoned
+            raise Revert(f"{caller.id} is not an active hosted member (its onboarding was not committed)",
+                         code="NOT_HOSTED_YET")
+        if record["public_key"] != caller.public_key.hex():
+            raise Revert(f"{caller.id} is a hosted member and must sign with the key it was onboarded with",
+                         code="NOT_HOSTED_KEY")
+        return caller.id
+
     def is_frozen(self, object_id: str) -> bool:
         """True when a governance vote froze this contract's object ``object_id`` (a voucher, a lot)."""
         return self._state.get(f"sys/frozen/object/{self._contract}/{object_id}") is not None

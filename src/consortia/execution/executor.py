@@ -57,6 +57,9 @@ from consortia.types import codec
 
 SENDER_ROLES = frozenset({"admin", "client"})
 REAL_NAME_EXEMPT = ("gov", "members", "realname")  # so that records can be made at all
+# Contracts that know members hosted by an operator act in their own name (ctx.acting_party); in
+# any other a hosted SME would act for its operator organisation, so it may not call them.
+HOSTED_CONTRACTS = ("scf", "trade", "hosted")
 STATE_DOMAIN = b"consortia/state/v1\x00"
 
 
@@ -347,8 +350,12 @@ class Executor:
             args = bind_args(entry, body["args"])
         except BadArgs as exc:
             raise _reject("BAD_ARGS", exc.message) from None
+        hosted = reader.raw(f"hosted/m/{member.id}") is not None  # its real-name record is the onboarding record
+        if hosted and body["contract"] not in HOSTED_CONTRACTS:
+            raise _reject("NOT_FOR_HOSTED", f"{member.id} is an SME hosted by {member.org}; it acts in its own name in "
+                                            f"{', '.join(HOSTED_CONTRACTS)} only")
         if reader.config()["require_real_name"] and body["contract"] not in REAL_NAME_EXEMPT \
-                and reader.raw(f"realname/rec/{member.id}") is None:
+                and reader.raw(f"realname/rec/{member.id}") is None and not hosted:
             raise _reject("REAL_NAME_REQUIRED", f"{member.id} has no real-name record; its organisation's admin "
                                                 "registers one (consortia realname register)")
         words = reader.config()["sensitive_words"]

@@ -6,6 +6,8 @@ Rules (each tested):
   its amount (an approval refused with ``DOUBLE_FINANCING``);
 - ``over_value``: an issue or financing refused for exceeding a document's amount or a credit
   line (``OVER_DOCUMENT``, ``OVER_LIMIT``);
+- ``over_quota``: a bank tried to draw more against a customs declaration than its value
+  (``QUOTA_EXCEEDED``, trade finance);
 - ``voucher_overdue``: a voucher was marked overdue;
 - ``volume_spike``: an organisation sent far more transactions in a minute of block time than
   its recent average (at least ``spike_min`` and ``spike_factor`` times the average: the chain
@@ -46,6 +48,7 @@ from consortia.types import codec
 log = logging.getLogger(__name__)
 
 REFUSALS = {"DOUBLE_FINANCING": "double_financing", "OVER_DOCUMENT": "over_value", "OVER_LIMIT": "over_value"}
+REFUSALS["QUOTA_EXCEEDED"] = "over_quota"  # trade: a bank drew above a customs declaration's value
 EVENTS = {("scf", "VoucherOverdue"): "voucher_overdue", ("trace", "SensorAlert"): "sensor_breach",
           ("trace", "LotRecalled"): "recall"}
 REFUSALS.update({"ALREADY_CLAIMED": "double_reimbursement", "ALREADY_REIMBURSED": "double_reimbursement"})  # invoice

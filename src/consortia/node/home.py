@@ -64,6 +64,13 @@ APP_DEMO_ORGS: list[dict[str, str]] = [
      "uscc": "53110000MJ0CF0012A"},
     {"id": "civil-affairs", "name": "Beijing Municipal Civil Affairs Bureau", "kind": "civil_affairs",
      "uscc": "11110000MB1MC0003E"},
+    # Trade finance: an importer and the bank that issues its documentary credits; and a platform
+    # that hosts SMEs without a node of their own as members acting in their own name.
+    {"id": "huanyu-trading", "name": "Shanghai Huanyu Import & Export Co., Ltd.", "kind": "member",
+     "uscc": "91310000MA1HY06185"},
+    {"id": "huitong-bank", "name": "Shanghai Huitong Bank Co., Ltd.", "kind": "funder", "uscc": "91310000MA1HT0902K"},
+    {"id": "yunlian-platform", "name": "Hangzhou Yunlian SME Supply Chain Services Co., Ltd.", "kind": "member",
+     "uscc": "91330100MA2YL0520F"},
 ]
 DEMO_ORGS_ALL = DEMO_ORGS + TRACE_DEMO_ORGS
 DEMO_ORG_COUNT = len(DEMO_ORGS)  # what `consortia up --init` creates today

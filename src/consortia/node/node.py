@@ -43,12 +43,15 @@ MAX_PENDING = 200_000
 
 def default_contracts() -> dict[str, Contract]:
     from consortia.apps.evidence import Evidence
+    from consortia.apps.hosted import HostedMembers
     from consortia.apps.scf import SupplyChainFinance
     from consortia.apps.trace import Traceability
+    from consortia.apps.trade import TradeFinance
     contracts: list[Contract] = [Governance(), Membership(), KeyValue(), SupplyChainFinance(), Traceability(), RealName(),
                                  Evidence()]
     from consortia.apps.invoice.contract import Invoices  # e-invoices (issue 15)
     contracts.append(Invoices())
+    contracts += [TradeFinance(), HostedMembers()]
     return {c.name: c for c in contracts}
 
 

@@ -43,6 +43,9 @@ class SupplyChainFinance(Contract):
 
     def _party(self, ctx: Context, org: str) -> dict[str, Any]:
         party = ctx.get(f"party/{org}")
+        if party is None and (hosted := ctx.hosted_member(org)) is not None:  # an SME its operator onboarded
+            party = {"org": org, "roles": ["supplier"], "uscc": hosted["uscc"], "name": hosted["company"],
+                     "hosted_by": hosted["operator"]}
         require(party is not None, refuse("NOT_A_PARTY", f"{org} is not registered as a supply-chain party"))
         return self._bound(ctx, party)
 
@@ -54,7 +57,7 @@ class SupplyChainFinance(Contract):
         return {**party, "roles": [r for r in party["roles"] if r not in BOUND_ROLES or r == kind]}
 
     def _caller_with_role(self, ctx: Context, role: str) -> str:
-        org = ctx.require_caller().org
+        org = ctx.acting_party()
         party = self._party(ctx, org)
         require(role in party["roles"], refuse("WRONG_ROLE", f"{org} is not registered as a {role}"))
         return org
@@ -68,7 +71,7 @@ class SupplyChainFinance(Contract):
     def _holder_piece(self, ctx: Context, piece_id: str) -> dict[str, Any]:
         """A live piece the caller holds, usable now (not locked, not past due)."""
         piece = self._piece(ctx, piece_id)
-        org = ctx.require_caller().org
+        org = ctx.acting_party()
         require(piece["holder"] == org, refuse("NOT_HOLDER", f"{piece_id} is held by {piece['holder']}, not {org}"))
         require(ctx.time_ms < piece["due_ms"],
                 refuse("PAST_DUE", f"{piece_id} reached its due date; only settlement is possible now"))
@@ -168,7 +171,7 @@ class SupplyChainFinance(Contract):
     def register_document(self, ctx: Context, kind: str, number: str, digest: str, algorithm: str, amount: int,
                           counterparty: str) -> dict[str, Any]:
         """Record an underlying trade document by its digest; the document stays off-chain."""
-        issuer = self._party(ctx, ctx.require_caller().org)["org"]
+        issuer = self._party(ctx, ctx.acting_party())["org"]
         require(kind in DOC_KINDS, refuse("BAD_DOCUMENT", f"kind: expected one of {DOC_KINDS}, got {kind!r}"))
         require(0 < len(number) <= 64, refuse("BAD_DOCUMENT", "number: 1 to 64 characters"))
         require(algorithm in DIGEST_ALGORITHMS,
@@ -254,7 +257,7 @@ class SupplyChainFinance(Contract):
 
     def _offered_to_caller(self, ctx: Context, voucher_id: str) -> dict[str, Any]:
         piece = self._piece(ctx, voucher_id)
-        org = ctx.require_caller().org
+        org = ctx.acting_party()
         require(piece["holder"] == org, refuse("NOT_HOLDER", f"{voucher_id} was offered to {piece['holder']}, not {org}"))
         require(piece["status"] == "offered", refuse("NOT_OFFERED", f"{voucher_id} is {piece['status']}, not offered"))
         require(ctx.time_ms < piece["due_ms"], refuse("PAST_DUE", f"{voucher_id} reached its due date"))
@@ -298,7 +301,7 @@ class SupplyChainFinance(Contract):
     def answer_transfer(self, ctx: Context, transfer_id: str, accept: bool) -> dict[str, Any]:
         """A receiver accepts or rejects its output; when all have answered the split happens."""
         transfer = self._open_transfer(ctx, transfer_id)
-        org = ctx.require_caller().org
+        org = ctx.acting_party()
         mine = [o for o in transfer["outputs"] if o["to"] == org and o["decision"] is None]
         require(mine, refuse("NOT_RECEIVER", f"{org} has nothing to answer in transfer {transfer_id}"))
         piece = self._piece(ctx, transfer["voucher"])
@@ -316,7 +319,7 @@ class SupplyChainFinance(Contract):
     def cancel_transfer(self, ctx: Context, transfer_id: str) -> dict[str, Any]:
         """The sender withdraws a transfer nobody has answered yet; the piece is active again."""
         transfer = self._open_transfer(ctx, transfer_id)
-        require(ctx.require_caller().org == transfer["from"],
+        require(ctx.acting_party() == transfer["from"],
                 refuse("NOT_HOLDER", f"only {transfer['from']} can cancel transfer {transfer_id}"))
         require(all(o["decision"] is None for o in transfer["outputs"]),
                 refuse("TRANSFER_ANSWERED", "a receiver has already answered; the transfer can no longer be cancelled"))
@@ -425,7 +428,7 @@ class SupplyChainFinance(Contract):
         """The applicant withdraws a financing the funder has not approved yet."""
         financing = ctx.get(f"fin/{financing_id}")
         require(financing is not None, refuse("FINANCING_NOT_FOUND", f"no financing {financing_id!r}"))
-        require(ctx.require_caller().org == financing["applicant"],
+        require(ctx.acting_party() == financing["applicant"],
                 refuse("NOT_HOLDER", f"only {financing['applicant']} can withdraw it"))
         require(financing["status"] == "applied", refuse("FINANCING_CLOSED", f"financing is {financing['status']}"))
         return self._end_financing(ctx, financing, "withdrawn", "")
@@ -469,7 +472,7 @@ class SupplyChainFinance(Contract):
     def _funder_financing(self, ctx: Context, financing_id: str, *statuses: str) -> dict[str, Any]:
         financing = ctx.get(f"fin/{financing_id}")
         require(financing is not None, refuse("FINANCING_NOT_FOUND", f"no financing {financing_id!r}"))
-        org = ctx.require_caller().org
+        org = ctx.acting_party()
         require(org == financing["funder"], refuse("NOT_FUNDER", f"financing {financing_id} belongs to {financing['funder']}"))
         require(financing["status"] in statuses,
                 refuse("FINANCING_CLOSED", f"financing is {financing['status']}, expected {' or '.join(statuses)}"))
@@ -496,7 +499,7 @@ class SupplyChainFinance(Contract):
     def settle(self, ctx: Context, voucher_id: str) -> dict[str, Any]:
         """On or after the due date the core enterprise pays every live piece of the voucher:
         its holder, or the funder holding a lien on it. Pending requests are closed first."""
-        core = ctx.require_caller().org
+        core = ctx.acting_party()
         root = self._piece(ctx, voucher_id)
         require(root["id"] == root["root"], refuse("NOT_ROOT", f"settle the whole voucher {root['root']}"))
         require(root["issuer"] == core, refuse("NOT_ISSUER", f"{voucher_id} was issued by {root['issuer']}"))
@@ -574,7 +577,7 @@ class SupplyChainFinance(Contract):
     # -- queries (signed: who asks decides what they may see) -----------------------------
 
     def _viewer(self, ctx: Context) -> tuple[str, list[str]]:
-        org = ctx.require_caller().org
+        org = ctx.acting_party()
         party = ctx.get(f"party/{org}")
         return org, (self._bound(ctx, party)["roles"] if party else [])
 
@@ -616,6 +619,7 @@ class SupplyChainFinance(Contract):
         """Live pieces held by ``org`` and their total (for ``org`` itself or a regulator)."""
         self._require_sight(ctx, {org}, f"the holdings of {org}")
         pieces = [ctx.get(f"v/{key.rsplit('/', 1)[1]}") for key, _ in ctx.range(f"hold/{org}/", limit=100_000)]
+        pieces = [p for p in pieces if p["holder"] == org]  # not the pieces of members hosted by ``org``
         return {"org": org, "total": sum(p["amount"] for p in pieces), "pieces": pieces}
 
     @query
@@ -671,9 +675,10 @@ class SupplyChainFinance(Contract):
     def inbox(self, ctx: Context) -> dict[str, Any]:
         """What awaits the caller's answer: offered vouchers and transfer outputs."""
         org, _ = self._viewer(ctx)
-        transfers = [ctx.get(f"xfer/{key.rsplit('/', 1)[1]}") for key, _ in ctx.range(f"inbox/{org}/", limit=10_000)]
+        transfers = [ctx.get(f"xfer/{key.rsplit('/', 1)[1]}") for key, _ in ctx.range(f"inbox/{org}/", limit=10_000)
+                     if key.count("/") == org.count("/") + 2]  # not the inbox of members hosted by ``org``
         offered = [p for p in (ctx.get(f"v/{key.rsplit('/', 1)[1]}") for key, _ in ctx.range(f"hold/{org}/", limit=100_000))
-                   if p["status"] == "offered"]
+                   if p["status"] == "offered" and p["holder"] == org]
         return {"org": org, "offered": offered, "transfers": transfers}
 
     @query

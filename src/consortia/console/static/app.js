@@ -9,6 +9,7 @@ import * as trace from "./trace.js";
 import * as evidence from "./evidence.js";
 import * as contracts from "./contracts.js";
 import * as invoice from "./invoice.js";
+import * as trade from "./trade.js";
 
 const routes = [
   [/^\/?$/, "explorer", (m) => explorer.overview()],
@@ -24,6 +25,7 @@ const routes = [
   [/^\/contracts$/, "contracts", () => contracts.home()],
   [/^\/contracts\/proposal\/([0-9a-f]+)$/, "gov", (m) => contracts.proposal(m[1])],
   [/^\/contracts\/([a-z][a-z0-9_]+)$/, "contracts", (m) => contracts.source(m[1])],
+  [/^\/trade$/, "trade", () => trade.home()],
   [/^\/evidence\/([0-9a-f]{64})$/, "evidence", (m) => evidence.home(m[1])],
   [/^\/invoice$/, "invoice", () => invoice.home()],
   [/^\/journey\/(\d{8,14})(?:\/([^/]+))?(?:\/([^/]+))?$/, "trace",

@@ -27,6 +27,16 @@ function kind() {
   return found ? found.kind : "";
 }
 
+/** Who the signed-in identity acts for: itself when it is an SME its operator hosts, else its organisation. */
+export async function actingParty() {
+  try {
+    await query("hosted", "member", { identity: session.identity });
+    return session.identity;
+  } catch (e) {
+    return org();
+  }
+}
+
 function voucherLink(id) { return link(`#/voucher/${id}`, short(id, 12), { class: "mono", title: id }); }
 
 function field(label, name, attrs = {}) {
@@ -53,7 +63,7 @@ function amountOf(text) {
 
 export async function home() {
   if (!session.identity) return needSignIn("your vouchers");
-  const me = org();
+  const me = await actingParty();
   const inboxBox = el("div", { id: "inbox" });
   const holdingsBox = el("div", { id: "holdings" });
   const bookBox = el("div", { id: "book" });
