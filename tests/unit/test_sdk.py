@@ -234,4 +234,20 @@ def test_event_streams_are_capped_per_client_and_kept_for_signed_readers() -> No
             hub.subscribe("late/admin", signed=True)
         hub.unsubscribe(members[0])
         hub.subscribe("late/admin", signed=True)
-    asyncio.run(run())
+
+    # On a fresh thread: Playwright's sync API (tests/e2e) keeps a loop running on this one.
+    import threading
+
+    failure: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            asyncio.run(run())
+        except BaseException as exc:  # noqa: BLE001 - re-raised on the test's thread
+            failure.append(exc)
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join(30)
+    if failure:
+        raise failure[0]

@@ -129,7 +129,7 @@ class Node:
         """Open the alert record and derive what a crash left underived (blocks committed after the
         last recorded height). A record kept before heights were recorded counts as up to date;
         a missing one is rebuilt from every block."""
-        legacy = path.exists()
+        legacy = path.exists() and path.stat().st_size > 0  # secure_data_dir may have made it, empty
         config = self.genesis["config"]  # the spike thresholds as of genesis; the record follows later votes
         alerts = Alerts(path, webhooks=webhooks, spike_min=config["alert_spike_min"],
                         spike_factor=config["alert_spike_factor"],

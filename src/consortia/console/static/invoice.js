@@ -21,9 +21,9 @@ async function digestOf(content) {
 
 /** Fetch an invoice document (signed) and open it in a new tab, or save it. */
 async function openDocument(number, format) {
-  const path = `/invoice/invoices/${number}`;
+  const target = `/invoice/invoices/${number}?format=${format}`;  // signed as sent, query included (ADR 0019)
   try {
-    const r = await fetch(`${path}?format=${format}`, { headers: { "X-Consortia-Auth": await authHeader("GET", path) } });
+    const r = await fetch(target, { headers: { "X-Consortia-Auth": await authHeader("GET", target) } });
     if (!r.ok) {
       const err = (await r.json().catch(() => ({}))).error || { code: `HTTP_${r.status}`, message: "" };
       throw new ApiError(err.code, err.message, r.status);
