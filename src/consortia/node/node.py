@@ -47,11 +47,13 @@ def default_contracts() -> dict[str, Contract]:
     from consortia.apps.scf import SupplyChainFinance
     from consortia.apps.trace import Traceability
     from consortia.apps.trade import TradeFinance
+    from consortia.apps.waybill import Waybills
     contracts: list[Contract] = [Governance(), Membership(), KeyValue(), SupplyChainFinance(), Traceability(), RealName(),
                                  Evidence()]
     from consortia.apps.invoice.contract import Invoices  # e-invoices (issue 15)
     contracts.append(Invoices())
     contracts += [TradeFinance(), HostedMembers()]
+    contracts.append(Waybills())
     return {c.name: c for c in contracts}
 
 
