@@ -267,8 +267,8 @@ def test_journey_steps_are_public_and_carry_no_commercial_data(wb: Waybill) -> N
 
 def _scf_parties(wb: Waybill) -> str:
     uscc = {o["id"]: o["uscc"] for o in wb.chain.c.genesis["orgs"]}
-    for org, roles in ((CONSIGNOR, ["core"]), (CONSIGNEE, ["core"]), (CARRIER1, ["supplier"]), (CARRIER2, ["supplier"]), (BANK, ["funder"]),
-                       (FUNDER2, ["funder"])):
+    for org, roles in ((CONSIGNOR, ["core"]), (CONSIGNEE, ["core"]), (CARRIER1, ["supplier"]),
+                       (CARRIER2, ["supplier"]), (BANK, ["funder"]), (FUNDER2, ["funder"])):
         wb.scf(org, "register_party", {"roles": roles, "uscc": uscc[org], "name": org})
     return wb.scf(BANK, "grant_credit_line", {"core": CONSIGNOR, "limit": 10**9, "expires_ms": wb.now + 300 * DAY})["id"]  # type: ignore[no-any-return]
 

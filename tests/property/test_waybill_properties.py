@@ -21,8 +21,18 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from consortia.types import codec
-from tests.apps.waybill_harness import CARRIER1, CARRIER2, CONSIGNEE, CONSIGNOR, FUNDER2, HANGZHOU, ORG_COUNT, \
-    OUTSIDER, Waybill, goods
+from tests.apps.waybill_harness import (
+    CARRIER1,
+    CARRIER2,
+    CONSIGNEE,
+    CONSIGNOR,
+    FUNDER2,
+    HANGZHOU,
+    ORG_COUNT,
+    OUTSIDER,
+    Waybill,
+    goods,
+)
 from tests.unit.helpers import Consortium
 
 CARRIERS = [CARRIER1, CARRIER2, FUNDER2]

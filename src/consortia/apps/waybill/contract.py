@@ -114,7 +114,8 @@ class Waybills(Contract):
 
     def _save(self, ctx: Context, wb: dict[str, Any]) -> None:
         """Every change to a waybill passes here, so a waybill frozen by vote refuses them all."""
-        require(not ctx.is_frozen(wb["number"]), refuse("WAYBILL_FROZEN", f"waybill {wb['number']} is frozen by a governance vote"))
+        require(not ctx.is_frozen(wb["number"]),
+                refuse("WAYBILL_FROZEN", f"waybill {wb['number']} is frozen by a governance vote"))
         ctx.put(f"wb/{wb['number']}", wb)
 
     def _count(self, ctx: Context, old: str | None, new: str) -> None:
@@ -295,7 +296,7 @@ class Waybills(Contract):
         if delta or exception is not None:
             require(exception is not None, refuse("PACKAGE_MISMATCH", f"counted {packages} packages, the waybill has "
                                                                       f"{wb['packages']}: record an exception"))
-            recorded = self._exception(ctx, wb, exception, delta)
+            recorded = self._exception(ctx, wb, exception or {}, delta)
         at = self._at(ctx, wb, at_ms)
         require(at >= pending["at_ms"], refuse("STEP_OUT_OF_ORDER", "at_ms: before the proposed handover"))
         kind = pending["kind"]
@@ -488,13 +489,15 @@ class Waybills(Contract):
             for key, _ in ctx.range(f"sscc/{sscc}/", limit=1000):
                 number = key.rsplit("/", 1)[1]
                 wb = ctx.get(f"wb/{number}")
+                labelled = [line["sscc"] for line in wb["goods"] if line["sscc"]]
                 for step in self._steps(ctx, number):
                     if step["kind"] == "exception":
                         continue
                     out.append({"sscc": sscc, "waybill": number, "seq": step["seq"], "kind": step["kind"],
                                 "at_ms": step["at_ms"], "place": step["place"], "by": step["by"],
                                 "temperature_c10": step.get("temperature_c10"), "excursion": step.get("excursion", False),
-                                "temperature": wb["temperature"], "tx": step["tx"], "height": step["height"]})
+                                "temperature": wb["temperature"], "ssccs": labelled, "tx": step["tx"],
+                                "height": step["height"]})
         return sorted(out, key=lambda s: (s["at_ms"], s["sscc"], s["waybill"], s["seq"]))
 
     @query

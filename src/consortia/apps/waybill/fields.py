@@ -39,26 +39,26 @@ def gs1_check_digit(body: str) -> str:
     return str((10 - total % 10) % 10)
 
 
-def is_gs1_key(value: object, length: int) -> bool:
+def is_gs1_key(value: Any, length: int) -> bool:
     return (type(value) is str and len(value) == length and value.isascii() and value.isdigit()
             and gs1_check_digit(value[:-1]) == value[-1])
 
 
-def check_text(value: object, what: str, limit: int, *, empty: bool = False) -> str:
-    require(type(value) is str and (empty or value.strip()) and len(value) <= limit,  # type: ignore[arg-type]
+def check_text(value: Any, what: str, limit: int, *, empty: bool = False) -> str:
+    require(type(value) is str and (empty or value.strip()) and len(value) <= limit,
             refuse("BAD_ARGS", f"{what}: expected {'' if empty else 'non-empty '}text of at most {limit} characters"))
-    return value  # type: ignore[return-value]
+    return str(value)
 
 
-def check_number(number: object) -> str:
-    require(type(number) is str and NUMBER.fullmatch(number) is not None,  # type: ignore[arg-type]
+def check_number(number: Any) -> str:
+    require(type(number) is str and NUMBER.fullmatch(number) is not None,
             refuse("BAD_NUMBER", f"number: expected 1 to 35 letters, digits, '.', '_' or '-', got {number!r:.60}"))
-    return number  # type: ignore[return-value]
+    return str(number)
 
 
-def check_place(place: object, what: str) -> dict[str, Any]:
+def check_place(place: Any, what: str) -> dict[str, Any]:
     """``{"name", "city"?, "country"?, "gln"?}``: a GLN, when given, has a valid check digit."""
-    require(type(place) is dict and "name" in place and set(place) <= PLACE_KEYS,  # type: ignore[operator]
+    require(type(place) is dict and "name" in place and set(place) <= PLACE_KEYS,
             refuse("BAD_PLACE", f"{what}: expected {{\"name\", \"city\"?, \"country\"?, \"gln\"?}}"))
     assert isinstance(place, dict)
     clean = {"name": check_text(place["name"], f"{what}.name", 200)}
@@ -76,9 +76,9 @@ def check_place(place: object, what: str) -> dict[str, Any]:
     return clean
 
 
-def check_goods(goods: object) -> list[dict[str, Any]]:
+def check_goods(goods: Any) -> list[dict[str, Any]]:
     """The goods lines: marks, packages, packing, description, gross weight, volume, SSCC."""
-    require(type(goods) is list and 0 < len(goods) <= MAX_LINES,  # type: ignore[arg-type]
+    require(type(goods) is list and 0 < len(goods) <= MAX_LINES,
             refuse("BAD_GOODS", f"goods: expected 1 to {MAX_LINES} lines"))
     assert isinstance(goods, list)
     lines, ssccs = [], set()
@@ -109,19 +109,19 @@ def check_goods(goods: object) -> list[dict[str, Any]]:
     return lines
 
 
-def check_amount(value: object, what: str, *, zero: bool = False) -> int:
-    require(type(value) is int and (0 if zero else 1) <= value <= MAX_AMOUNT,  # type: ignore[operator]
+def check_amount(value: Any, what: str, *, zero: bool = False) -> int:
+    require(type(value) is int and (0 if zero else 1) <= value <= MAX_AMOUNT,
             refuse("BAD_AMOUNT", f"{what}: expected an integer number of fen up to {MAX_AMOUNT}"))
-    return value  # type: ignore[return-value]
+    return int(value)
 
 
-def check_charges(charges: object, payer: object) -> dict[str, Any]:
+def check_charges(charges: Any, payer: Any) -> dict[str, Any]:
     """Carriage charges, itemised in fen, and who pays them (CMR box 'to be paid by')."""
-    require(type(charges) is list and len(charges) <= MAX_CHARGES,  # type: ignore[arg-type]
+    require(type(charges) is list and len(charges) <= MAX_CHARGES,
             refuse("BAD_CHARGES", f"charges: expected up to {MAX_CHARGES} items"))
     require(payer in PAYERS, refuse("BAD_CHARGES", f"charges_payer: expected one of {PAYERS}, got {payer!r:.40}"))
     assert isinstance(charges, list)
-    lines = []
+    lines: list[dict[str, Any]] = []
     for i, item in enumerate(charges):
         require(type(item) is dict and set(item) == {"item", "amount"},
                 refuse("BAD_CHARGES", f"charges[{i}]: expected {{\"item\", \"amount\"}}"))
@@ -132,7 +132,7 @@ def check_charges(charges: object, payer: object) -> dict[str, Any]:
     return {"lines": lines, "total": total, "payer": payer}
 
 
-def check_document(document: object, what: str) -> dict[str, str]:
+def check_document(document: Any, what: str) -> dict[str, str]:
     require(type(document) is dict and set(document) == {"kind", "digest", "algorithm"},
             refuse("BAD_DOCUMENT", f"{what}: expected {{\"kind\", \"digest\", \"algorithm\"}}"))
     assert isinstance(document, dict)
@@ -145,29 +145,29 @@ def check_document(document: object, what: str) -> dict[str, str]:
     return {"kind": document["kind"], "digest": document["digest"], "algorithm": document["algorithm"]}
 
 
-def check_temperature(value: object) -> dict[str, int] | None:
+def check_temperature(value: Any) -> dict[str, int] | None:
     """The range the goods must be kept in, in tenths of a degree Celsius (cold chain), or None."""
     if value is None:
         return None
     require(type(value) is dict and set(value) == {"min_c10", "max_c10"}
-            and all(type(value[k]) is int and MIN_C10 <= value[k] <= MAX_C10 for k in ("min_c10", "max_c10"))  # type: ignore[index]
-            and value["min_c10"] <= value["max_c10"],  # type: ignore[index]
+            and all(type(value[k]) is int and MIN_C10 <= value[k] <= MAX_C10 for k in ("min_c10", "max_c10"))
+            and value["min_c10"] <= value["max_c10"],
             refuse("BAD_TEMPERATURE", "temperature: expected {\"min_c10\", \"max_c10\"} in tenths of a degree "
                                       f"Celsius, {MIN_C10} to {MAX_C10}, min at most max"))
     assert isinstance(value, dict)
     return {"min_c10": value["min_c10"], "max_c10": value["max_c10"]}
 
 
-def check_reading(value: object) -> int | None:
+def check_reading(value: Any) -> int | None:
     if value is None:
         return None
-    require(type(value) is int and MIN_C10 <= value <= MAX_C10,  # type: ignore[operator]
+    require(type(value) is int and MIN_C10 <= value <= MAX_C10,
             refuse("BAD_TEMPERATURE", f"temperature_c10: expected tenths of a degree Celsius, {MIN_C10} to {MAX_C10}"))
-    return value  # type: ignore[return-value]
+    return int(value)
 
 
-def check_reservations(value: object) -> list[str]:
-    require(type(value) is list and len(value) <= MAX_RESERVATIONS,  # type: ignore[arg-type]
+def check_reservations(value: Any) -> list[str]:
+    require(type(value) is list and len(value) <= MAX_RESERVATIONS,
             refuse("BAD_ARGS", f"reservations: expected up to {MAX_RESERVATIONS} texts"))
     assert isinstance(value, list)
     return [check_text(r, f"reservations[{i}]", 500) for i, r in enumerate(value)]

@@ -17,6 +17,7 @@ def check_waybill_receivable(ctx: Context, number: str, issuer: str, digest: str
                              counterparty: str) -> None:
     wb = ctx.read_other("waybill", f"wb/{number}") if 0 < len(number) <= 35 else None
     require(wb is not None, refuse("WAYBILL_NOT_FOUND", f"no waybill {number!r:.40}"))
+    assert wb is not None  # for the type checker; require() raised otherwise
     require(wb["status"] == "closed" and wb["receivable"] is not None,
             refuse("WAYBILL_NOT_FINANCEABLE", f"waybill {number} is {wb['status']}: only a delivered, undisputed, "
                                               "closed waybill with charges is a receivable"))
