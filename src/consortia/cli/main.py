@@ -189,6 +189,10 @@ def up(home: Path, host: str, port: int, init_missing: bool, crypto: str, log_le
         click.echo(f"Trade finance demo: declaration {traded['declaration']} financed by two banks, an over-quota draw "
                    f"refused, credit {traded['credit'][:12]} paid; {len(traded['smes'])} SMEs hosted by yunlian-platform")
         sent += traded["transactions"]
+        from consortia.node.demo_waybill import seed_waybill_demo
+
+        waybilled = seed_waybill_demo(node, Path(home))  # a cold-chain waybill, delivered and financed
+        sent += waybilled["transactions"]
         node.stop()
         node = make_node()
         click.echo(f"Recorded {sent + traced['transactions'] + invoiced['transactions']} demo transactions: supply "
@@ -200,6 +204,8 @@ def up(home: Path, host: str, port: int, init_missing: bool, crypto: str, log_le
         if invoiced["verify_page"]:
             click.echo(f"  e-invoices: {invoiced['transactions']} transactions; an invoice's public check: "
                        f"http://{host}:{port}{invoiced['verify_page']}")
+        click.echo(f"  waybill {waybilled['waybill']} ({waybilled['transactions']} transactions), its journey: "
+                   f"http://{host}:{port}{waybilled['consumer_page']}")
     base = f"{'https' if tls else 'http'}://{host}:{port}"
     click.echo(f"Consortia node for chain {node.chain_id} at height {node.store.height()} ({node.mode} ordering)")
     click.echo(f"  API       {base}/chain")
@@ -524,6 +530,9 @@ def _register_more() -> None:
 
     cli.add_command(trade)
     cli.add_command(members)
+    from consortia.cli.waybill import waybill
+
+    cli.add_command(waybill)
 
 
 _register_more()
