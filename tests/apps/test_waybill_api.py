@@ -149,6 +149,11 @@ def test_a_lifecycle_through_the_cli(demo: Demo, tmp_path: Path) -> None:
     assert "NO_RECEIVABLE" in cli_fails(node, CARRIER2, "receivable", "WB-CLI-1", "--register")
     document = cli_json(node, CARRIER2, "epcis", "WB-CLI-1")
     assert document["epcisBody"]["eventList"] == []  # no SSCC-labelled goods on this one
+    with client(node, REGULATOR) as regulator:  # the regulator's alerts name each risk
+        alerts = regulator._request("GET", "/alerts", params={"limit": 1000}, signed=True).json()["alerts"]
+    raised = [(a["rule"], a["detail"].get("kind")) for a in alerts if a["detail"].get("number") == "WB-CLI-1"]
+    assert raised == [("waybill_exception", "shortage"), ("waybill_temperature", None), ("waybill_exception", "damage"),
+                      ("waybill_disputed", None)]
     second = json.loads(spec.read_text()) | {"number": "WB-CLI-2"}
     spec.write_text(json.dumps(second))
     cli_json(node, PROCESSOR, "create", str(spec))

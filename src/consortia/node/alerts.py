@@ -13,6 +13,8 @@ Rules (each tested):
   its recent average (at least ``spike_min`` and ``spike_factor`` times the average: the chain
   config's ``alert_spike_min`` and ``alert_spike_factor``, followed as governance changes them);
 - ``sensor_breach`` and ``recall``: traceability readings out of range, recalled lots;
+- ``waybill_temperature``, ``waybill_exception``, ``waybill_disputed``: a waybill checkpoint
+  outside the goods' temperature range, packages lost, found or damaged, a delivery disputed;
 - ``node_disagrees``: an organisation attested a block hash other than this node's;
 - ``double_reimbursement``: a second claim or reimbursement of an invoice (refused with
   ``ALREADY_CLAIMED`` or ``ALREADY_REIMBURSED``); ``invoice_flagged`` and ``invoice_voided``: the tax
@@ -53,6 +55,8 @@ EVENTS = {("scf", "VoucherOverdue"): "voucher_overdue", ("trace", "SensorAlert")
           ("trace", "LotRecalled"): "recall"}
 REFUSALS.update({"ALREADY_CLAIMED": "double_reimbursement", "ALREADY_REIMBURSED": "double_reimbursement"})  # invoice
 EVENTS.update({("invoice", "InvoiceFlagged"): "invoice_flagged", ("invoice", "InvoiceVoided"): "invoice_voided"})
+EVENTS.update({("waybill", "TemperatureExcursion"): "waybill_temperature",  # apps/waybill (ADR 0017)
+               ("waybill", "PackagesException"): "waybill_exception", ("waybill", "WaybillDisputed"): "waybill_disputed"})
 MINUTE_MS = 60_000
 
 

@@ -10,6 +10,7 @@ import * as evidence from "./evidence.js";
 import * as contracts from "./contracts.js";
 import * as invoice from "./invoice.js";
 import * as trade from "./trade.js";
+import * as waybill from "./waybill.js";
 
 const routes = [
   [/^\/?$/, "explorer", (m) => explorer.overview()],
@@ -30,6 +31,8 @@ const routes = [
   [/^\/invoice$/, "invoice", () => invoice.home()],
   [/^\/journey\/(\d{8,14})(?:\/([^/]+))?(?:\/([^/]+))?$/, "trace",
     (m) => trace.journey(m[1], m[2] && decodeURIComponent(m[2]), m[3] && decodeURIComponent(m[3]))],
+  [/^\/waybill$/, "waybill", () => waybill.home()],
+  [/^\/waybill\/([A-Za-z0-9._%-]+)$/, "waybill", (m) => waybill.detail(decodeURIComponent(m[1]))],
 ];
 
 
