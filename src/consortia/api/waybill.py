@@ -16,10 +16,12 @@ from starlette.concurrency import run_in_threadpool
 
 from consortia.api.auth import caller_of
 from consortia.apps.trace.jsonexact import dumps_exact
+from consortia.apps.waybill.contract import STATUSES
 from consortia.apps.waybill.epcis import epcis_document, journey_step, step_event, waybill_events
 from consortia.apps.waybill.page import render_note
 from consortia.crypto.merkle import is_valid_proof
-from consortia.errors import Forbidden
+from consortia.apps.waybill.fields import NUMBER
+from consortia.errors import BadInput, Forbidden
 from consortia.identity.x509 import Identity
 from consortia.ledger.records import SignedTx, compute_tx_proof
 from consortia.node.node import Node
@@ -27,6 +29,7 @@ from consortia.types import codec
 
 router = APIRouter(tags=["waybill"])
 MAX_CONTAINERS = 200
+STATUS_PATTERN = f"^({'|'.join(('', *STATUSES))})$"
 
 
 def _node(request: Request) -> Node:
@@ -41,7 +44,14 @@ async def _signed(request: Request, node: Node) -> Identity:
     return caller
 
 
+def _check_number(number: str) -> None:
+    if NUMBER.fullmatch(number) is None:
+        raise BadInput(f"waybill number: expected 1 to 35 letters, digits, '.', '_' or '-', got {number!r:.60}",
+                       code="BAD_NUMBER")
+
+
 async def _get(request: Request, number: str) -> tuple[Node, Identity, dict[str, Any]]:
+    _check_number(number)
     node = _node(request)
     caller = await _signed(request, node)
     wb = await run_in_threadpool(node.executor.query, "waybill", "get", {"number": number}, caller)
@@ -50,7 +60,7 @@ async def _get(request: Request, number: str) -> tuple[Node, Identity, dict[str,
 
 
 @router.get("/waybills", summary="The caller's waybills (signed read)")
-async def mine(request: Request, status: str = Query("", max_length=20)) -> dict[str, Any]:
+async def mine(request: Request, status: str = Query("", pattern=STATUS_PATTERN)) -> dict[str, Any]:
     """Waybills the caller's organisation is consignor, carrier or consignee of; `status` filters."""
     node = _node(request)
     caller = await _signed(request, node)
@@ -81,6 +91,7 @@ async def waybill_epcis(request: Request, number: str) -> Response:
 async def receivable(request: Request, number: str) -> dict[str, Any]:
     """What a carrier registers with `scf` (`register_document`, kind `waybill`) to finance its charges:
     carrier, payer, amount, and the digest of the waybill as delivered."""
+    _check_number(number)
     node = _node(request)
     caller = await _signed(request, node)
     return await run_in_threadpool(node.executor.query, "waybill", "receivable", {"number": number}, caller)
