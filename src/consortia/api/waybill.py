@@ -18,9 +18,9 @@ from consortia.api.auth import caller_of
 from consortia.apps.trace.jsonexact import dumps_exact
 from consortia.apps.waybill.contract import STATUSES
 from consortia.apps.waybill.epcis import epcis_document, journey_step, step_event, waybill_events
+from consortia.apps.waybill.fields import NUMBER
 from consortia.apps.waybill.page import render_note
 from consortia.crypto.merkle import is_valid_proof
-from consortia.apps.waybill.fields import NUMBER
 from consortia.errors import BadInput, Forbidden
 from consortia.identity.x509 import Identity
 from consortia.ledger.records import SignedTx, compute_tx_proof
