@@ -147,9 +147,12 @@ async function render(number, reload) {
       (d) => run("Dispute note", "add_dispute_note", { note: d.note })));
   }
   if (wb.receivable) {
+    let registered = null;  // the scf document, once the carrier registered the receivable
+    try { registered = await query("scf", "document", { document_id: `${wb.receivable.carrier}:waybill:${number}` }); } catch (e) { /* not yet, or not visible */ }
     parts.push(section("Receivable", el("p", { id: "receivable" }, `${yuan(wb.receivable.amount)} owed by ${wb.receivable.payer} ` +
-      `to ${wb.receivable.carrier}; digest ${wb.receivable.algorithm}:${wb.receivable.digest.slice(0, 16)}…`),
-      wb.receivable.carrier === me ? el("button", { id: "register-receivable", onclick: () => act("Register with scf", "scf",
+      `to ${wb.receivable.carrier}; digest ${wb.receivable.algorithm}:${wb.receivable.digest.slice(0, 16)}…` +
+      (registered ? ` · registered with supply chain finance as ${registered.id} (${yuan(registered.financed)} financed)` : "")),
+      wb.receivable.carrier === me && !registered ? el("button", { id: "register-receivable", onclick: () => act("Register with scf", "scf",
         "register_document", { kind: "waybill", number, digest: wb.receivable.digest, algorithm: wb.receivable.algorithm,
           amount: wb.receivable.amount, counterparty: wb.receivable.payer }, reload) }, "Register with supply chain finance") : ""));
   }
