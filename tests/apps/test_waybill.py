@@ -246,6 +246,8 @@ def test_who_sees_what(wb: Waybill) -> None:
     assert [w["number"] for w in wb.query(CARRIER2, "mine")] == ["WB-11"]
     assert wb.query(OUTSIDER, "mine") == []
     assert wb.query(CARRIER2, "mine", {"status": "closed"}) == []
+    with pytest.raises(BadInput):
+        wb.query(CARRIER2, "mine", {"status": "lost"})
     with pytest.raises(NotFound):
         wb.query(CONSIGNOR, "receivable", {"number": "WB-11"})
 

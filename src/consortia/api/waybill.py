@@ -65,6 +65,7 @@ async def mine(request: Request, status: str = Query("", pattern=STATUS_PATTERN)
     node = _node(request)
     caller = await _signed(request, node)
     rows = await run_in_threadpool(node.executor.query, "waybill", "mine", {"status": status}, caller)
+    await run_in_threadpool(node.audit_read, caller, "waybill.mine", {"status": status})
     return {"waybills": rows, "height": node.store.height()}
 
 
@@ -94,7 +95,9 @@ async def receivable(request: Request, number: str) -> dict[str, Any]:
     _check_number(number)
     node = _node(request)
     caller = await _signed(request, node)
-    return await run_in_threadpool(node.executor.query, "waybill", "receivable", {"number": number}, caller)
+    found = await run_in_threadpool(node.executor.query, "waybill", "receivable", {"number": number}, caller)
+    await run_in_threadpool(node.audit_read, caller, "waybill.receivable", {"number": number})
+    return found  # type: ignore[no-any-return]
 
 
 @router.get("/waybills/{number}/note", summary="The printable consignment note (signed read, HTML)",

@@ -468,7 +468,8 @@ class Waybills(Contract):
     def mine(self, ctx: Context, status: str = "") -> list[dict[str, Any]]:
         """The caller's waybills (as consignor, carrier or consignee), oldest first."""
         org = ctx.require_caller().org
-        require(status in ("", *STATUSES), refuse("BAD_ARGS", f"status: one of {STATUSES}"))
+        if status not in ("", *STATUSES):
+            raise BadInput(f"status: expected one of {STATUSES}, got {status!r:.40}", code="BAD_ARGS")
         keep = ("number", "consignor", "consignee", "carriers", "status", "custodian", "packages", "steps",
                 "created_ms", "delivered_ms", "pending", "excursions", "receivable")
         out = []
