@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from consortia.node.demo_waybill import NUMBER
+from consortia.node.demo_trace import PORK_LOIN
+from consortia.node.demo_waybill import LOT, NUMBER
 from tests.e2e.conftest import shot
 from tests.e2e.test_console import open_console
 
@@ -50,3 +51,10 @@ def test_regulator_panel(page: Any) -> None:
     open_console(page, "/regulator", identity="sh-regulator/admin")
     page.wait_for_selector("#waybill-overview .card")
     assert "closed" in page.inner_text("#waybill-overview")
+
+
+def test_the_console_journey_shows_the_trucks(page: Any) -> None:
+    open_console(page, f"/journey/{PORK_LOIN}/{LOT}/90001")
+    page.wait_for_selector("#journey-flow li:has-text('Huafeng cold-chain cross-dock')")
+    timeline = page.inner_text("#journey")
+    assert "transport: accepting" in timeline and "Shenzhen Yida Express" in timeline

@@ -84,7 +84,7 @@ def journey_step(step: dict[str, Any], carrier_name: str) -> dict[str, Any]:
     reading = step.get("temperature_c10")
     place = dict(step["place"] or {}) or None
     if place is not None:
-        place.setdefault("key", f"414/{place['gln']}" if place.get("gln") else "")
+        place.setdefault("key", f"414/{place['gln']}" if place.get("gln") else f"place:{place['name']}|{place.get('city', '')}")
     return {"stage": STAGES[step["kind"]], "step": biz_step, "disposition": disposition, "type": "ObjectEvent",
             "time_ms": step["at_ms"], "tz": "+00:00", "place": place, "by": carrier_name,
             "sensors": [{"type": "Temperature", "value": format_c10(reading), "uom": "CEL"}] if reading is not None else [],
