@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from consortia.apps.trace.identifiers import is_valid_check_digit
 from consortia.contracts.sdk import refuse, require
 
 NUMBER = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,34}")  # eCMR: a document number of up to 35 characters
@@ -32,16 +33,9 @@ PLACE_KEYS = {"name", "city", "country", "gln"}
 LINE_KEYS = {"marks", "packages", "packing", "description", "gross_weight_g", "volume_cm3", "sscc"}
 
 
-def gs1_check_digit(body: str) -> str:
-    """The GS1 mod-10 check digit of ``body`` (as ``apps/trace/identifiers``, kept here so the
-    contract needs nothing of the trace app)."""
-    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
-    return str((10 - total % 10) % 10)
-
-
 def is_gs1_key(value: Any, length: int) -> bool:
-    return (type(value) is str and len(value) == length and value.isascii() and value.isdigit()
-            and gs1_check_digit(value[:-1]) == value[-1])
+    """An SSCC (18 digits) or GLN (13) with a valid GS1 mod-10 check digit."""
+    return type(value) is str and len(value) == length and is_valid_check_digit(value)
 
 
 def check_text(value: Any, what: str, limit: int, *, empty: bool = False) -> str:
