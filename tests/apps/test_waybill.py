@@ -180,6 +180,7 @@ def test_create_refuses_bad_fields(wb: Waybill) -> None:
         ({"goods": goods(first=10)}, "SSCC_IN_TRANSIT"),  # WB-6 carries these pallets and is not delivered
         ({"charges": [{"item": "carriage", "amount": 0}]}, "BAD_AMOUNT"),
         ({"charges": [{"item": "carriage"}]}, "BAD_CHARGES"), ({"charges_payer": "carrier"}, "BAD_CHARGES"),
+        ({"charges_payer": CARRIER1}, "BAD_CHARGES"), ({"charges_payer": ""}, "BAD_CHARGES"),
         ({"cash_on_delivery": -1}, "BAD_AMOUNT"),
         ({"documents": [{"kind": "invoice", "digest": "AB", "algorithm": "sha-256"}]}, "BAD_DIGEST"),
         ({"documents": [{"kind": "poem", "digest": digest("x"), "algorithm": "sha-256"}]}, "BAD_DOCUMENT"),
@@ -235,6 +236,8 @@ def test_a_governance_freeze_stops_a_waybill(wb: Waybill) -> None:
 
 def test_who_sees_what(wb: Waybill) -> None:
     wb.create("WB-11")
+    third = wb.create("WB-11B", charges_payer=FUNDER2)  # freight billed to a third party, which sees the waybill
+    assert third["charges"]["payer_org"] == FUNDER2 and [w["number"] for w in wb.query(FUNDER2, "mine")] == ["WB-11B"]
     for org in (CONSIGNOR, CARRIER1, CARRIER2, CONSIGNEE, REG, BANK):
         assert wb.get("WB-11", org)["number"] == "WB-11"
     with pytest.raises(Forbidden):
@@ -243,7 +246,7 @@ def test_who_sees_what(wb: Waybill) -> None:
         wb.get("WB-404")
     with pytest.raises(Forbidden):
         wb.query(CONSIGNOR, "overview")
-    assert [w["number"] for w in wb.query(CARRIER2, "mine")] == ["WB-11"]
+    assert [w["number"] for w in wb.query(CARRIER2, "mine")] == ["WB-11", "WB-11B"]
     assert wb.query(OUTSIDER, "mine") == []
     assert wb.query(CARRIER2, "mine", {"status": "closed"}) == []
     with pytest.raises(BadInput):
@@ -269,7 +272,7 @@ def test_journey_steps_are_public_and_carry_no_commercial_data(wb: Waybill) -> N
 
 def _scf_parties(wb: Waybill) -> str:
     uscc = {o["id"]: o["uscc"] for o in wb.chain.c.genesis["orgs"]}
-    for org, roles in ((CONSIGNOR, ["core"]), (CONSIGNEE, ["core"]), (CARRIER1, ["supplier"]),
+    for org, roles in ((CONSIGNOR, ["core"]), (CONSIGNEE, ["supplier"]), (CARRIER1, ["supplier"]),
                        (CARRIER2, ["supplier"]), (BANK, ["funder"]), (FUNDER2, ["funder"])):
         wb.scf(org, "register_party", {"roles": roles, "uscc": uscc[org], "name": org})
     return wb.scf(BANK, "grant_credit_line", {"core": CONSIGNOR, "limit": 10**9, "expires_ms": wb.now + 300 * DAY})["id"]  # type: ignore[no-any-return]

@@ -13,8 +13,9 @@ from tests.apps.harness import AppHarness
 from tests.unit.helpers import Chain, Consortium
 
 DAY = 24 * 3600 * 1000
-# Eight organisations (orgs=8): the roles they play in these tests.
-CONSIGNEE, CARRIER2, BANK, REG, CONSIGNOR, CARRIER1, FUNDER2, OUTSIDER = (
+# Eight organisations (orgs=8): the roles they play in these tests. The consignor pays the charges
+# and is the consortium's core enterprise (its kind lets it issue scf vouchers).
+CONSIGNOR, CARRIER2, BANK, REG, CONSIGNEE, CARRIER1, FUNDER2, OUTSIDER = (
     "hongqiao-auto", "jinglian-parts", "pudong-bank", "sh-regulator", "hengtai-castings", "ruifeng-fasteners",
     "zheshang-factoring", "green-valley-farm")
 ORG_COUNT = 8

@@ -18,7 +18,7 @@ def test_the_demo_waybill_with_its_steps_and_receivable(page: Any) -> None:
     page.locator(f"#waybills a:has-text('{NUMBER}')").click()
     page.wait_for_selector("#waybill td:has-text('handoff')")
     assert "closed" in page.inner_text("#waybill") and "huaxin-mart" in page.inner_text("#waybill")
-    assert "owed by lianhe-foods to huafeng-logistics" in page.inner_text("#receivable")
+    assert "owed by huaxin-group to huafeng-logistics" in page.inner_text("#receivable")
     assert "registered with supply chain finance as huafeng-logistics:waybill:" in page.inner_text("#receivable")
     page.locator("#show-epcis").click()
     page.wait_for_selector("#waybill-epcis:has-text('urn:consortia:waybill:')")

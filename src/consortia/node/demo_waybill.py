@@ -5,9 +5,10 @@ in ``trace``) and consigns them to Huaxin Mart's distribution centre in Shanghai
 ``WB-LH-2026-0326``: Shanghai Huafeng Cold Chain takes them over at Lianhe's cold store in
 Nanchang and trucks them to its Hangzhou cross-dock, Shenzhen Yida Express takes them over
 there and delivers them; each handover signed by both sides, every checkpoint with the reefer's
-temperature. Huaxin counts the packages, accepts the goods and closes the waybill; Huafeng
-registers the closed waybill's charges with supply chain finance, Lianhe issues a voucher
-against it, and Ningbo Haixin Bank factors it. A package of that lot shows the waybill's steps
+temperature. Huaxin counts the packages, accepts the goods and closes the waybill. The freight is
+billed to Huaxin's parent, Shanghai Huaxin Commercial Group (the consortium's core enterprise in
+retail): Huafeng registers the closed waybill's charges with supply chain finance, the group
+issues a voucher against it, and Ningbo Haixin Bank factors it. A package of that lot shows the waybill's steps
 in its consumer journey.
 """
 
@@ -35,12 +36,12 @@ from consortia.node.demo_trace import (
     _Recorder,
     sscc,
 )
-from consortia.node.home import APP_DEMO_ORGS, TRACE_DEMO_ORGS
+from consortia.node.home import APP_DEMO_ORGS
 from consortia.node.node import Node
 
 NUMBER = "WB-LH-2026-0326"
 LOT = "LH260326C"
-CARRIER1, CARRIER2, BANK = "huafeng-logistics", "yida-express", "haixin-bank"
+CARRIER1, CARRIER2, BANK, PAYER = "huafeng-logistics", "yida-express", "haixin-bank", "huaxin-group"
 YUAN = 100
 PER_PALLET = 40
 PALLETS = 2
@@ -49,7 +50,7 @@ PALLETS = 2
 def seed_waybill_demo(node: Node, home: Path) -> dict[str, Any]:
     """Record the consignment; returns the number of transactions and links to try."""
     orgs = {o["id"] for o in node.genesis["orgs"]}
-    missing = sorted({PROCESSOR, RETAILER, CARRIER1, CARRIER2, BANK} - orgs)
+    missing = sorted({PROCESSOR, RETAILER, CARRIER1, CARRIER2, BANK, PAYER} - orgs)
     if missing:
         raise NotFound(f"the waybill demo needs organisations {', '.join(missing)} (the full demo consortium: "
                        "consortia up --init)", code="DEMO_ORGS_MISSING")
@@ -82,7 +83,7 @@ def seed_waybill_demo(node: Node, home: Path) -> dict[str, Any]:
         "number": NUMBER, "consignee": RETAILER, "carriers": [CARRIER1, CARRIER2], "taking_over": nanchang,
         "delivery_place": jiading, "goods": goods, "planned_pickup_ms": start + 2 * HOUR,
         "charges": [{"item": "refrigerated carriage Nanchang-Shanghai", "amount": 6_800 * YUAN},
-                    {"item": "reefer surcharge", "amount": 900 * YUAN}], "charges_payer": "consignor",
+                    {"item": "reefer surcharge", "amount": 900 * YUAN}], "charges_payer": PAYER,
         "documents": [{"kind": "certificate", "digest": certificate, "algorithm": "sha-256"},
                       {"kind": "invoice", "digest": invoice, "algorithm": "sha-256"}],
         "temperature": {"min_c10": -10, "max_c10": 40}, "instructions": "Keep at -1 to 4 °C; do not stack pallets."})
@@ -115,17 +116,17 @@ def seed_waybill_demo(node: Node, home: Path) -> dict[str, Any]:
     r.capture(RETAILER, store)
 
     # Carrier financing: the closed waybill's charges become a receivable Huafeng factors with Haixin Bank.
-    uscc = {o["id"]: o["uscc"] for o in TRACE_DEMO_ORGS + APP_DEMO_ORGS}
-    for org, role, name in ((PROCESSOR, "core", "Jiangxi Lianhe Meat Processing & Cold Chain"),
+    uscc = {o["id"]: o["uscc"] for o in APP_DEMO_ORGS}
+    for org, role, name in ((PAYER, "core", "Shanghai Huaxin Commercial Group"),
                             (CARRIER1, "supplier", "Shanghai Huafeng Cold Chain Logistics"),
                             (BANK, "funder", "Ningbo Haixin Bank")):
         s.scf(org, "register_party", roles=[role], uscc=uscc[org], name=name)
-    line = s.scf(BANK, "grant_credit_line", core=PROCESSOR, limit=5_000_000 * YUAN,
+    line = s.scf(BANK, "grant_credit_line", core=PAYER, limit=5_000_000 * YUAN,
                  expires_ms=int(time.time() * 1000) + 365 * 24 * HOUR)["id"]
     rec = _receivable(node)
     doc = s.scf(CARRIER1, "register_document", kind="waybill", number=NUMBER, digest=rec["digest"],
-                algorithm=rec["algorithm"], amount=rec["amount"], counterparty=PROCESSOR)["id"]
-    voucher = s.scf(PROCESSOR, "issue", to=CARRIER1, amount=rec["amount"],
+                algorithm=rec["algorithm"], amount=rec["amount"], counterparty=PAYER)["id"]
+    voucher = s.scf(PAYER, "issue", to=CARRIER1, amount=rec["amount"],
                     due_ms=int(time.time() * 1000) + 60 * 24 * HOUR, credit_line=line, documents=[doc],
                     memo=f"freight, waybill {NUMBER}")["id"]
     s.scf(CARRIER1, "accept", voucher_id=voucher)

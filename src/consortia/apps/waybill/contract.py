@@ -20,9 +20,10 @@ consignor hands over to the first carrier (pickup), each carrier to the next one
 - a closed, undisputed waybill with charges carries a *receivable* (the first carrier's claim on
   the payer, with a digest of the waybill) that ``scf`` accepts once as a ``waybill`` document.
 
-Who sees what: a waybill is visible to its parties, to regulators and to funders (a bank asked
-to finance it). The steps of SSCC-labelled goods are public in the goods' journey
-(``journey_steps``): step, time, place, carrier, temperature, and no commercial data.
+Who sees what: a waybill is visible to its parties, to the payer of its charges (the consignor,
+the consignee or a third party), to regulators and to funders (a bank asked to finance it). The
+steps of SSCC-labelled goods are public in the goods' journey (``journey_steps``): step, time,
+place, carrier, temperature, and no commercial data.
 """
 
 from __future__ import annotations
@@ -177,6 +178,11 @@ class Waybills(Contract):
                 refuse("BAD_TIME", "planned_pickup_ms: expected a time in milliseconds"))
         require(type(dispute_window_ms) is int and 0 <= dispute_window_ms <= MAX_WINDOW_MS,
                 refuse("BAD_ARGS", f"dispute_window_ms: 0 to {MAX_WINDOW_MS}"))
+        payment = check_charges(charges or [], charges_payer)
+        payer = {"consignor": consignor, "consignee": consignee}.get(charges_payer, charges_payer)
+        require(ctx.org_kind(payer) is not None and payer not in carriers,
+                refuse("BAD_CHARGES", f"charges_payer: {charges_payer!r:.64} is neither the consignor, the consignee nor "
+                                      "another member organisation that is not a carrier"))
         packages = sum(line["packages"] for line in lines)
         wb = {"number": number, "consignor": consignor, "consignee": consignee, "carriers": list(carriers),
               "status": "created", "custodian": consignor, "leg": -1,
@@ -185,7 +191,7 @@ class Waybills(Contract):
               "delivery_place": check_place(delivery_place, "delivery_place"), "goods": lines,
               "packages_declared": packages, "packages": packages, "exceptions": [],
               "documents": [{**d, "by": consignor, "added_ms": ctx.time_ms} for d in docs],
-              "charges": check_charges(charges or [], charges_payer),
+              "charges": {**payment, "payer_org": payer},
               "cash_on_delivery": check_amount(cash_on_delivery, "cash_on_delivery", zero=True),
               "temperature": check_temperature(temperature), "excursions": 0,
               "instructions": check_text(instructions, "instructions", 1000, empty=True),
@@ -195,7 +201,7 @@ class Waybills(Contract):
               "dispute": None, "receivable": None}
         self._count(ctx, None, "created")
         self._save(ctx, wb)
-        for org in sorted(set(self._parties(wb))):
+        for org in sorted({*self._parties(wb), payer}):
             ctx.put(f"of/{org}/{number}", 1)
         for line in lines:
             if line["sscc"]:
@@ -395,9 +401,8 @@ class Waybills(Contract):
         wb["closed_ms"] = ctx.time_ms
         if wb["charges"]["total"]:
             suite = get_suite(ctx.suite)
-            payer = wb[wb["charges"]["payer"]]
-            wb["receivable"] = {"carrier": wb["carriers"][0], "payer": payer, "amount": wb["charges"]["total"],
-                                "algorithm": suite.hash_name,
+            wb["receivable"] = {"carrier": wb["carriers"][0], "payer": wb["charges"]["payer_org"],
+                                "amount": wb["charges"]["total"], "algorithm": suite.hash_name,
                                 "digest": suite.hash(codec.encode(receivable_summary(wb))).hex()}
         self._save(ctx, wb)
         ctx.emit("WaybillClosed", number=number, by=org, receivable=wb["charges"]["total"])
@@ -444,7 +449,7 @@ class Waybills(Contract):
 
     def _require_sight(self, ctx: Context, wb: dict[str, Any]) -> str:
         org = ctx.require_caller().org
-        if org not in self._parties(wb) and ctx.org_kind(org) not in ("regulator", "funder"):
+        if org not in (*self._parties(wb), wb["charges"]["payer_org"]) and ctx.org_kind(org) not in ("regulator", "funder"):
             raise Forbidden(f"{org} may not see waybill {wb['number']}", code="NOT_VISIBLE")
         return org
 

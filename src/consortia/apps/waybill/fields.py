@@ -110,10 +110,12 @@ def check_amount(value: Any, what: str, *, zero: bool = False) -> int:
 
 
 def check_charges(charges: Any, payer: Any) -> dict[str, Any]:
-    """Carriage charges, itemised in fen, and who pays them (CMR box 'to be paid by')."""
+    """Carriage charges, itemised in fen, and who pays them (CMR box 'to be paid by'): the consignor,
+    the consignee, or a third party named by its organisation id (checked by the contract)."""
     require(type(charges) is list and len(charges) <= MAX_CHARGES,
             refuse("BAD_CHARGES", f"charges: expected up to {MAX_CHARGES} items"))
-    require(payer in PAYERS, refuse("BAD_CHARGES", f"charges_payer: expected one of {PAYERS}, got {payer!r:.40}"))
+    require(type(payer) is str and 0 < len(payer) <= 64,
+            refuse("BAD_CHARGES", f"charges_payer: expected one of {PAYERS} or an organisation id, got {payer!r:.40}"))
     assert isinstance(charges, list)
     lines: list[dict[str, Any]] = []
     for i, item in enumerate(charges):

@@ -77,7 +77,7 @@ def render_note(wb: dict[str, Any], names: dict[str, str]) -> str:
     body = (f"<h1>Consignment note {escape(wb['number'])}</h1><div class='grid'>{''.join(boxes)}</div>"
             "<h2>Goods</h2><table><tr><th>Marks</th><th>Packages</th><th>Packing</th><th>Description</th>"
             f"<th>Gross weight</th><th>Volume</th><th>SSCC</th></tr>{goods}</table>{''.join(extra)}"
-            f"<h2>Charges (payable by the {escape(wb['charges']['payer'])}), yuan</h2><table>{charges}"
+            f"<h2>Charges, yuan, payable by {who(wb['charges']['payer_org'])}</h2><table>{charges}"
             f"<tr><th>Total</th><th>{_yuan(wb['charges']['total'])}</th></tr></table>"
             f"<h2>Documents</h2><table>{docs or '<tr><td>none</td></tr>'}</table>"
             "<h2>Steps (each handover signed by both sides)</h2><table><tr><th>#</th><th>Step</th><th>When</th>"

@@ -86,7 +86,7 @@ async function render(number, reload) {
       el("div", { class: "card" }, el("div", { class: "muted" }, "Status"), badge(wb.status)),
       el("div", { class: "card" }, el("div", { class: "muted" }, "Custodian"), wb.custodian),
       el("div", { class: "card" }, el("div", { class: "muted" }, "Packages"), `${wb.packages} of ${wb.packages_declared}`),
-      el("div", { class: "card" }, el("div", { class: "muted" }, "Charges"), `${yuan(wb.charges.total)} (${wb.charges.payer})`)),
+      el("div", { class: "card" }, el("div", { class: "muted" }, "Charges"), `${yuan(wb.charges.total)} (payer ${wb.charges.payer_org})`)),
     el("p", {}, `${wb.consignor} → ${wb.carriers.join(" → ")} → ${wb.consignee} · from ${placeText(wb.taking_over.place)} ` +
       `to ${placeText(wb.delivery_place)}` + (wb.temperature ? ` · keep ${c10(wb.temperature.min_c10)} to ${c10(wb.temperature.max_c10)}` : "")),
     table(["Marks", "Packages", "Packing", "Description", "Gross weight", "SSCC"], wb.goods.map((g) => [g.marks,
