@@ -52,6 +52,8 @@ def default_contracts() -> dict[str, Contract]:
     from consortia.apps.invoice.contract import Invoices  # e-invoices (issue 15)
     contracts.append(Invoices())
     contracts += [TradeFinance(), HostedMembers()]
+    from consortia.apps.charity import Charity
+    contracts.append(Charity())
     return {c.name: c for c in contracts}
 
 
