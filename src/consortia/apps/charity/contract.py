@@ -66,7 +66,7 @@ def check_text(value: object, what: str, limit: int, *, empty: bool = False) -> 
 
 def check_fen(value: object, what: str = "amount") -> int:
     """Verify an amount is a whole number of fen, at least 1."""
-    require(type(value) is int and 0 < value <= MAX_FEN,  # type: ignore[operator]
+    require(type(value) is int and 0 < value <= MAX_FEN,
             refuse("BAD_AMOUNT", f"{what}: expected whole fen from 1 to {MAX_FEN}, got {value!r:.40}"))
     return value  # type: ignore[return-value]
 
@@ -82,7 +82,8 @@ def check_evidence(items: object, what: str = "evidence", *, required: bool = Fa
     require(type(items) is list and len(items) <= MAX_EVIDENCE and (items or not required),
             refuse("BAD_EVIDENCE", f"{what}: expected {'1' if required else '0'} to {MAX_EVIDENCE} digests"))
     out = []
-    for i, item in enumerate(items):  # type: ignore[arg-type]
+    listed: list[Any] = items  # type: ignore[assignment]
+    for i, item in enumerate(listed):
         require(type(item) is dict and set(item) <= {"algorithm", "digest", "label"} and item.get("algorithm") in ALGORITHMS,
                 refuse("BAD_EVIDENCE", f"{what}[{i}]: expected {{algorithm: {'|'.join(ALGORITHMS)}, digest, label}}"))
         check_hex64(item.get("digest"), f"{what}[{i}].digest")
@@ -95,7 +96,8 @@ def check_items(items: object) -> list[dict[str, Any]]:
     """Verify a target list of goods: ``{"name", "quantity", "unit"}`` with a whole quantity."""
     require(type(items) is list and len(items) <= MAX_ITEMS, refuse("BAD_ITEMS", f"items: at most {MAX_ITEMS}"))
     out = []
-    for i, item in enumerate(items):  # type: ignore[arg-type]
+    listed: list[Any] = items  # type: ignore[assignment]
+    for i, item in enumerate(listed):
         require(type(item) is dict and set(item) <= {"name", "quantity", "unit"}
                 and type(item.get("quantity")) is int and 0 < item["quantity"] <= 10**9,
                 refuse("BAD_ITEMS", f"items[{i}]: expected {{name, quantity (whole, at least 1), unit}}"))
@@ -177,7 +179,7 @@ class Charity(Contract):
         return need
 
     def _fund(self, ctx: Context, charity: str) -> dict[str, Any]:
-        return ctx.get(f"fund/{charity}") or {"charity": charity, "raised": 0, "granted": 0, "donations": 0}  # type: ignore[no-any-return]
+        return ctx.get(f"fund/{charity}") or {"charity": charity, "raised": 0, "granted": 0, "donations": 0}
 
     def _next_seq(self, ctx: Context, charity: str) -> int:
         seq = int(ctx.get(f"seq/{charity}", 0)) + 1
@@ -499,7 +501,8 @@ class Charity(Contract):
 
     def _may_confirm(self, ctx: Context, need: dict[str, Any]) -> bool:
         caller = ctx.require_caller()
-        return caller.org == need["verifier"] or (need["beneficiary_signer"] != "" and caller.id == need["beneficiary_signer"])
+        return bool(caller.org == need["verifier"]
+                    or (need["beneficiary_signer"] != "" and caller.id == need["beneficiary_signer"]))
 
     @method
     def confirm_receipt(self, ctx: Context, grant_id: str, evidence: list[dict[str, Any]], note: str = "") -> dict[str, Any]:
