@@ -107,6 +107,7 @@ const RULES = {
   double_reimbursement: "Invoice claimed or reimbursed twice",
   invoice_flagged: "Invoice flagged by the tax authority",
   invoice_voided: "Invoice voided by the tax authority",
+  grant_unconfirmed: "Charity grant not confirmed in time",
 };
 
 /** One line about what happened, from the alert's rule and detail. */
@@ -120,6 +121,7 @@ function alertSummary(a) {
     case "recall": return `GTIN ${d.gtin} lot ${d.lot}: ${d.reason || "no reason given"}`;
     case "double_reimbursement": return `${d.call || ""} of invoice ${(d.args || {}).number || ""} refused: ${words(d.code, d.message)}`;
     case "invoice_flagged": case "invoice_voided": return `invoice ${d.number} (${d.seller || ""} → ${d.buyer || ""}): ${d.reason}`;
+    case "grant_unconfirmed": return `grant ${d.grant} of need ${d.need}: ${yuan(d.amount)} unconfirmed since ${when(d.confirm_by_ms)}`;
     case "node_disagrees": return `this node has ${String(d.ours || "").slice(0, 12)}…; others attested differently`;
     default: return JSON.stringify(d).slice(0, 200);
   }
