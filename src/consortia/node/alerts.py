@@ -45,6 +45,7 @@ from typing import Any
 import httpx
 
 from consortia.ledger.store import Store
+from consortia.node.alerts_charity import GrantWatch
 from consortia.types import codec
 
 log = logging.getLogger(__name__)
@@ -83,7 +84,6 @@ class Alerts:
             self._minutes[org].extend((m, c) for m, c in window)
         derived = self._meta("derived_height")
         self._derived = derived_from if derived is None else int(derived)
-        from consortia.node.alerts_charity import GrantWatch
         self._grants = GrantWatch(self._meta("charity_grants"))
         self._webhooks = list(webhooks or [])
         self._wake = threading.Event()

@@ -144,8 +144,15 @@ class Charity(Contract):
         require(need is not None, NotFound(f"no need {need_id!r}", code="NEED_NOT_FOUND"))
         return need  # type: ignore[no-any-return]
 
-    def _own_need(self, ctx: Context, need_id: str) -> dict[str, Any]:
+    def _live_need(self, ctx: Context, need_id: str) -> dict[str, Any]:
+        """A need that may change: a governance vote (``freeze_object``) may freeze one under
+        investigation, and then it refuses every change, its donations and grants included."""
         need = self._need(ctx, need_id)
+        require(not ctx.is_frozen(need_id), refuse("NEED_FROZEN", f"need {need_id} is frozen by a governance vote"))
+        return need
+
+    def _own_need(self, ctx: Context, need_id: str) -> dict[str, Any]:
+        need = self._live_need(ctx, need_id)
         org = ctx.require_caller().org
         require(org == need["charity"], Forbidden(f"need {need_id} belongs to {need['charity']}, not {org}",
                                                   code="NOT_OWN_NEED"))
@@ -173,7 +180,7 @@ class Charity(Contract):
         require(self._role(ctx, charity, "charity"), refuse("NOT_CHARITY", f"{charity!r:.64} is not a registered charity"))
         if need_id == "":
             return None
-        need = self._need(ctx, need_id)
+        need = self._live_need(ctx, need_id)
         require(need["charity"] == charity, refuse("WRONG_CHARITY", f"need {need_id} belongs to {need['charity']}"))
         require(need["status"] == "open", refuse("NEED_NOT_OPEN", f"need {need_id} is {need['status']}, not open"))
         return need
@@ -267,7 +274,7 @@ class Charity(Contract):
                            evidence: list[dict[str, Any]] | None = None) -> dict[str, Any]:
         """The need's verifier attests it knows the beneficiary behind the pseudonym (it repeats the
         pseudonym, so a charity cannot swap it afterwards)."""
-        need = self._need(ctx, need_id)
+        need = self._live_need(ctx, need_id)
         caller = ctx.require_caller()
         require(caller.org == need["verifier"], Forbidden(f"{need_id} names {need['verifier']} as its verifier",
                                                           code="NOT_VERIFIER"))
@@ -286,7 +293,7 @@ class Charity(Contract):
     def verify_need(self, ctx: Context, need_id: str, approve: bool, note: str = "") -> dict[str, Any]:
         """The civil-affairs authority opens an attested need, or rejects it with a note."""
         authority = ctx.require_org_kind("civil_affairs", "NOT_CIVIL_AFFAIRS")
-        need = self._need(ctx, need_id)
+        need = self._live_need(ctx, need_id)
         require(need["status"] == "pending", refuse("NOT_PENDING", f"need {need_id} is {need['status']}, not pending"))
         require(type(approve) is bool, refuse("BAD_ARGS", "approve: expected true or false"))
         require(not approve or need["attested"] is not None,
@@ -352,7 +359,7 @@ class Charity(Contract):
             fund["donations"] += 1
             ctx.put(f"fund/{donation['charity']}", fund)
         else:
-            need = self._need(ctx, donation["need"])
+            need = self._live_need(ctx, donation["need"])
             need["raised"] += donation["amount"]
             ctx.put(f"need/{need['id']}", need)
         ctx.put(f"don/{donation['id']}", donation)
@@ -509,7 +516,7 @@ class Charity(Contract):
         """The beneficiary's signer or the need's verifier confirms the grant arrived, with photo or
         receipt digests."""
         grant = self._grant(ctx, grant_id)
-        need = self._need(ctx, grant["need"])
+        need = self._live_need(ctx, grant["need"])
         require(self._may_confirm(ctx, need), Forbidden(f"only the beneficiary's signer or {need['verifier']} confirms "
                                                         f"receipt of grant {grant_id}", code="NOT_CONFIRMER"))
         require(grant["status"] == "disbursed", refuse("NOT_DISBURSED", f"grant {grant_id} is {grant['status']}"))
@@ -532,7 +539,7 @@ class Charity(Contract):
         """The charity or the need's verifier closes a disbursed grant that was not delivered as
         granted; with ``returned`` the money came back and goes back to the donations it came from."""
         grant = self._grant(ctx, grant_id)
-        need = self._need(ctx, grant["need"])
+        need = self._live_need(ctx, grant["need"])
         org = ctx.require_caller().org
         require(org in (need["charity"], need["verifier"]),
                 Forbidden(f"only {need['charity']} or {need['verifier']} records an exception", code="NOT_CONFIRMER"))
