@@ -304,3 +304,15 @@ def test_a_need_frozen_by_governance_refuses_every_change_until_unfrozen(ch: Cha
     assert ch.query("need", {"need_id": need})["granted"] == 1_000  # still readable
     assert ch.chain.govern("unfreeze_object", params, yes=9)["status"] == "passed"
     ch.ok(VERIFIER, "confirm_receipt", {"grant_id": grant, "evidence": proof("receipt")})
+
+
+def test_a_grant_draws_across_many_small_donations_and_spent_ones_leave_the_pool(ch: CharityChain) -> None:
+    need = ch.open_need()
+    args, _ = anonymous_donation_args(ch.suite, ch.keys(), "many donors", 100, need=need)
+    ids = [ch.ok(CHARITY, "record_donation", args)["id"] for _ in range(230)]  # more than one page of the pool
+    grant = ch.ok(CHARITY, "grant", {"need_id": need, "kind": "funds", "amount": 22_050})
+    assert [s["donation"] for s in grant["sources"]] == ids[:221] and grant["sources"][-1]["amount"] == 50
+    assert len(ch.table("pool")) == 230 - 220
+    ch.refused(CHARITY, "grant", {"need_id": need, "kind": "funds", "amount": 951}, "OVER_MATCHED")
+    ch.ok(CHARITY, "grant", {"need_id": need, "kind": "funds", "amount": 950})
+    assert ch.table("pool") == {}

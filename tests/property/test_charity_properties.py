@@ -205,6 +205,8 @@ class CharityMachine(RuleBasedStateMachine):
             if donation["need"] is None and donation["status"] == "matched":
                 general_left += donation["remaining"]
         assert general_left == self.pool[GENERAL]
+        waiting = set(self.ch.table("pool").values())  # what a grant may draw on: matched, money left
+        assert waiting == {d["id"] for d in self.ch.table("don").values() if d["status"] == "matched" and d["remaining"]}
         fund = self.ch.table("fund").get(CHARITY, {"raised": 0, "granted": 0})
         assert fund["raised"] - fund["granted"] == general_left
 

@@ -352,7 +352,7 @@ class Charity(Contract):
     def _match(self, ctx: Context, donation: dict[str, Any]) -> None:
         """The charity confirms the money arrived: the donation counts as raised and may be granted."""
         donation.update(status="matched", matched_ms=ctx.time_ms, match_tx=ctx.tx_id.hex())
-        ctx.put(f"pool/{donation['charity']}/{donation['need'] or GENERAL}/{donation['seq']:010d}", donation["id"])
+        ctx.put(self._pool_key(donation), donation["id"])
         if donation["need"] is None:
             fund = self._fund(ctx, donation["charity"])
             fund["raised"] += donation["amount"]
@@ -445,11 +445,28 @@ class Charity(Contract):
 
     # -- grants ---------------------------------------------------------------------------------
 
-    def _available(self, ctx: Context, charity: str, pool: str) -> list[dict[str, Any]]:
-        """Matched donations of one pool (a need id or the general fund) with money left, oldest first."""
-        rows = ctx.range(f"pool/{charity}/{pool}/", limit=100_000)
-        donations = [ctx.get(f"don/{donation_id}") for _, donation_id in rows]
-        return [d for d in donations if d["remaining"] > 0]
+    @staticmethod
+    def _pool_key(donation: dict[str, Any]) -> str:
+        """Where a matched donation with money left waits to be granted, oldest first."""
+        return f"pool/{donation['charity']}/{donation['need'] or GENERAL}/{donation['seq']:010d}"
+
+    def _available(self, ctx: Context, charity: str, pool: str, want: int) -> list[dict[str, Any]]:
+        """Matched donations of one pool (a need id or the general fund) with money left, oldest
+        first, until they cover ``want`` fen (all of them if they do not)."""
+        taken: list[dict[str, Any]] = []
+        have, after = 0, ""
+        while have < want:
+            rows = ctx.range(f"pool/{charity}/{pool}/", limit=200, after=after)
+            for _, donation_id in rows:
+                donation = ctx.get(f"don/{donation_id}")
+                taken.append(donation)
+                have += donation["remaining"]
+                if have >= want:
+                    break
+            if len(rows) < 200:
+                break
+            after = rows[-1][0]
+        return taken
 
     @method
     def grant(self, ctx: Context, need_id: str, kind: str, amount: int, vendor: str = "",
@@ -471,7 +488,10 @@ class Charity(Contract):
         check_text(waybill, "waybill", 64, empty=True)
         check_text(note, "note", 500, empty=True)
         require(type(use_general) is bool, refuse("BAD_ARGS", "use_general: expected true or false"))
-        pools = self._available(ctx, charity, need_id) + (self._available(ctx, charity, GENERAL) if use_general else [])
+        pools = self._available(ctx, charity, need_id, amount)
+        earmarked = sum(d["remaining"] for d in pools)
+        if use_general and earmarked < amount:
+            pools += self._available(ctx, charity, GENERAL, amount - earmarked)
         available = sum(d["remaining"] for d in pools)
         require(amount <= available, refuse("OVER_MATCHED", f"need {need_id} has {available} fen of matched donations "
                                             f"left{'' if use_general else ' (earmarked only)'}, the grant asks {amount}"))
@@ -480,6 +500,8 @@ class Charity(Contract):
         for donation in pools:
             take = min(left, donation["remaining"])
             donation["remaining"] -= take
+            if donation["remaining"] == 0:
+                ctx.delete(self._pool_key(donation))
             donation["uses"] = [*donation["uses"], {"grant": grant_id, "need": need_id, "amount": take,
                                                     "returned": False}]
             ctx.put(f"don/{donation['id']}", donation)
@@ -566,6 +588,7 @@ class Charity(Contract):
         for source in grant["sources"]:
             donation = self._donation(ctx, source["donation"])
             donation["remaining"] += source["amount"]
+            ctx.put(self._pool_key(donation), donation["id"])
             donation["uses"] = [{**use, "returned": True} if use["grant"] == grant["id"] else use
                                 for use in donation["uses"]]
             ctx.put(f"don/{donation['id']}", donation)
