@@ -316,3 +316,9 @@ def test_a_grant_draws_across_many_small_donations_and_spent_ones_leave_the_pool
     ch.refused(CHARITY, "grant", {"need_id": need, "kind": "funds", "amount": 951}, "OVER_MATCHED")
     ch.ok(CHARITY, "grant", {"need_id": need, "kind": "funds", "amount": 950})
     assert ch.table("pool") == {}
+    pages, after = [], ""
+    while after is not None:
+        page = ch.query("donations", {"need_id": need, "after": after, "limit": 100})
+        pages.append([d["id"] for d in page["donations"]])
+        after = page["next"]
+    assert [len(p) for p in pages] == [100, 100, 30] and sum(pages, []) == ids

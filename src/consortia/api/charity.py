@@ -23,6 +23,7 @@ from consortia.ledger.records import SignedTx, compute_tx_proof
 from consortia.node.node import Node
 
 router = APIRouter(tags=["charity"])
+PAGE = 500  # donations per page
 FORMAT = Query("html", pattern="^(json|html)$", description="`html` (default) or `json` with the proofs")
 
 
@@ -59,17 +60,21 @@ def _txs_of_grant(grant: dict[str, Any]) -> list[str]:
     return [grant["tx"]] + [x["tx"] for x in (grant["confirmation"], grant["exception"]) if x]
 
 
-def need_view(node: Node, need_id: str) -> dict[str, Any]:
+def need_view(node: Node, need_id: str, after: str = "") -> dict[str, Any]:
+    """A need, one page of its donations (with, on the first, the general-fund gifts it drew on), its
+    grants, and the proofs of every transaction they name."""
     need = node.query("charity", "need", {"need_id": need_id})
     grants = node.query("charity", "grants", {"need_id": need_id})["grants"]
-    donations = node.query("charity", "donations", {"need_id": need_id})["donations"]
-    earmarked = {d["id"] for d in donations}
-    general = sorted({s["donation"] for g in grants for s in g["sources"] if s["donation"] not in earmarked})
-    donations += [node.query("charity", "donation", {"donation_id": d}) for d in general]
+    page = node.query("charity", "donations", {"need_id": need_id, "after": after, "limit": PAGE})
+    donations = page["donations"]
+    if not after:
+        general = sorted({s["donation"] for g in grants for s in g["sources"] if s["general"]})
+        donations += [node.query("charity", "donation", {"donation_id": d}) for d in general]
     txs = [need["tx"]] + [x["tx"] for x in (need["attested"], need["verified"]) if x]
     txs += [t for d in donations for t in (d["tx"], d["match_tx"]) if t]
     txs += [t for g in grants for t in _txs_of_grant(g)]
-    return {"need": need, "donations": donations, "grants": grants, "proofs": compute_tx_proofs(node, txs)}
+    return {"need": need, "donations": donations, "next": page["next"], "grants": grants,
+            "proofs": compute_tx_proofs(node, txs)}
 
 
 def donation_view(node: Node, donation_id: str) -> dict[str, Any]:
@@ -102,11 +107,12 @@ async def _serve(request: Request, format: str, build: Any, render: Any) -> Resp
 
 @router.get("/charity/needs/{need_id}", summary="A need's public page (no login)",
             responses={200: {"content": {"text/html": {}, "application/json": {}}}})
-async def need_page(request: Request, need_id: str, format: str = FORMAT) -> Response:  # noqa: A002
-    """Raised, granted and confirmed; every donation with its path to grants and their receipt;
-    every transaction checked against its block. No beneficiary data."""
+async def need_page(request: Request, need_id: str, format: str = FORMAT,  # noqa: A002
+                    after: str = Query("", max_length=64, description="the `next` of the previous page")) -> Response:
+    """Raised, granted and confirmed; every donation with its path to grants and their receipt, 500
+    to a page; every transaction checked against its block. No beneficiary data."""
     node = _node(request)
-    return await _serve(request, format, lambda: need_view(node, need_id), render_need)
+    return await _serve(request, format, lambda: need_view(node, need_id, after), render_need)
 
 
 @router.get("/charity/donations/{donation_id}", summary="Where a donation went (no login)",

@@ -343,7 +343,7 @@ class Charity(Contract):
                     "remaining": amount, "uses": [], "recorded_by": ctx.require_caller().id, "recorded_ms": ctx.time_ms,
                     "tx": ctx.tx_id.hex(), "status": "recorded", "matched_ms": None, "match_tx": None, **fields}
         ctx.put(f"don/{donation_id}", donation)
-        ctx.put(f"dn/{need_id or GENERAL}/{seq:010d}", donation_id)
+        ctx.put(f"dn/{charity}/{need_id or GENERAL}/{seq:010d}", donation_id)
         if target is not None:
             target["donations"] += 1
             ctx.put(f"need/{need_id}", target)
@@ -640,15 +640,19 @@ class Charity(Contract):
         return {**donation, "uses": uses}
 
     @query
-    def donations(self, ctx: Context, need_id: str = "", charity: str = "") -> dict[str, Any]:
-        """Public: the donations to a need (or to ``charity``'s general fund), oldest first."""
+    def donations(self, ctx: Context, need_id: str = "", charity: str = "", after: str = "",
+                  limit: int = 500) -> dict[str, Any]:
+        """Public: the donations to a need (or to ``charity``'s general fund), oldest first, ``limit``
+        at a time; ``next`` is the ``after`` of the next page."""
+        require(type(limit) is int and 0 < limit <= MAX_LIST, refuse("BAD_ARGS", f"limit: 1 to {MAX_LIST}"))
         if need_id:
-            self._need(ctx, need_id)
+            charity = self._need(ctx, need_id)["charity"]
         else:
             require(self._role(ctx, charity, "charity"), refuse("NOT_CHARITY", f"{charity!r:.64} is not a charity"))
-        rows = ctx.range(f"dn/{need_id or GENERAL}/", limit=MAX_LIST)
-        found = [public_donation(ctx.get(f"don/{donation_id}")) for _, donation_id in rows]
-        return {"donations": [d for d in found if need_id or d["charity"] == charity]}
+        prefix = f"dn/{charity}/{need_id or GENERAL}/"
+        rows = ctx.range(prefix, limit=limit, after=prefix + after if after else "")
+        return {"donations": [public_donation(ctx.get(f"don/{donation_id}")) for _, donation_id in rows],
+                "next": rows[-1][0][len(prefix):] if len(rows) == limit else None}
 
     @query
     def grants(self, ctx: Context, need_id: str) -> dict[str, Any]:

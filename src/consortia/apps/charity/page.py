@@ -120,7 +120,9 @@ def render_need(view: dict[str, Any], proofs: dict[str, dict[str, Any]], now_ms:
                           f"<br>{_evidence(confirm.get('evidence', []))}</td></tr>")
     body = (head + "<h2>Donations and where they went</h2><table><tr><th>Donation</th><th>Donor</th>"
             "<th class='num'>Amount</th><th>Recorded</th><th>Path</th></tr>" + "".join(don_rows) + "</table>"
-            "<h2>Grants</h2><table><tr><th>Grant</th><th>What</th><th>To</th><th class='num'>Amount</th>"
+            + (f"<p><a href='/charity/needs/{escape(need['id'])}?after={escape(view['next'])}'>More donations</a></p>"
+               if view.get("next") else "")
+            + "<h2>Grants</h2><table><tr><th>Grant</th><th>What</th><th>To</th><th class='num'>Amount</th>"
             "<th>Disbursed</th><th>Receipt</th></tr>" + "".join(grant_rows) + "</table>")
     return _page(need["title"], body)
 
