@@ -133,3 +133,62 @@ def test_bad_input_unauthorised_callers_and_replays_change_nothing(demo: Demo) -
         anonymous.query("charity", "overview", {})
     assert unsigned.value.code == "UNAUTHENTICATED"
     assert get_suite(node.genesis["suite"]).name == node.genesis["suite"]
+
+
+def test_a_need_from_publication_to_confirmed_goods_through_the_cli_and_the_sdk(demo: Demo, tmp_path: Any) -> None:
+    from consortia.apps.charity import sdk
+    from consortia.apps.charity.donor import compute_pseudonym
+    from consortia.node.home import load_sealing_key
+
+    node, _ = demo
+    report = tmp_path / "assessment.pdf"
+    report.write_bytes(b"%PDF school heating assessment")
+
+    def ok(*args: str) -> Any:
+        result = cli_run(node, *args, "--json")
+        assert result.exit_code == 0, result.output
+        return json.loads(result.output)
+
+    need = ok("charity", "need", "publish", "--title", "Stoves for Yixian school", "--purpose", "Two coal-free stoves",
+              "--beneficiary-id", "Yixian school 3", "--verifier", AUTHORITY, "--target", "8000.50",
+              "--item", "electric stove:2:set", "--evidence", str(report), "--as", f"{CHARITY}/admin")
+    assert need["target_fen"] == 800_050 and need["items"] == [{"name": "electric stove", "quantity": 2, "unit": "set"}]
+    assert need["evidence"][0]["label"] == "assessment.pdf" and len(need["evidence"][0]["digest"]) == 64
+    with Client.from_home(node.home, f"{AUTHORITY}/clerk", node.url) as clerk:
+        pseudonym = compute_pseudonym(clerk.suite, need["salt"], "Yixian school 3")  # the verifier recomputes it
+    assert pseudonym == need["beneficiary"]
+    ok("charity", "need", "attest", need["id"], "--beneficiary", pseudonym, "--as", f"{AUTHORITY}/clerk")
+    ok("charity", "need", "verify", need["id"], "--approve", "--as", f"{AUTHORITY}/admin")
+    slip = tmp_path / "slip.pdf"
+    slip.write_bytes(b"transfer slip")
+    pledge = ok("charity", "pledge", CHARITY, "5000", "--need", need["id"], "--as", "pudong-bank/admin")
+    gift = ok("charity", "donate", CHARITY, "5000", "--need", need["id"], "--slip", str(slip), "--pledge", pledge["id"],
+              "--as", "pudong-bank/admin")
+    ok("charity", "match", gift["id"], "--as", f"{CHARITY}/admin")
+    with Client.from_home(node.home, f"{CHARITY}/admin", node.url) as charity:
+        anonymous = sdk.record_anonymous_donation(charity, "Wu Gang, resident id 1301...", 300_050, need=need["id"])
+    grant = ok("charity", "grant", need["id"], "8000", "--goods", "--item", "electric stove:2:set", "--vendor",
+               "huaxin-mart", "--waybill", "YD8800000001", "--as", f"{CHARITY}/admin")
+    assert [s["donation"] for s in grant["sources"]] == [gift["id"], anonymous["donation"]["id"]]
+    photo = tmp_path / "stoves.jpg"
+    photo.write_bytes(b"two stoves installed")
+    done = ok("charity", "confirm", grant["id"], "--evidence", str(photo), "--evidence",
+              "signed note=sha-256:" + "ab" * 32, "--as", f"{AUTHORITY}/clerk")
+    assert [e["label"] for e in done["confirmation"]["evidence"]] == ["stoves.jpg", "signed note"]
+    shown = cli_run(node, "charity", "donation", anonymous["donation"]["id"])
+    assert shown.exit_code == 0 and "confirmed" in shown.output and "3/3 transactions proved" in shown.output
+    with Client.from_home(node.home, f"{AUTHORITY}/admin", node.url) as authority:
+        key = load_sealing_key(node.home, authority.suite, AUTHORITY)
+        assert key is not None
+        opened = sdk.disclose_donor(authority, key, anonymous["donation"]["id"])
+        path = sdk.donation_path(authority, anonymous["donation"]["id"])
+        page = sdk.need_page(authority, need["id"])
+    assert opened["donor"] == "Wu Gang, resident id 1301..." and opened["verified"]
+    assert path["donation"]["uses"][0]["status"] == "confirmed"
+    assert page["need"]["confirmed"] == 800_000 and all(p["verified"] for p in page["proofs"].values())
+    bad = cli_run(node, "charity", "grant", need["id"], "1", "--goods", "--item", "stove", "--as", f"{CHARITY}/admin")
+    assert bad.exit_code == 3 and "BAD_ITEMS" in bad.output
+    left = ok("charity", "grant", need["id"], "0.50", "--as", f"{CHARITY}/admin")
+    ok("charity", "exception", left["id"], "--reason", "returned", "--note", "account closed", "--returned",
+       "--as", f"{CHARITY}/admin")
+    ok("charity", "need", "close", need["id"], "--as", f"{CHARITY}/admin")
