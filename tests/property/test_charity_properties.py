@@ -51,6 +51,7 @@ class CharityMachine(RuleBasedStateMachine):
         self.needs = [self.ch.open_need(confirm_days=3) for _ in range(2)]
         self.pool: dict[str, int] = {GENERAL: 0, **{n: 0 for n in self.needs}}  # matched money left
         self.recorded: list[str] = []  # organisations' donations not matched yet
+        self.granted: list[str] = []  # grant ids in the order they were made (ids vary with the sealed bytes)
         self.feed()
 
     def teardown(self) -> None:
@@ -87,7 +88,8 @@ class CharityMachine(RuleBasedStateMachine):
         return sorted(self.ch.table("grant").values(), key=lambda g: g["id"])
 
     def disbursed(self) -> list[str]:
-        return [g["id"] for g in self.grants() if g["status"] == "disbursed"]
+        grants = self.ch.table("grant")
+        return [g for g in self.granted if grants[g]["status"] == "disbursed"]
 
     # -- rules ----------------------------------------------------------------------------------
 
@@ -136,6 +138,7 @@ class CharityMachine(RuleBasedStateMachine):
                    if goods else {})}
         grant = self.run(CHARITY, "grant", args, expect=expect)
         if grant is not None:
+            self.granted.append(grant["id"])
             earmarked = min(amount, self.pool[need])
             self.pool[need] -= earmarked
             self.pool[GENERAL] -= amount - earmarked
