@@ -322,3 +322,5 @@ def test_a_grant_draws_across_many_small_donations_and_spent_ones_leave_the_pool
         pages.append([d["id"] for d in page["donations"]])
         after = page["next"]
     assert [len(p) for p in pages] == [100, 100, 30] and sum(pages, []) == ids
+    for odd in ("\x00", "\U0010ffff", "../../don"):
+        assert ch.query("donations", {"need_id": need, "after": odd})["next"] is None
