@@ -193,6 +193,10 @@ def up(home: Path, host: str, port: int, init_missing: bool, crypto: str, log_le
 
         waybilled = seed_waybill_demo(node, Path(home))  # a cold-chain waybill, delivered and financed
         sent += waybilled["transactions"]
+        from consortia.node.demo_charity import seed_charity_demo
+
+        charity = seed_charity_demo(node, Path(home))
+        sent += charity["transactions"]
         node.stop()
         node = make_node()
         click.echo(f"Recorded {sent + traced['transactions'] + invoiced['transactions']} demo transactions: supply "
@@ -201,6 +205,8 @@ def up(home: Path, host: str, port: int, init_missing: bool, crypto: str, log_le
         if contracts["transactions"]:
             click.echo("  a member's contract installed by vote: warehouse_receipt (consortia contract list; "
                        "the console's Contracts page)")
+        click.echo("  charity: a need funded by several donors, granted and confirmed: "
+                   f"http://{host}:{port}{charity['need_page']}")
         if invoiced["verify_page"]:
             click.echo(f"  e-invoices: {invoiced['transactions']} transactions; an invoice's public check: "
                        f"http://{host}:{port}{invoiced['verify_page']}")
@@ -533,6 +539,9 @@ def _register_more() -> None:
     from consortia.cli.waybill import waybill
 
     cli.add_command(waybill)
+    from consortia.cli.charity import charity
+
+    cli.add_command(charity)
 
 
 _register_more()

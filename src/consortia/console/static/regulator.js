@@ -111,6 +111,7 @@ const RULES = {
   waybill_temperature: "Waybill temperature excursion",
   waybill_exception: "Waybill package exception",
   waybill_disputed: "Waybill disputed",
+  grant_unconfirmed: "Charity grant not confirmed in time",
 };
 
 /** One line about what happened, from the alert's rule and detail. */
@@ -127,6 +128,7 @@ function alertSummary(a) {
     case "waybill_temperature": return `waybill ${d.number}: ${d.temperature_c10 / 10} °C outside ${d.min_c10 / 10} to ${d.max_c10 / 10} °C (${d.carrier})`;
     case "waybill_exception": return `waybill ${d.number}: ${d.kind} ${d.delta} package(s), ${d.packages} left (${d.by})`;
     case "waybill_disputed": return `waybill ${d.number} disputed by ${d.by}`;
+    case "grant_unconfirmed": return `grant ${d.grant} of need ${d.need}: ${yuan(d.amount)} unconfirmed since ${when(d.confirm_by_ms)}`;
     case "node_disagrees": return `this node has ${String(d.ours || "").slice(0, 12)}…; others attested differently`;
     default: return JSON.stringify(d).slice(0, 200);
   }
