@@ -264,6 +264,12 @@ def test_every_route_answers_errors_in_one_shape(http: httpx.Client) -> None:
         **{("/invoice/invoices/{number}", "get"): dict(path="/invoice/invoices/123"),
            ("/invoice/verify/{number}", "get"): dict(path="/invoice/verify/123"),
            ("/invoice/check", "post"): dict(content=b"{")},  # invoice
+        **{("/waybills", "get"): dict(params={"status": "lost"}),
+           **{(f"/waybills/{{number}}{tail}", "get"): dict(path=f"/waybills/no%20such{tail}")
+              for tail in ("", "/epcis", "/receivable", "/note")}},  # waybill
+        **{("/charity/needs/{need_id}", "get"): dict(path="/charity/needs/nope", params={"format": "json"}),
+           ("/charity/donations/{donation_id}", "get"): dict(path="/charity/donations/nope",
+                                                             params={"format": "json"})},  # charity
     }
     healthy_only = {("/chain", "get"), ("/health", "get"), ("/contracts", "get"), ("/metrics", "get")}
     routes = {(p, m) for p, ops in spec["paths"].items() for m in ops}

@@ -15,7 +15,8 @@ from consortia.api.auth import require_regulator
 
 router = APIRouter(tags=["regulator"])
 RULES = ("^(double_financing|over_value|voucher_overdue|volume_spike|sensor_breach|recall|node_disagrees"
-         "|double_reimbursement|invoice_flagged|invoice_voided|over_quota)$")
+         "|double_reimbursement|invoice_flagged|invoice_voided|over_quota"
+         "|waybill_temperature|waybill_exception|waybill_disputed|grant_unconfirmed)$")
 
 
 @router.get("/alerts", summary="Risk alerts (regulators only)")

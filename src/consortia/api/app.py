@@ -127,6 +127,10 @@ def create_app(node: Node, *, manage_node: bool = True) -> FastAPI:
     app.include_router(evidence_router)
     from consortia.api.invoice import router as invoice_router  # invoice documents, public verification page
     app.include_router(invoice_router)
+    from consortia.api.waybill import router as waybill_router  # waybills, their EPCIS rendering, the printable note
+    app.include_router(waybill_router)
+    from consortia.api.charity import router as charity_router  # public need and donation pages
+    app.include_router(charity_router)
     from consortia.api.console import router as console_router  # the web console at /console (ADR 0010)
     app.include_router(console_router)
     from consortia.api.members import router as members_router  # onboarding hosted SMEs (ADR 0023)

@@ -40,6 +40,7 @@ from starlette.concurrency import run_in_threadpool
 
 from consortia.api.auth import caller_of
 from consortia.api.responses import OrjsonResponse
+from consortia.api.waybill import verify_waybill_steps, with_waybill_steps
 from consortia.apps.trace.document import PreparedCapture, prepare_capture, query_document
 from consortia.apps.trace.eventhash import compute_event_hash
 from consortia.apps.trace.jsonexact import loads_exact
@@ -548,7 +549,9 @@ async def consumer_page(request: Request, path: str) -> Response:
         if html:
             return HTMLResponse(render_error(exc.status, exc.message), status_code=exc.status)
         raise
-    proofs = await run_in_threadpool(_verify_steps, node, journey["steps"])
+    journey = await run_in_threadpool(with_waybill_steps, node, journey)  # its pallets' waybill steps (ADR 0017)
+    proofs = await run_in_threadpool(_verify_steps, node, [s for s in journey["steps"] if s.get("source") != "waybill"])
+    proofs.update(await run_in_threadpool(verify_waybill_steps, node, journey["steps"]))
     if html:
         return HTMLResponse(render_journey(journey, proofs))
     return OrjsonResponse({**journey, "proofs": proofs})

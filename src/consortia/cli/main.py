@@ -189,6 +189,14 @@ def up(home: Path, host: str, port: int, init_missing: bool, crypto: str, log_le
         click.echo(f"Trade finance demo: declaration {traded['declaration']} financed by two banks, an over-quota draw "
                    f"refused, credit {traded['credit'][:12]} paid; {len(traded['smes'])} SMEs hosted by yunlian-platform")
         sent += traded["transactions"]
+        from consortia.node.demo_waybill import seed_waybill_demo
+
+        waybilled = seed_waybill_demo(node, Path(home))  # a cold-chain waybill, delivered and financed
+        sent += waybilled["transactions"]
+        from consortia.node.demo_charity import seed_charity_demo
+
+        charity = seed_charity_demo(node, Path(home))
+        sent += charity["transactions"]
         node.stop()
         node = make_node()
         click.echo(f"Recorded {sent + traced['transactions'] + invoiced['transactions']} demo transactions: supply "
@@ -197,9 +205,13 @@ def up(home: Path, host: str, port: int, init_missing: bool, crypto: str, log_le
         if contracts["transactions"]:
             click.echo("  a member's contract installed by vote: warehouse_receipt (consortia contract list; "
                        "the console's Contracts page)")
+        click.echo("  charity: a need funded by several donors, granted and confirmed: "
+                   f"http://{host}:{port}{charity['need_page']}")
         if invoiced["verify_page"]:
             click.echo(f"  e-invoices: {invoiced['transactions']} transactions; an invoice's public check: "
                        f"http://{host}:{port}{invoiced['verify_page']}")
+        click.echo(f"  waybill {waybilled['waybill']} ({waybilled['transactions']} transactions), its journey: "
+                   f"http://{host}:{port}{waybilled['consumer_page']}")
     base = f"{'https' if tls else 'http'}://{host}:{port}"
     click.echo(f"Consortia node for chain {node.chain_id} at height {node.store.height()} ({node.mode} ordering)")
     click.echo(f"  API       {base}/chain")
@@ -524,6 +536,12 @@ def _register_more() -> None:
 
     cli.add_command(trade)
     cli.add_command(members)
+    from consortia.cli.waybill import waybill
+
+    cli.add_command(waybill)
+    from consortia.cli.charity import charity
+
+    cli.add_command(charity)
 
 
 _register_more()

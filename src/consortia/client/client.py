@@ -268,6 +268,25 @@ class Client:
         document = self._request("GET", f"/epcis/events/{quote(event_id, safe='')}", signed=True).json()
         return document["epcisBody"]["queryResults"]["resultsBody"]["eventList"][0]  # type: ignore[no-any-return]
 
+    # -- logistics waybills (signed reads) -----------------------------------------------
+
+    def waybill(self, number: str) -> dict[str, Any]:
+        """One waybill with its steps (``GET /waybills/{number}``), for its parties, funders and regulators."""
+        return self._request("GET", f"/waybills/{quote(number, safe='')}", signed=True).json()  # type: ignore[no-any-return]
+
+    def waybills(self, status: str = "") -> list[dict[str, Any]]:
+        """The caller's waybills, as consignor, carrier or consignee (``GET /waybills``)."""
+        params = {"status": status} if status else None
+        return self._request("GET", "/waybills", params=params, signed=True).json()["waybills"]  # type: ignore[no-any-return]
+
+    def waybill_epcis(self, number: str) -> dict[str, Any]:
+        """The waybill's steps as an EPCISDocument (numbers as JSON numbers)."""
+        return self._request("GET", f"/waybills/{quote(number, safe='')}/epcis", signed=True).json()  # type: ignore[no-any-return]
+
+    def waybill_receivable(self, number: str) -> dict[str, Any]:
+        """The receivable a closed waybill carries: what its first carrier registers with ``scf``."""
+        return self._request("GET", f"/waybills/{quote(number, safe='')}/receivable", signed=True).json()  # type: ignore[no-any-return]
+
 
 def signed_target(url: httpx.URL | str) -> str:
     """The path and query as they go on the wire (percent-encoded): what a signed read covers."""

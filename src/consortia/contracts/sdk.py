@@ -235,6 +235,13 @@ class Context:
     def has(self, key: str) -> bool:
         return self._state.get(self._key(key)) is not None
 
+    def read_other(self, contract: str, key: str) -> Any:
+        """Another contract's stored value under ``key`` (None if absent), read-only: how one app
+        checks a record of another, e.g. ``scf`` a waybill offered as a receivable (ADR 0017)."""
+        require(type(contract) is str and contract.isidentifier(), refuse("BAD_ARGS", "contract: expected a name"))
+        raw = self._state.get(contract + "/" + self._key(key)[len(self._prefix):])
+        return None if raw is None else codec.decode_trusted(raw)
+
     def put(self, key: str, value: Any) -> None:
         self._check_writable()
         self._state.put(self._key(key), codec.encode(value))

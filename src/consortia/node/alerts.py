@@ -13,10 +13,14 @@ Rules (each tested):
   its recent average (at least ``spike_min`` and ``spike_factor`` times the average: the chain
   config's ``alert_spike_min`` and ``alert_spike_factor``, followed as governance changes them);
 - ``sensor_breach`` and ``recall``: traceability readings out of range, recalled lots;
+- ``waybill_temperature``, ``waybill_exception``, ``waybill_disputed``: a waybill checkpoint
+  outside the goods' temperature range, packages lost, found or damaged, a delivery disputed;
 - ``node_disagrees``: an organisation attested a block hash other than this node's;
 - ``double_reimbursement``: a second claim or reimbursement of an invoice (refused with
   ``ALREADY_CLAIMED`` or ``ALREADY_REIMBURSED``); ``invoice_flagged`` and ``invoice_voided``: the tax
-  authority flagged or voided an invoice.
+  authority flagged or voided an invoice;
+- ``grant_unconfirmed``: a charity grant not confirmed (nor closed by an exception) by its
+  deadline, in block time (``alerts_charity.py``).
 
 Alerts derived from blocks are the same on every node; each node keeps them in its own store
 and serves them on ``/alerts`` and as a Server-Sent Events stream, and POSTs each to the
@@ -43,6 +47,7 @@ from typing import Any
 import httpx
 
 from consortia.ledger.store import Store
+from consortia.node.alerts_charity import GrantWatch
 from consortia.types import codec
 
 log = logging.getLogger(__name__)
@@ -53,6 +58,8 @@ EVENTS = {("scf", "VoucherOverdue"): "voucher_overdue", ("trace", "SensorAlert")
           ("trace", "LotRecalled"): "recall"}
 REFUSALS.update({"ALREADY_CLAIMED": "double_reimbursement", "ALREADY_REIMBURSED": "double_reimbursement"})  # invoice
 EVENTS.update({("invoice", "InvoiceFlagged"): "invoice_flagged", ("invoice", "InvoiceVoided"): "invoice_voided"})
+EVENTS.update({("waybill", "TemperatureExcursion"): "waybill_temperature",  # apps/waybill (ADR 0017)
+               ("waybill", "PackagesException"): "waybill_exception", ("waybill", "WaybillDisputed"): "waybill_disputed"})
 MINUTE_MS = 60_000
 
 
@@ -81,6 +88,7 @@ class Alerts:
             self._minutes[org].extend((m, c) for m, c in window)
         derived = self._meta("derived_height")
         self._derived = derived_from if derived is None else int(derived)
+        self._grants = GrantWatch(self._meta("charity_grants"))
         self._webhooks = list(webhooks or [])
         self._wake = threading.Event()
         self._closing = False
@@ -139,10 +147,12 @@ class Alerts:
                 if rule:
                     found.append((rule, org, receipt["tx_id"], event["data"]))
         found += self._volume(time_ms, per_org)
+        found += self._grants.on_block(time_ms, receipts)
         self._follow_config(receipts)
         volume = {org: [list(p) for p in window] for org, window in sorted(self._minutes.items())}
         return self._record(height, time_ms, found, {"derived_height": str(height).encode(),
                                                       "volume": codec.encode(volume),
+                                                      "charity_grants": self._grants.dump(),
                                                       "spike": codec.encode([self.spike_min, self.spike_factor])})
 
     def _follow_config(self, receipts: list[dict[str, Any]]) -> None:

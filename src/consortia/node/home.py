@@ -71,6 +71,9 @@ APP_DEMO_ORGS: list[dict[str, str]] = [
     {"id": "huitong-bank", "name": "Shanghai Huitong Bank Co., Ltd.", "kind": "funder", "uscc": "91310000MA1HT0902K"},
     {"id": "yunlian-platform", "name": "Hangzhou Yunlian SME Supply Chain Services Co., Ltd.", "kind": "member",
      "uscc": "91330100MA2YL0520F"},
+    # Waybills (issue 17): Huaxin Mart's parent, a core enterprise that pays its stores' inbound freight.
+    {"id": "huaxin-group", "name": "Shanghai Huaxin Commercial Group Co., Ltd.", "kind": "core",
+     "uscc": "91310000MA1HX0601N"},
 ]
 DEMO_ORGS_ALL = DEMO_ORGS + TRACE_DEMO_ORGS
 DEMO_ORG_COUNT = len(DEMO_ORGS)  # what `consortia up --init` creates today

@@ -42,16 +42,17 @@ MAX_PENDING = 200_000
 
 
 def default_contracts() -> dict[str, Contract]:
+    """The built-in contracts: the system ones, kv, and every industry app."""
+    from consortia.apps.charity import Charity
     from consortia.apps.evidence import Evidence
     from consortia.apps.hosted import HostedMembers
+    from consortia.apps.invoice.contract import Invoices
     from consortia.apps.scf import SupplyChainFinance
     from consortia.apps.trace import Traceability
     from consortia.apps.trade import TradeFinance
-    contracts: list[Contract] = [Governance(), Membership(), KeyValue(), SupplyChainFinance(), Traceability(), RealName(),
-                                 Evidence()]
-    from consortia.apps.invoice.contract import Invoices  # e-invoices (issue 15)
-    contracts.append(Invoices())
-    contracts += [TradeFinance(), HostedMembers()]
+    from consortia.apps.waybill import Waybills
+    contracts: list[Contract] = [Governance(), Membership(), KeyValue(), RealName(), SupplyChainFinance(), Traceability(),
+                                 Evidence(), Invoices(), TradeFinance(), HostedMembers(), Waybills(), Charity()]
     return {c.name: c for c in contracts}
 
 

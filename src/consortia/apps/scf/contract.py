@@ -16,12 +16,13 @@ from __future__ import annotations
 from typing import Any
 
 from consortia.apps.scf.codes import is_valid_uscc
+from consortia.apps.waybill.receivable import check_waybill_receivable
 from consortia.contracts.sdk import Context, Contract, method, query, refuse, require
 from consortia.errors import Forbidden, NotFound
 
 ROLES = ("core", "supplier", "funder", "regulator")
 BOUND_ROLES = ("core", "funder", "regulator")  # seats only the organisation kind (genesis or a vote) gives
-DOC_KINDS = ("contract", "invoice", "delivery", "customs")
+DOC_KINDS = ("contract", "invoice", "delivery", "customs", "waybill")
 DIGEST_ALGORITHMS = {"sha-256": 64, "sm3": 64}
 FINANCING_KINDS = ("factoring", "pledge")
 DAY_MS = 24 * 3600 * 1000
@@ -180,6 +181,8 @@ class SupplyChainFinance(Contract):
                 refuse("BAD_DIGEST", f"digest: expected {DIGEST_ALGORITHMS[algorithm]} lowercase hex characters"))
         self._amount(amount, "amount")
         self._party(ctx, counterparty)
+        if kind == "waybill":  # a carrier's charges on a closed waybill (ADR 0017)
+            check_waybill_receivable(ctx, number, issuer, digest, algorithm, amount, counterparty)
         doc_id = f"{issuer}:{kind}:{number}"
         require(not ctx.has(f"doc/{doc_id}"), refuse("DOCUMENT_EXISTS", f"{doc_id} is already registered"))
         seen = ctx.get(f"digest/{algorithm}:{digest}")

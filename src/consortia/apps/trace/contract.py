@@ -26,7 +26,7 @@ from decimal import Decimal
 from typing import Any
 
 from consortia.apps.trace.eventhash import compute_event_hash, is_event_hash
-from consortia.apps.trace.graph import MAX_ROWS, TIME_OFFSET, Walk, backward, forward, index_rows, last_seen, time_key
+from consortia.apps.trace.graph import MAX_ROWS, NEVER, TIME_OFFSET, Walk, backward, forward, index_rows, last_seen, time_key
 from consortia.apps.trace.identifiers import BadIdentifier, describe_key, key_of, normalise_gtin, parse_gs1
 from consortia.apps.trace.jsonexact import dumps_exact, loads_exact
 from consortia.apps.trace.model import decimal_of, keys_with_roles, summarise
@@ -750,7 +750,7 @@ class Traceability(Contract):
                 "product": ({k: product[k] for k in ("name", "category", "description", "ranges")} |
                             {"brand": brand["name"] if brand else product["brand_owner"]}) if product else None,
                 "recall": ctx.get(f"recall/{lot_key}") if lot_key else None, "steps": steps,
-                "truncated": bool(walk and walk.truncated)}
+                "containers": _containers(walk) if walk else [], "truncated": bool(walk and walk.truncated)}
 
     def _step(self, ctx: Context, rec: dict[str, Any]) -> dict[str, Any]:
         place_key = rec["biz_location"] or rec["read_point"]
@@ -810,6 +810,13 @@ class Traceability(Contract):
     @query
     def context_url(self, ctx: Context) -> str:
         return CONTEXT_URL
+
+
+def _containers(walk: Walk) -> list[dict[str, Any]]:
+    """The containers (pallets, cases) the package travelled in and when: what other records of
+    those containers, such as a waybill's steps, may add to its journey (ADR 0017)."""
+    spans = sorted({span for carried in walk.carriers.values() for span in carried})
+    return [{"key": key, "from_ms": lo, "to_ms": None if hi >= NEVER else hi} for key, lo, hi in spans]
 
 
 _HEX = re.compile(r"(?:[0-9a-f]{2})+")

@@ -10,6 +10,8 @@ import * as evidence from "./evidence.js";
 import * as contracts from "./contracts.js";
 import * as invoice from "./invoice.js";
 import * as trade from "./trade.js";
+import * as waybill from "./waybill.js";
+import * as charity from "./charity.js";
 
 const routes = [
   [/^\/?$/, "explorer", (m) => explorer.overview()],
@@ -28,8 +30,12 @@ const routes = [
   [/^\/trade$/, "trade", () => trade.home()],
   [/^\/evidence\/([0-9a-f]{64})$/, "evidence", (m) => evidence.home(m[1])],
   [/^\/invoice$/, "invoice", () => invoice.home()],
+  [/^\/charity$/, "charity", () => charity.home()],
+  [/^\/charity\/([0-9a-f]{32})(?:\?\d*)?$/, "charity", (m) => charity.need(m[1])],
   [/^\/journey\/(\d{8,14})(?:\/([^/]+))?(?:\/([^/]+))?$/, "trace",
     (m) => trace.journey(m[1], m[2] && decodeURIComponent(m[2]), m[3] && decodeURIComponent(m[3]))],
+  [/^\/waybill$/, "waybill", () => waybill.home()],
+  [/^\/waybill\/([A-Za-z0-9._%-]+)$/, "waybill", (m) => waybill.detail(decodeURIComponent(m[1]))],
 ];
 
 

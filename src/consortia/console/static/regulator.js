@@ -4,6 +4,7 @@ import {
   session, get, query, el, table, section, fill, yuan, when, badge, card, empty, ApiError, authHeader, signedIn, onLeave,
   words,
 } from "./lib.js";
+import { regulatorPanel as waybillPanel } from "./waybill.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 const COLOURS = ["#2563eb", "#16a34a", "#d97706", "#9333ea", "#dc2626", "#0891b2", "#65a30d", "#db2777"];
@@ -107,6 +108,10 @@ const RULES = {
   double_reimbursement: "Invoice claimed or reimbursed twice",
   invoice_flagged: "Invoice flagged by the tax authority",
   invoice_voided: "Invoice voided by the tax authority",
+  waybill_temperature: "Waybill temperature excursion",
+  waybill_exception: "Waybill package exception",
+  waybill_disputed: "Waybill disputed",
+  grant_unconfirmed: "Charity grant not confirmed in time",
 };
 
 /** One line about what happened, from the alert's rule and detail. */
@@ -120,6 +125,10 @@ function alertSummary(a) {
     case "recall": return `GTIN ${d.gtin} lot ${d.lot}: ${d.reason || "no reason given"}`;
     case "double_reimbursement": return `${d.call || ""} of invoice ${(d.args || {}).number || ""} refused: ${words(d.code, d.message)}`;
     case "invoice_flagged": case "invoice_voided": return `invoice ${d.number} (${d.seller || ""} → ${d.buyer || ""}): ${d.reason}`;
+    case "waybill_temperature": return `waybill ${d.number}: ${d.temperature_c10 / 10} °C outside ${d.min_c10 / 10} to ${d.max_c10 / 10} °C (${d.carrier})`;
+    case "waybill_exception": return `waybill ${d.number}: ${d.kind} ${d.delta} package(s), ${d.packages} left (${d.by})`;
+    case "waybill_disputed": return `waybill ${d.number} disputed by ${d.by}`;
+    case "grant_unconfirmed": return `grant ${d.grant} of need ${d.need}: ${yuan(d.amount)} unconfirmed since ${when(d.confirm_by_ms)}`;
     case "node_disagrees": return `this node has ${String(d.ours || "").slice(0, 12)}…; others attested differently`;
     default: return JSON.stringify(d).slice(0, 200);
   }
@@ -253,5 +262,6 @@ export async function home() {
     section("Volumes per app over time", volumesBox),
     section("Financing exposure per core enterprise", exposureBox),
     section("Traceability: recalls and alerts", traceBox),
+    section("Logistics waybills: disputes, excursions, exceptions", waybillPanel()),
   ];
 }

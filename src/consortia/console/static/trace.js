@@ -109,12 +109,20 @@ async function recallReport(gtin, lot) {
   ];
 }
 
+/** A package's journey as the consumer page serves it: its trace steps and the steps of the waybills
+ *  that carried its pallets (ADR 0017), with each step's proof. */
+async function journeyOf(args) {
+  const path = `/01/${encodeURIComponent(args.gtin)}` + (args.lot ? `/10/${encodeURIComponent(args.lot)}` : "")
+    + (args.serial ? `/21/${encodeURIComponent(args.serial)}` : "");
+  return get(`${path}?format=json`);
+}
+
 /** The journey page for a search (GTIN, optional lot and serial). */
 export async function journey(gtin, lot, serial) {
   const args = { gtin };
   if (lot) args.lot = lot;
   if (serial) args.serial = serial;
-  return [el("h1", {}, "Product journey"), el("div", { id: "journey-box" }, journeyView(await query("trace", "journey", args)))];
+  return [el("h1", {}, "Product journey"), el("div", { id: "journey-box" }, journeyView(await journeyOf(args)))];
 }
 
 /** Sign an EPCIS document's capture as the signed-in member, submit it, follow the job with ``bar``. */
@@ -279,7 +287,7 @@ export async function home() {
     const args = { gtin: d.gtin.trim() };
     if (d.lot.trim()) args.lot = d.lot.trim();
     if (d.serial.trim()) args.serial = d.serial.trim();
-    fill(journeyBox, async () => journeyView(await query("trace", "journey", args)));
+    fill(journeyBox, async () => journeyView(await journeyOf(args)));
   });
   return [
     el("h1", {}, "Traceability"),
