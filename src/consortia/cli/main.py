@@ -19,6 +19,7 @@ from consortia.cli.common import (
     identity_option,
     json_option,
     parse_json_arg,
+    time_zone,
     url_option,
 )
 from consortia.errors import ConsortiaError
@@ -30,8 +31,9 @@ def client_for(home: Path, url: str, identity: str | None = None, need_identity:
 
     urls = [u.strip().rstrip("/") for u in url.split(",") if u.strip()]
     if need_identity and identity is None:
-        admins = [i for i in list_identities(home) if i.endswith("/admin")]
-        identity = admins[0] if admins else None
+        identity = default_identity(home, list_identities(home))
+        if identity is not None:  # say who signs: a default nobody chose must not go unnoticed
+            click.echo(f"signing as {identity} (the default; choose with --as)", err=True)
     if (Path(home) / "genesis.json").exists():
         return Client.from_home(home, identity, urls)
     if need_identity:
@@ -39,6 +41,16 @@ def client_for(home: Path, url: str, identity: str | None = None, need_identity:
 
         raise NotFound(f"no consortium at {home}; signing needs its identities (use --dir)", code="NOT_INITIALISED")
     return Client(urls)
+
+
+def default_identity(home: Path, identities: list[str]) -> str | None:
+    """The first genesis organisation's admin (the core enterprise in the demo), else any admin."""
+    admins = [i for i in identities if i.endswith("/admin")]
+    try:
+        first = json.loads((Path(home) / "genesis.json").read_text())["orgs"][0]["id"]
+    except (OSError, ValueError, KeyError, IndexError, TypeError):
+        first = None
+    return f"{first}/admin" if f"{first}/admin" in admins else (admins[0] if admins else None)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
@@ -261,6 +273,7 @@ def status(home: Path, url: str, as_json: bool) -> None:
                    else "filing    not filed with the CAC")
         click.echo(f"height    {i['height']}  latest {i['latest_hash']}")
         click.echo(f"health    {i['health']['status']}  pending {i['health']['pending']}")
+        click.echo(f"time zone {(i.get('config') or {}).get('time_zone', 'Asia/Shanghai')} (every time shown)")
         click.echo("organisations:")
         for org in i["organisations"]:
             click.echo(f"  {org['id']:<16} {org['kind']:<10} {org['name']}")
@@ -284,16 +297,19 @@ def block_show(ref: str, home: Path, url: str, as_json: bool) -> None:
         if ref == "latest":
             ref = str(c.chain()["height"])
         found = c.block(ref)
+        zone = time_zone(c)
+    from consortia.types.clock import format_time
 
     def human(b: dict[str, Any]) -> None:
         h = b["header"]
         click.echo(f"block {h['height']}  {b['hash']}")
-        for key in ("prev_hash", "time_ms", "tx_root", "receipts_root", "state_root", "proposer", "suite"):
+        click.echo(f"  {'time':<14}{format_time(h['time_ms'], zone, seconds=True)}  ({h['time_ms']} ms)")
+        for key in ("prev_hash", "tx_root", "receipts_root", "state_root", "proposer", "suite"):
             click.echo(f"  {key:<14}{h[key]}")
         click.echo(f"  {len(b['txs'])} transaction(s)")
         for wire, receipt in zip(b["txs"], b["receipts"], strict=True):
             tx = wire["tx"]
-            click.echo(f"    {receipt['tx_id'][:16]}  {tx['contract']}.{tx['method']:<16} {receipt['status']} {receipt['code']}")
+            click.echo(f"    {receipt['tx_id']}  {tx['contract']}.{tx['method']:<16} {describe_status(receipt)}")
     emit(found, as_json, human)
 
 
@@ -319,7 +335,7 @@ def tx_show(tx_id: str, home: Path, url: str, as_json: bool) -> None:
         click.echo(f"tx {v['tx_id']}")
         click.echo(f"  block     {v['height']} (index {v['index']})  {v['block_hash']}")
         click.echo(f"  call      {v['tx']['contract']}.{v['tx']['method']}({json.dumps(v['tx']['args'], ensure_ascii=False)})")
-        click.echo(f"  status    {r['status']} {r['code']} {r['message']}")
+        click.echo(f"  status    {describe_status(r)}")
         for e in r["events"]:
             click.echo(f"  event     {e['contract']}.{e['name']} {json.dumps(e['data'], ensure_ascii=False)}")
         if r["result"] is not None:
@@ -351,12 +367,20 @@ def tx_submit(contract: str, method: str, args: str | None, home: Path, url: str
             click.echo("  submitted; not committed yet")
             return
         r = v["receipt"]
-        click.echo(f"  block {v['height']}  status {r['status']} {r['code']} {r['message']}")
+        click.echo(f"  block {v['height']}  {describe_status(r)}")
         if r["result"] is not None:
             click.echo(f"  result {json.dumps(r['result'], ensure_ascii=False)}")
     emit(view, as_json, human)
     if view.get("committed") and view["receipt"]["status"] != "ok":
         sys.exit(6)
+
+
+def describe_status(receipt: dict[str, Any]) -> str:
+    """``ok``, or ``reverted NOT_HOLDER: message``: the status once, its code only when it says more."""
+    status, code, message = receipt["status"], receipt.get("code") or "", receipt.get("message") or ""
+    if code.lower() == status.lower():
+        code = ""
+    return f"{status} {code}".strip() + (f": {message}" if message else "")
 
 
 @cli.command("query", epilog=example("consortia query kv get '{\"key\": \"a\"}'"))
