@@ -276,7 +276,7 @@ def status(home: Path, url: str, as_json: bool) -> None:
         click.echo(f"time zone {(i.get('config') or {}).get('time_zone', 'Asia/Shanghai')} (every time shown)")
         click.echo("organisations:")
         for org in i["organisations"]:
-            click.echo(f"  {org['id']:<16} {org['kind']:<10} {org['name']}")
+            click.echo(f"  {org['id']:<20} {org['kind']:<14} {org['name']}")
     emit(info, as_json, human)
 
 

@@ -389,6 +389,8 @@ def split_link(text: str, lot: str, serial: str) -> tuple[str, str, str]:
 def journey(gtin: str, lot: str, serial: str, home: Path, url: str, identity: str | None, as_json: bool) -> None:
     """What a consumer sees after scanning: the public journey of one package (no identity needed).
     GTIN may also be the package's Digital Link (URI or path 01/<gtin>/10/<lot>/21/<serial>)."""
+    from consortia.apps.trace.words import step_words
+
     gtin, lot, serial = split_link(gtin, lot, serial)
     def human(j: dict[str, Any]) -> None:
         name = (j.get("product") or {}).get("name") or j["gtin"]
@@ -398,7 +400,7 @@ def journey(gtin: str, lot: str, serial: str, home: Path, url: str, identity: st
         for s in j["steps"]:
             readings = ", ".join(f"{r['type']} {r.get('value') or r.get('minValue', '')}{r.get('uom', '')}"
                                  for r in s["sensors"])
-            click.echo(f"  {_when(s['time_ms'], s['tz'])}  {s['stage']:<10} {s['step'] or '-':<14} {_place(s['place'])}"
+            click.echo(f"  {_when(s['time_ms'], s['tz'])}  {s['stage']:<10} {step_words(s['step'])[0]:<16} {_place(s['place'])}"
                        f"  ({s['by']}){'  ' + readings if readings else ''}")
     _ask(home, url, identity, "journey", {"gtin": gtin, "lot": lot, "serial": serial}, as_json, human, signed=False)
 
@@ -410,7 +412,7 @@ def alerts(gtin: str, home: Path, url: str, identity: str | None, as_json: bool)
     def human(rows: list[dict[str, Any]]) -> None:
         for a in rows:
             click.echo(f"{_when(a['time_ms'])}  {a['gtin']}  {a['type']} {a['value']}{a['uom'] or ''} outside "
-                       f"{a['min']}..{a['max']} at {a['place'] or '-'} (event {a['event'][14:30]}..., {a['org']})")
+                       f"{a['min']}..{a['max']} at {a['place'] or '-'} ({a['org']}, event {a['event']})")
         if not rows:
             click.echo("no alerts")
     _ask(home, url, identity, "alerts", {"gtin": gtin}, as_json, human)

@@ -126,16 +126,26 @@ class _Recorder:
         return self._wallets[who]
 
     def _run(self, who: str, method: str, args: dict[str, Any]) -> Any:
-        wallet = self._wallet(who)
-        body = {"chain": self.node.chain_id, "sender": wallet.sender, "nonce": secrets.randbits(63), "contract": "trace",
-                "method": method, "args": args, "not_after_height": None,
-                "not_after_ms": int(time.time() * 1000) + 600_000}
-        [(_, future)] = self.node.submit([SignedTx.create(self.node.suite, wallet.signer, body).to_wire()])
-        receipt = future.result(60).receipt
-        if receipt["status"] != "ok":
-            raise RuntimeError(f"demo trace transaction failed: {receipt['code']} {receipt['message']}")
-        self.transactions += 1
-        return receipt["result"]
+        return self.batch([(who, method, args)])[0]
+
+    def batch(self, calls: list[tuple[str, str, dict[str, Any]]]) -> list[Any]:
+        """Submit calls together (several organisations' in one block, as on a consortium's chain);
+        they are ordered as given."""
+        wires = []
+        for who, method, args in calls:
+            wallet = self._wallet(who)
+            body = {"chain": self.node.chain_id, "sender": wallet.sender, "nonce": secrets.randbits(63),
+                    "contract": "trace", "method": method, "args": args, "not_after_height": None,
+                    "not_after_ms": int(time.time() * 1000) + 600_000}
+            wires.append(SignedTx.create(self.node.suite, wallet.signer, body).to_wire())
+        results = []
+        for _, future in self.node.submit(wires):
+            receipt = future.result(60).receipt
+            if receipt["status"] != "ok":
+                raise RuntimeError(f"demo trace transaction failed: {receipt['code']} {receipt['message']}")
+            self.transactions += 1
+            results.append(receipt["result"])
+        return results
 
     def method(self, org: str, method: str, **args: Any) -> Any:
         return self._run(f"{org}/admin", method, args)
@@ -151,8 +161,7 @@ class _Recorder:
         method, calls = capture_calls(self.node.suite, self.node.chain_id, org, namespaces, batches,
                                       lambda places: self.node.query("trace", "sealing_directory", {"places": places}),
                                       seal=True)
-        for args in calls:
-            self._run(f"{org}/clerk", method, args)
+        self.batch([(f"{org}/clerk", method, args) for args in calls])
         self.events += len(events)
 
     def publish_sealing_key(self, org: str) -> None:
@@ -165,16 +174,21 @@ def _event(kind: str, ms: int, **fields: Any) -> dict[str, Any]:
 
 
 def _register(r: _Recorder, orgs: set[str]) -> None:
-    r.method(FARM, "register_party", roles=["farm", "processor", "brand_owner"], name="Ganzhou Green Valley Farm",
-             company_prefixes=[FARM_PREFIX])
-    r.method(PROCESSOR, "register_party", roles=["processor", "warehouse", "carrier", "brand_owner"],
-             name="Jiangxi Lianhe Meat Processing & Cold Chain", company_prefixes=[PROCESSOR_PREFIX])
-    r.method(RETAILER, "register_party", roles=["retailer", "warehouse"], name="Shanghai Huaxin Supermarket",
-             company_prefixes=[RETAILER_PREFIX])
+    parties: list[tuple[str, str, dict[str, Any]]] = [
+        (f"{FARM}/admin", "register_party", {"roles": ["farm", "processor", "brand_owner"],
+                                             "name": "Ganzhou Green Valley Farm", "company_prefixes": [FARM_PREFIX]}),
+        (f"{PROCESSOR}/admin", "register_party", {"roles": ["processor", "warehouse", "carrier", "brand_owner"],
+                                                  "name": "Jiangxi Lianhe Meat Processing & Cold Chain",
+                                                  "company_prefixes": [PROCESSOR_PREFIX]}),
+        (f"{RETAILER}/admin", "register_party", {"roles": ["retailer", "warehouse"], "name": "Shanghai Huaxin Supermarket",
+                                                 "company_prefixes": [RETAILER_PREFIX]})]
     if REGULATOR in orgs:
-        r.method(REGULATOR, "register_party", roles=["regulator"], name="Shanghai Market Supervision (demo)")
-    for org in (FARM, PROCESSOR, RETAILER, REGULATOR) if REGULATOR in orgs else (FARM, PROCESSOR, RETAILER):
-        r.publish_sealing_key(org)  # every event's payload is sealed to its parties (ADR 0013)
+        parties.append((f"{REGULATOR}/admin", "register_party", {"roles": ["regulator"],
+                                                                 "name": "Shanghai Market Supervision (demo)"}))
+    r.batch(parties)  # the parties register together: one block, several organisations
+    # every event's payload is sealed to its parties (ADR 0013); the keys are published together
+    r.batch([(f"{org}/admin", "set_sealing_key", {"key": create_sealing_key(r.home, r.node.suite, org).public_key.hex()})
+             for org in ((FARM, PROCESSOR, RETAILER, REGULATOR) if REGULATOR in orgs else (FARM, PROCESSOR, RETAILER))])
     r.method(FARM, "register_location", location=BARN, name="Green Valley Farm, fattening barn 3", kind="farm",
              address="Shangyou County", city="Ganzhou, Jiangxi", country="CN", latitude="25.785", longitude="114.551")
     for number, name, kind, city in ((ABATTOIR, "Lianhe slaughter and cutting plant", "processing", "Nanchang, Jiangxi"),
