@@ -32,7 +32,9 @@ def client_for(home: Path, url: str, identity: str | None = None, need_identity:
     urls = [u.strip().rstrip("/") for u in url.split(",") if u.strip()]
     if need_identity and identity is None:
         identity = default_identity(home, list_identities(home))
-        if identity is not None:  # say who signs: a default nobody chose must not go unnoticed
+        ctx = click.get_current_context(silent=True)
+        machine = ctx is not None and (bool(ctx.params.get("as_json")) or ctx.command.name == "query")
+        if identity is not None and not machine:  # say who signs: a default nobody chose must not go unnoticed
             click.echo(f"signing as {identity} (the default; choose with --as)", err=True)
     if (Path(home) / "genesis.json").exists():
         return Client.from_home(home, identity, urls)

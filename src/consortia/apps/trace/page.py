@@ -151,7 +151,7 @@ def render_journey(journey: dict[str, Any], proofs: dict[str, dict[str, Any]], z
             f'<div class="stage" style="color:{colour}">{label} {stage_zh} · {what}</div>{state}'
             f'<div class="when">{escape(format_time(step["time_ms"], zone))}</div>'
             f'<div class="place">{where}</div><div class="sub">recorded by {escape(step["by"])}'
-            f'{" · ✓ verified" if verified else " · <span class=alert>✗ not verified</span>"}</div>'
+            f'{" · ✓ verified on chain" if verified else " · <span class=alert>✗ not verified</span>"}</div>'
             + (f'<div class="sensor">{sensors}</div>' if sensors else "")
             + (' <div class="alert">declared erroneous by its recorder</div>' if step.get("declared_erroneous") else "")
             + "</li>")
@@ -170,7 +170,7 @@ def render_journey(journey: dict[str, Any], proofs: dict[str, dict[str, Any]], z
         '<p>Each step was recorded by the company named, in a transaction signed with its certificate and kept '
         'on a blockchain that every member of the consortium runs. Before showing this page the node checked, '
         f'for each step, that the record is in its block (Merkle proof) and that the block is intact: '
-        f'{verified} of {len(journey["steps"])} steps pass.</p>'
+        f'{verified} of {len(journey["steps"])} steps verified against the consortium chain.</p>'
         f'<ol class="proofs">{"".join(proof_rows)}</ol></details>')
     body.append(f'<footer>Times in {escape(zone)}. Link: {escape(journey["link"])}</footer>')
     return ('<!doctype html><html lang="en"><head><meta charset="utf-8">'
