@@ -1,6 +1,6 @@
 // Block explorer: chain overview, live block list, block and transaction pages, search.
 import {
-  get, getText, el, link, table, card, section, fill, empty, short, when, ago, badge, errorBox, ApiError,
+  session, get, getText, el, link, table, card, section, fill, empty, short, when, ago, badge, errorBox, ApiError,
   verifyTransaction, parseExact, onLeave, query, pretty,
 } from "./lib.js";
 import { senderName } from "./wallet.js";
@@ -165,6 +165,29 @@ export async function search(q) {
       if (found && found.exists) { location.hash = `#/evidence/${q.toLowerCase()}`; return empty("…"); }
     }
     if (/^[0-9a-fA-F]{32}$/.test(q)) { location.hash = `#/voucher/${q}`; return empty("…"); }
+    // An id shown short ("6a54b6730075…"): a unique prefix of a transaction, block or voucher id will do.
+    const stem = q.replace(/(…|\.\.\.)$/, "");
+    if (/^[0-9a-fA-F]{4,63}$/.test(stem)) {
+      for (const [path, target] of [[`/transactions/${stem}`, (v) => `#/tx/${v.tx_id}`],
+        [`/blocks/${stem}`, (v) => `#/block/${v.hash}`]]) {
+        try {
+          const found = await get(path);
+          location.hash = target(found);
+          return empty("…");
+        } catch (e) {
+          if (!(e instanceof ApiError) || e.status !== 404) throw e;
+        }
+      }
+      if (session.identity) {
+        try {
+          const found = await query("scf", "resolve", { kind: "voucher", prefix: stem.toLowerCase() });
+          location.hash = `#/voucher/${found.id}`;
+          return empty("…");
+        } catch (e) {
+          if (!(e instanceof ApiError) || e.status !== 404) throw e;
+        }
+      }
+    }
     return empty(`Nothing found for "${q}". Search by transaction id, block hash, block height, voucher id, evidence digest, GTIN or GS1 Digital Link.`);
   });
   return [el("h1", {}, "Search"), box];

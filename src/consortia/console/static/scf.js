@@ -133,14 +133,16 @@ export async function home() {
     form("Issue a voucher (core enterprise)", "issue", [
       field("To (supplier org)", "to", { placeholder: "jinglian-parts" }),
       field("Amount (yuan)", "amount", { placeholder: "100000.00", inputmode: "decimal" }),
-      field("Due date", "due", { type: "date" }),
+      field("Due date (YYYY-MM-DD)", "due", { placeholder: "2027-04-02", pattern: "\\d{4}-\\d{2}-\\d{2}",
+        inputmode: "numeric", title: "the calendar day, as the console and the CLI print dates" }),
       field("Credit line id", "credit_line"),
       field("Underlying documents (ids, comma separated)", "documents"),
       el("label", {}, "Memo", el("input", { name: "memo" })),
     ], "Issue", async (d) => {
       const amount = amountOf(d.amount);
       if (amount === null) return;
-      await act("Issue", "scf", "issue", { to: d.to.trim(), amount, due_ms: new Date(d.due).getTime() + 12 * 3600 * 1000,
+      if (!/^\d{4}-\d{2}-\d{2}$/.test(d.due.trim())) { toast("Due date: a day like 2027-04-02", "error"); return; }
+      await act("Issue", "scf", "issue", { to: d.to.trim(), amount, due_ms: new Date(d.due.trim()).getTime() + 12 * 3600 * 1000,
         credit_line: d.credit_line.trim(), documents: d.documents.split(",").map((s) => s.trim()).filter(Boolean),
         memo: d.memo || "" }, reload);
     }),

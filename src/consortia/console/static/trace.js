@@ -199,7 +199,9 @@ export function eventDocument(d, now = new Date()) {
   if (!gtin && !others.length) return "Give a GTIN (with a lot or serials) or at least one EPC";
   if (gln && !isGs1Key(gln, 13)) return "Location GLN: 13 digits with a valid check digit";
   if (!gln) return "Location GLN: where the event happened";
+  d = { ...d, time: (d.time || "").trim().replace(" ", "T") };  // "2027-12-01 09:30", as the console prints times
   if (!d.time) return "Time: when the event happened";
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$/.test(d.time)) return "Time: a date and 24-hour time like 2027-12-01 09:30";
   const when = new Date(d.time);
   if (Number.isNaN(when.getTime())) return "Time: not a date and time";
   if (d.temperature.trim() && !/^-?\d{1,3}(\.\d{1,2})?$/.test(d.temperature.trim())) {
@@ -243,7 +245,8 @@ function eventForm() {
     el("label", {}, "Business step", select("bizStep", BIZ_STEPS, "receiving", stepWords)),
     el("label", {}, "Disposition", select("disposition", DISPOSITIONS, "in_progress", dispositionWords)),
     el("label", {}, "Location GLN", el("input", { name: "gln", inputmode: "numeric", placeholder: "6925678000029" })),
-    el("label", {}, "Time", el("input", { name: "time", type: "datetime-local", value: localInput(new Date()) })),
+    el("label", {}, "Time", el("input", { name: "time", value: localInput(new Date()).replace("T", " "),
+      placeholder: "2027-12-01 09:30", title: "your local date and 24-hour time" })),
     el("label", {}, "Temperature (°C, optional)", el("input", { name: "temperature", inputmode: "decimal", placeholder: "2.5" })),
     el("button", { type: "submit", class: "primary" }, "Record event"));
   f.addEventListener("submit", async (ev) => {
