@@ -221,8 +221,8 @@ def test_ids_printed_by_one_command_are_accepted_by_the_next(runner: CliRunner, 
     import datetime as dt
     from zoneinfo import ZoneInfo
 
-    from tests.conftest import launch
     from consortia.node.home import DEMO_ORGS
+    from tests.conftest import launch
 
     node = launch(tmp_path / "c", suite_name=suite_name, config={"block_timeout_ms": 20})
     common = ["--dir", str(node.home), "--url", node.url]
