@@ -130,7 +130,7 @@ def test_governance_from_the_command_line(runner: CliRunner, live_node) -> None:
     assert proposal["id"] in listed.output
     twice = runner.invoke(cli, ["gov", "vote", proposal["id"], "--yes", *common, "--as", "hongqiao-auto/admin"])
     assert twice.exit_code == 6 and "ALREADY_VOTED" in twice.output
-    runner.invoke(cli, ["gov", "vote", proposal["id"], "--yes", *common, "--as", "pudong-bank/admin"])
+    runner.invoke(cli, ["gov", "vote", proposal["id"][:8], "--yes", *common, "--as", "pudong-bank/admin"])  # a prefix
     passed = runner.invoke(cli, ["gov", "vote", proposal["id"], "--yes", *common, "--as", "sh-regulator/admin", "--json"])
     assert json.loads(passed.output)["status"] == "passed"
     config = json.loads(runner.invoke(cli, ["query", "gov", "config", *common]).output)

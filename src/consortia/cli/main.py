@@ -208,6 +208,7 @@ def up(home: Path, host: str, port: int, init_missing: bool, crypto: str, log_le
         click.echo(f"Recorded {sent + traced['transactions'] + invoiced['transactions']} demo transactions: supply "
                    f"chain finance, governance, e-invoices, and {traced['events']} traceability events")
         click.echo(f"  a package's consumer page: http://{host}:{port}{traced['consumer_page']}")
+        click.echo(f"  a recalled package's page: http://{host}:{port}{traced['recalled_page']}")
         if contracts["transactions"]:
             click.echo("  a member's contract installed by vote: warehouse_receipt (consortia contract list; "
                        "the console's Contracts page)")
@@ -485,6 +486,16 @@ def gov_propose(action: str, params: str, reason: str, home: Path, url: str, ide
 def gov_vote(proposal_id: str, approve: bool, home: Path, url: str, identity: str | None, as_json: bool) -> None:
     """Vote on a proposal for your organisation."""
     with client_for(home, url, identity, need_identity=True) as c:
+        if len(proposal_id) < 32:  # a unique prefix, as ids are accepted everywhere (ADR 0020)
+            matches = [p["id"] for p in c.query("gov", "proposals", {"status": ""}) if p["id"].startswith(proposal_id)]
+            if len(matches) != 1 or len(proposal_id) < 4:
+                from consortia.errors import BadInput, NotFound
+
+                if not matches and len(proposal_id) >= 4:
+                    raise NotFound(f"no proposal {proposal_id!r}", code="PROPOSAL_NOT_FOUND")
+                raise BadInput(f"proposal id {proposal_id!r} matches {len(matches)} proposals: give more of it "
+                               "(at least 4 characters)", code="AMBIGUOUS_ID")
+            proposal_id = matches[0]
         proposal = c.call("gov", "vote", {"proposal_id": proposal_id, "approve": approve})
     _print_proposal(proposal, as_json)
 

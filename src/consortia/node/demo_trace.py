@@ -407,7 +407,7 @@ def seed_trace_demo(node: Node, home: Path, *, validate: bool = False) -> dict[s
     orgs = {o["id"] for o in node.genesis["orgs"]}
     missing = sorted({FARM, PROCESSOR, RETAILER} - orgs)
     if missing:
-        raise NotFound(f"the traceability demo needs organisations {', '.join(missing)} (a 10-organisation demo "
+        raise NotFound(f"the traceability demo needs organisations {', '.join(missing)} (the demo "
                        "consortium: consortia up --init)", code="DEMO_ORGS_MISSING")
     r = _Recorder(node, Path(home), validate)
     _register(r, orgs)

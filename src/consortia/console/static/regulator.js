@@ -136,7 +136,7 @@ function alertItem(a, fresh) {
     el("div", {}, el("strong", {}, RULES[a.rule] || a.rule), " ", badge(`#${a.seq}`), " ",
       el("span", { class: "muted", title: when(a.time_ms) }, `${when(a.time_ms)} · block ${a.height} · ${a.org}`)),
     el("div", {}, alertSummary(a)),
-    a.tx_id ? el("div", {}, el("a", { href: `#/tx/${a.tx_id}` }, "the transaction")) : "");
+    a.tx_id ? el("div", {}, el("a", { href: `#/tx/${a.tx_id}` }, `the transaction that raised it (block ${a.height})`)) : "");
 }
 
 /** Read Server-Sent Events from a fetch body (EventSource cannot send the signed-read header). */
