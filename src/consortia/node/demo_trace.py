@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -119,6 +121,7 @@ class _Recorder:
         self.node, self.home, self.validate = node, home, validate
         self.transactions = self.events = 0
         self._wallets: dict[str, Any] = {}
+        self._pending: list[tuple[str, str, dict[str, Any]]] | None = None
 
     def _wallet(self, who: str) -> Any:
         if who not in self._wallets:
@@ -128,9 +131,24 @@ class _Recorder:
     def _run(self, who: str, method: str, args: dict[str, Any]) -> Any:
         return self.batch([(who, method, args)])[0]
 
+    @contextmanager
+    def together(self) -> Iterator[None]:
+        """Calls made inside go to the node together when it ends, in order, sharing blocks as
+        a consortium's organisations' transactions do (their results are not returned)."""
+        self._pending = []
+        try:
+            yield
+            calls = self._pending
+        finally:
+            self._pending = None
+        self.batch(calls)
+
     def batch(self, calls: list[tuple[str, str, dict[str, Any]]]) -> list[Any]:
         """Submit calls together (several organisations' in one block, as on a consortium's chain);
-        they are ordered as given."""
+        they are ordered as given. Inside ``together()`` they wait for the others (results None)."""
+        if self._pending is not None:
+            self._pending.extend(calls)
+            return [None] * len(calls)
         wires = []
         for who, method, args in calls:
             wallet = self._wallet(who)
@@ -189,6 +207,11 @@ def _register(r: _Recorder, orgs: set[str]) -> None:
     # every event's payload is sealed to its parties (ADR 0013); the keys are published together
     r.batch([(f"{org}/admin", "set_sealing_key", {"key": create_sealing_key(r.home, r.node.suite, org).public_key.hex()})
              for org in ((FARM, PROCESSOR, RETAILER, REGULATOR) if REGULATOR in orgs else (FARM, PROCESSOR, RETAILER))])
+    with r.together():
+        _register_places(r)
+
+
+def _register_places(r: _Recorder) -> None:
     r.method(FARM, "register_location", location=BARN, name="Green Valley Farm, fattening barn 3", kind="farm",
              address="Shangyou County", city="Ganzhou, Jiangxi", country="CN", latitude="25.785", longitude="114.551")
     for number, name, kind, city in ((ABATTOIR, "Lianhe slaughter and cutting plant", "processing", "Nanchang, Jiangxi"),
@@ -205,6 +228,11 @@ def _register(r: _Recorder, orgs: set[str]) -> None:
 
 
 def _register_vegetables(r: _Recorder) -> None:
+    with r.together():
+        _register_vegetable_places(r)
+
+
+def _register_vegetable_places(r: _Recorder) -> None:
     for n, number in enumerate(GREENHOUSES, 1):
         r.method(FARM, "register_location", location=number, name=f"Green Valley greenhouse {n} (cherry tomatoes)",
                  kind="farm", address="Shangyou County", city="Ganzhou, Jiangxi", country="CN")
@@ -397,8 +425,9 @@ def _vegetable_events(day: int, lot: str, start: int) -> dict[str, list[dict[str
 def _capture_days(r: _Recorder, days: list[dict[str, list[dict[str, Any]]]]) -> None:
     """Each organisation uploads all its days in one document, upstream first (a pallet's contents
     are known before the truck's readings are checked against them)."""
-    for org in (FARM, PROCESSOR, RETAILER):
-        r.capture(org, [event for day in days for event in day[org]])
+    with r.together():  # in one go, in this order: the block runs them upstream first
+        for org in (FARM, PROCESSOR, RETAILER):
+            r.capture(org, [event for day in days for event in day[org]])
 
 
 def seed_trace_demo(node: Node, home: Path, *, validate: bool = False) -> dict[str, Any]:
