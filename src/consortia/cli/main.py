@@ -312,7 +312,8 @@ def block_show(ref: str, home: Path, url: str, as_json: bool) -> None:
         click.echo(f"  {len(b['txs'])} transaction(s)")
         for wire, receipt in zip(b["txs"], b["receipts"], strict=True):
             tx = wire["tx"]
-            click.echo(f"    {receipt['tx_id']}  {tx['contract']}.{tx['method']:<16} {describe_status(receipt)}")
+            click.echo(f"    {receipt['tx_id']}  {sender_of(tx):<28} {tx['contract']}.{tx['method']:<16} "
+                       f"{describe_status(receipt)}")
     emit(found, as_json, human)
 
 
@@ -376,6 +377,20 @@ def tx_submit(contract: str, method: str, args: str | None, home: Path, url: str
     emit(view, as_json, human)
     if view.get("committed") and view["receipt"]["status"] != "ok":
         sys.exit(6)
+
+
+def sender_of(tx: dict[str, Any]) -> str:
+    """``clerk@jinglian-parts``: who signed a transaction, read from its sender certificate."""
+    from cryptography.x509.oid import NameOID
+
+    from consortia.identity.x509 import load_der_b64, org_of
+
+    try:
+        cert = load_der_b64(tx["sender"])
+        names = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+        return f"{names[0].value if names else '?'}@{org_of(cert)}"
+    except (ConsortiaError, ValueError, KeyError, TypeError):
+        return "?"
 
 
 def describe_status(receipt: dict[str, Any]) -> str:
