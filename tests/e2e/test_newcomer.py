@@ -150,8 +150,7 @@ def test_no_form_field_overlaps_another(browser: Any, console_url: str, size: di
         p.set_viewport_size(size)
         for where, identity, opener in (("/evidence", "", None), ("/scf", "hongqiao-auto/admin", "details.panel summary"),
                                         ("/trace", "lianhe-foods/admin", "#event-panel summary"),
-                                        ("/gov", "hongqiao-auto/admin", None),
-                                        ("/contracts", "hongqiao-auto/admin", None)):
+                                        ("/gov", "hongqiao-auto/admin", None)):
             open_console(p, where, identity=identity)
             p.wait_for_load_state("networkidle")
             if opener:
