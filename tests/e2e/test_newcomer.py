@@ -67,11 +67,16 @@ def test_a_short_id_pastes_into_search(page: Any, console_home: Path, console_ur
         page.wait_for_url(re.compile(f"#/voucher/{pieces[0]}$"))
 
 
-def test_the_demo_blocks_carry_several_organisations_transactions(page: Any) -> None:
+def test_the_demo_blocks_carry_several_organisations_transactions(page: Any, console_home: Path,
+                                                                   console_url: str) -> None:
+    printed = cli_output(console_home, console_url, "block", "show", "1")
+    block_time = re.search(r"^  time +(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2})  ", printed, re.M).group(1)  # type: ignore[union-attr]
     open_console(page, "/block/1")
     page.wait_for_selector("#main table tbody tr")
     senders = {text.split("@")[-1].strip() for text in page.locator("#main table tbody tr td:nth-child(3)").all_inner_texts()}
     assert len(senders) >= 3, senders
+    assert block_time in page.inner_text("dl.fields"), block_time  # the same time as the CLI's, to the second
+    assert len(set(re.findall(r"@(\S+)", printed))) >= 3, printed
 
 
 def test_the_shopper_sees_the_verdict_first_on_a_recalled_lot(browser: Any, console_url: str) -> None:

@@ -74,7 +74,7 @@ export async function block(ref) {
   const rows = b.txs.map((w, i) => {
     const r = b.receipts[i];
     return [link(`#/tx/${r.tx_id}`, short(r.tx_id, 16), { class: "mono" }), `${w.tx.contract}.${w.tx.method}`,
-      senderName(w.tx.sender), badge(r.status), r.code || ""];
+      senderName(w.tx.sender), badge(r.status), r.code && r.code.toLowerCase() !== r.status ? r.code : ""];
   });
   const nav = el("p", { class: "pager" },
     h.height > 0 ? link(`#/block/${h.height - 1}`, "← previous block") : "", " ",
@@ -83,7 +83,8 @@ export async function block(ref) {
     el("h1", {}, `Block ${h.height}`),
     nav,
     el("dl", { class: "fields" }, ...Object.entries({ hash: b.hash, ...h }).flatMap(([k, v]) => [
-      el("dt", {}, k), el("dd", { class: "mono" }, k === "prev_hash" && h.height > 0 ? link(`#/block/${v}`, v) : String(v))])),
+      el("dt", {}, k), el("dd", { class: "mono" }, k === "prev_hash" && h.height > 0 ? link(`#/block/${v}`, v)
+        : k === "time_ms" ? `${when(v, true)} (${v})` : String(v))])),
     section(`Transactions (${b.txs.length})`, table(["Tx id", "Call", "Sender", "Status", "Code"], rows, "An empty block.")),
   ];
 }
@@ -132,7 +133,7 @@ export async function transaction(txId) {
       el("dt", {}, "call"), el("dd", { class: "mono" }, `${v.tx.contract}.${v.tx.method}`),
       el("dt", {}, "arguments"), el("dd", {}, el("pre", {}, pretty(v.tx.args))),
       el("dt", {}, "status"), el("dd", {}, badge(r.status), " ", r.code || "", " ", r.message || ""),
-      el("dt", {}, "time"), el("dd", {}, when(v.header.time_ms))),
+      el("dt", {}, "time"), el("dd", {}, when(v.header.time_ms, true))),
     section("Receipt",
       r.events.length ? table(["Event", "Data"], r.events.map((e) => [`${e.contract}.${e.name}`,
         el("code", {}, pretty(e.data).replace(/\n\s*/g, " "))])) : empty("No events."),
