@@ -388,7 +388,8 @@ def sender_of(tx: dict[str, Any]) -> str:
     try:
         cert = load_der_b64(tx["sender"])
         names = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
-        return f"{names[0].value if names else '?'}@{org_of(cert)}"
+        value = names[0].value if names else "?"
+        return f"{value.decode() if isinstance(value, bytes) else value}@{org_of(cert)}"
     except (ConsortiaError, ValueError, KeyError, TypeError):
         return "?"
 
