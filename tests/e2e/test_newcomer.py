@@ -153,11 +153,15 @@ def overlaps(a: dict[str, Any], b: dict[str, Any]) -> bool:
 def test_no_form_field_overlaps_another(browser: Any, console_url: str, size: dict[str, int]) -> None:
     with console_page(browser, console_url) as p:
         p.set_viewport_size(size)
-        for where, identity, opener in (("/evidence", "", None), ("/scf", "hongqiao-auto/admin", "details.panel summary"),
-                                        ("/trace", "lianhe-foods/admin", "#event-panel summary"),
-                                        ("/gov", "hongqiao-auto/admin", None)):
+        for where, identity, ready, opener in (
+                ("/evidence", "", "#verify", None),
+                ("/scf", "hongqiao-auto/admin", "details.panel summary", "details.panel summary"),
+                ("/trace", "lianhe-foods/admin", "#event-panel summary", "#event-panel summary"),
+                ("/gov", "hongqiao-auto/admin", "#propose button", None)):
             open_console(p, where, identity=identity)
+            p.wait_for_selector(ready, state="attached")
             p.wait_for_load_state("networkidle")
+            p.wait_for_function("!document.querySelector('main .loading')")  # every part has loaded
             if opener:
                 for summary in p.locator(opener).all():
                     summary.click()
