@@ -266,7 +266,7 @@ def test_capture_an_epcis_document_with_progress_then_trace_it(page: Any) -> Non
     page.fill("#journey-form [name=lot]", "E2ELOT")
     page.fill("#journey-form [name=serial]", "0001")
     page.click("#journey-form button[type=submit]")
-    page.wait_for_selector("#journey li:has-text('shipping')")
+    page.wait_for_selector("#journey li:has-text('Shipped · 发货')")  # CBV codes as words
 
 
 def test_record_one_event_and_see_the_journey_as_a_flow_of_locations(page: Any) -> None:
@@ -281,11 +281,11 @@ def test_record_one_event_and_see_the_journey_as_a_flow_of_locations(page: Any) 
     page.fill("#journey-form [name=lot]", "LH260316A")
     page.fill("#journey-form [name=serial]", "00001")
     page.click("#journey-form button[type=submit]")
-    page.wait_for_selector("#journey li:has-text('receiving')")
+    page.wait_for_selector("#journey li:has-text('Received · 收货')")
     stops = page.locator("#journey-flow li.stop")
     assert stops.count() >= 4  # farm, plant, cold store, truck, store... and back to the cold store
     assert page.locator("#journey-flow li.arrow").count() == stops.count() - 1
-    assert "cold store" in stops.last.inner_text() and "receiving" in stops.last.inner_text()
+    assert "cold store" in stops.last.inner_text() and "Received" in stops.last.inner_text()
     first, second = (page.locator("#journey-flow").bounding_box(), page.locator("#journey").bounding_box())
     assert first["x"] + first["width"] <= second["x"] + 1  # the flow beside the timeline on a laptop
     shot(page, "trace-journey-flow")

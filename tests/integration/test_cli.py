@@ -130,7 +130,7 @@ def test_governance_from_the_command_line(runner: CliRunner, live_node) -> None:
     assert proposal["id"] in listed.output
     twice = runner.invoke(cli, ["gov", "vote", proposal["id"], "--yes", *common, "--as", "hongqiao-auto/admin"])
     assert twice.exit_code == 6 and "ALREADY_VOTED" in twice.output
-    runner.invoke(cli, ["gov", "vote", proposal["id"], "--yes", *common, "--as", "pudong-bank/admin"])
+    runner.invoke(cli, ["gov", "vote", proposal["id"][:8], "--yes", *common, "--as", "pudong-bank/admin"])  # a prefix
     passed = runner.invoke(cli, ["gov", "vote", proposal["id"], "--yes", *common, "--as", "sh-regulator/admin", "--json"])
     assert json.loads(passed.output)["status"] == "passed"
     config = json.loads(runner.invoke(cli, ["query", "gov", "config", *common]).output)
@@ -182,7 +182,16 @@ def test_up_init_creates_and_seeds_the_demo_then_resumes(tmp_path: Path, suite_n
     process = start_node(home, port)  # resumes from disk
     try:
         chain = httpx.get(f"http://127.0.0.1:{port}/chain").json()
-        assert chain["height"] == int(recorded.group(1)) and len(chain["organisations"]) == DEMO_ORG_COUNT_FULL
+        assert len(chain["organisations"]) == DEMO_ORG_COUNT_FULL
+        counted, before = 0, None
+        while True:  # every demo transaction is on the chain, several organisations' sharing a block
+            page = httpx.get(f"http://127.0.0.1:{port}/blocks", params={"limit": 100, **(
+                {"before": before} if before is not None else {})}).json()["blocks"]
+            if not page:
+                break
+            counted += sum(b["tx_count"] for b in page)
+            before = page[-1]["height"]
+        assert counted == int(recorded.group(1)) and chain["height"] < counted
         assert chain["suite"] == suite_name
         proposals = httpx.post(f"http://127.0.0.1:{port}/query/gov/proposals", json={}).json()["result"]
         assert sorted(p["status"] for p in proposals) == ["open", "passed", "passed"]  # config, contract
@@ -203,3 +212,81 @@ def test_up_init_creates_and_seeds_the_demo_then_resumes(tmp_path: Path, suite_n
     finally:
         process.terminate()
         process.wait(30)
+
+
+# -- what a newcomer pastes from one command into the next ---------------------------------
+
+def test_ids_printed_by_one_command_are_accepted_by_the_next(runner: CliRunner, tmp_path: Path,
+                                                             suite_name: str) -> None:
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from consortia.node.home import DEMO_ORGS
+    from tests.conftest import launch
+
+    node = launch(tmp_path / "c", suite_name=suite_name, config={"block_timeout_ms": 20})
+    common = ["--dir", str(node.home), "--url", node.url]
+
+    def run(*args: str, ok: bool = True) -> str:
+        result = runner.invoke(cli, [*args, *common])
+        assert (result.exit_code == 0) is ok, result.output
+        return result.output
+
+    try:
+        roles = {"core": "core", "supplier": "supplier", "funder": "funder", "regulator": "regulator"}
+        for org in DEMO_ORGS[:4]:
+            run("scf", "party", "register", "--role", roles[org["kind"]], "--uscc", org["uscc"], "--name", org["name"],
+                "--as", f"{org['id']}/admin")
+        granted = run("scf", "credit", "grant", "hongqiao-auto", "1000000", "--expires", "+300d", "--as", "pudong-bank/admin")
+        line = re.search(r"credit line ([0-9a-f]{32})", granted).group(1)  # type: ignore[union-attr]
+        run("scf", "doc", "register", "invoice", "JL-1", "--digest", "ab" * 32, "--amount", "500000",
+            "--counterparty", "hongqiao-auto", "--as", "jinglian-parts/admin")
+        issued = run("scf", "voucher", "issue", "jinglian-parts", "500000", "--due", "2027-04-02", "--line", line[:8],
+                     "--doc", "jinglian-parts:invoice:JL-1", "--as", "hongqiao-auto/admin")
+        voucher = re.search(r"voucher ([0-9a-f]{32})", issued).group(1)  # type: ignore[union-attr]
+        # Verify: the inbox prints the whole id, and a 12-character prefix of it (the old short form) works
+        assert voucher in run("scf", "inbox", "--as", "jinglian-parts/admin")
+        assert "is now active" in run("scf", "voucher", "accept", voucher[:12], "--as", "jinglian-parts/admin")
+        holdings = run("scf", "holdings", "jinglian-parts", "--as", "jinglian-parts/admin")
+        assert voucher in holdings and "due 2027-04-02" in holdings
+        assert voucher in run("scf", "voucher", "lineage", voucher[:12], "--as", "sh-regulator/admin")
+        shown = run("scf", "voucher", "show", voucher[:6], "--as", "jinglian-parts/admin", "--json")
+        due = json.loads(shown)["due_ms"]
+        # Verify: the day printed is the day on the chain's clock (Asia/Shanghai), as the console shows it
+        assert dt.datetime.fromtimestamp(due / 1000, ZoneInfo("Asia/Shanghai")).date().isoformat() == "2027-04-02"
+        short = runner.invoke(cli, ["scf", "voucher", "show", voucher[:3], *common, "--as", "jinglian-parts/admin"])
+        assert short.exit_code == 3 and "AMBIGUOUS_ID" in short.output
+        proposed = run("scf", "voucher", "transfer", voucher[:10], "--to", "pudong-bank:1", "--as", "jinglian-parts/admin")
+        transfer = re.search(r"transfer ([0-9a-f]{32}) proposed", proposed).group(1)  # type: ignore[union-attr]
+        assert "cancelled" in run("scf", "transfer", "cancel", transfer[:8], "--as", "jinglian-parts/admin")
+        overview = run("scf", "overview", "--as", "sh-regulator/admin")
+        assert "{" not in overview and "parties" in overview
+
+        # Verify: tx submit says the status once, and who signed when --as was left out
+        sent = run("tx", "submit", "kv", "put", '{"key": "newcomer", "value": 1}')
+        assert "signing as hongqiao-auto/admin" in sent and re.search(r"block \d+  ok\n", sent)
+        assert "ok OK" not in sent
+        tx_id = re.search(r"tx ([0-9a-f]{64})", sent).group(1)  # type: ignore[union-attr]
+        assert f"tx {tx_id}" in run("tx", "show", tx_id[:12])
+        block = json.loads(run("block", "show", "latest", "--json"))
+        assert f"block {block['header']['height']}" in run("block", "show", block["hash"][:12])
+        assert tx_id in run("block", "show", str(json.loads(run("tx", "show", tx_id, "--json"))["height"]))
+        unknown = runner.invoke(cli, ["tx", "show", "abc", *common])
+        assert unknown.exit_code == 3 and "BAD_TX_ID" in unknown.output
+    finally:
+        node.stop()
+
+
+def test_recall_report_paths_paste_into_trace_journey() -> None:
+    from consortia.cli.trace import package_path, split_link
+
+    path = package_path("01/06925678000012/21/20001", "LH260318A")
+    assert path == "01/06925678000012/10/LH260318A/21/20001"
+    assert split_link(path, "", "") == ("06925678000012", "LH260318A", "20001")
+    assert split_link("/" + path, "", "") == ("06925678000012", "LH260318A", "20001")
+    assert split_link(f"https://id.gs1.org/{path}", "", "") == ("06925678000012", "LH260318A", "20001")
+    assert split_link("06925678000012", "L1", "7") == ("06925678000012", "L1", "7")
+    from consortia.errors import BadInput
+
+    with pytest.raises(BadInput):
+        split_link("00/106141412345678908", "", "")

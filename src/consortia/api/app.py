@@ -224,6 +224,8 @@ def create_app(node: Node, *, manage_node: bool = True) -> FastAPI:
                 block = node.store.get_block(int(ref))
             elif len(ref) in (64, 128):
                 block = node.store.get_block_by_hash(ref.lower())
+            elif 4 <= len(ref) < 64:  # a unique prefix of a block hash, as tools print them short
+                block = node.store.get_block_by_hash(full_id(node, "blocks", ref, "block hash", "BLOCK_NOT_FOUND"))
             if block is None:
                 raise NotFound(f"no block {ref!r}", code="BLOCK_NOT_FOUND")
             view = {"hash": block.hash, "header": block.header.to_dict(), "txs": block.txs,
@@ -389,7 +391,24 @@ def masked_block_view(node: Node, view: dict[str, Any], clear: bool) -> dict[str
     return {**view, "txs": txs, "receipts": receipts, "masked": listed, **({"clear": True} if clear else {})}
 
 
+def full_id(node: Node, table: str, text: str, what: str, not_found: str) -> str:
+    """The one transaction id or block hash that ``text`` (at least 4 hex digits) starts with."""
+    text = text.lower()
+    if len(text) < 4 or any(c not in "0123456789abcdef" for c in text):
+        raise BadInput(f"{what} must be hex (at least 4 digits), got {text!r:.80}",
+                       code="BAD_TX_ID" if table == "tx_index" else "BAD_BLOCK_REF")
+    if len(text) >= 64:
+        return text
+    found = node.store.ids_with_prefix(table, text)
+    if not found:
+        raise NotFound(f"no {what} starting {text}", code=not_found)
+    if len(found) > 1:
+        raise BadInput(f"{what} prefix {text} is ambiguous: give more digits", code="AMBIGUOUS_ID")
+    return found[0]
+
+
 def transaction_view(node: Node, tx_id: str, clear: bool = False) -> dict[str, Any]:
+    tx_id = full_id(node, "tx_index", tx_id, "transaction id", "TX_NOT_FOUND")
     try:
         key = bytes.fromhex(tx_id)
     except ValueError:

@@ -57,6 +57,7 @@ from consortia.identity.x509 import Identity
 from consortia.ledger.records import SignedTx, compute_tx_proof
 from consortia.node.node import MAX_BATCH, Committed, Node
 from consortia.types import codec
+from consortia.types.clock import DEFAULT_TIME_ZONE
 
 MAX_CAPTURE_BODY = 128 * 1024 * 1024
 MAX_DOCUMENT_EVENTS = 100_000
@@ -553,7 +554,8 @@ async def consumer_page(request: Request, path: str) -> Response:
     proofs = await run_in_threadpool(_verify_steps, node, [s for s in journey["steps"] if s.get("source") != "waybill"])
     proofs.update(await run_in_threadpool(verify_waybill_steps, node, journey["steps"]))
     if html:
-        return HTMLResponse(render_journey(journey, proofs))
+        zone = (await run_in_threadpool(node.query, "gov", "config", {})).get("time_zone") or DEFAULT_TIME_ZONE
+        return HTMLResponse(render_journey(journey, proofs, zone))
     return OrjsonResponse({**journey, "proofs": proofs})
 
 

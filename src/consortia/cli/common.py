@@ -109,3 +109,24 @@ def app_command(group: click.Group, name: str, sample: str) -> Callable[[F], F]:
             fn = option(fn)
         return group.command(name, epilog=example(sample))(fn)  # type: ignore[return-value]
     return wrap
+
+
+def time_zone(client: Any = None) -> str:
+    """The zone the CLI shows times in: ``CONSORTIA_TZ``, else the chain's config ``time_zone``
+    (asked of the node once per client), else ``Asia/Shanghai``: the same clock as the console
+    and the consumer page."""
+    from consortia.types.clock import DEFAULT_TIME_ZONE
+
+    chosen = os.environ.get("CONSORTIA_TZ")
+    if chosen:
+        return chosen
+    if client is None:
+        return DEFAULT_TIME_ZONE
+    zone = getattr(client, "_display_zone", None)
+    if zone is None:
+        try:
+            zone = (client.chain().get("config") or {}).get("time_zone") or DEFAULT_TIME_ZONE
+        except ConsortiaError:
+            zone = DEFAULT_TIME_ZONE
+        client._display_zone = zone
+    return str(zone)

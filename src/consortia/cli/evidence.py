@@ -65,7 +65,11 @@ def _ok(receipt: dict[str, Any], tx_id: str) -> Any:
 
 
 def show_ms(ms: int | None) -> str:
-    return "-" if ms is None else dt.datetime.fromtimestamp(ms / 1000, dt.UTC).isoformat(timespec="milliseconds")
+    """A block time to the second on the console's clock (the chain's time zone)."""
+    from consortia.cli.common import time_zone
+    from consortia.types.clock import format_time, zone_label
+
+    return "-" if ms is None else f"{format_time(ms, time_zone(), seconds=True)} {zone_label(ms, time_zone())}"
 
 
 def _echo_lines(lines: list[str]) -> None:

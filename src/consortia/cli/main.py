@@ -19,6 +19,7 @@ from consortia.cli.common import (
     identity_option,
     json_option,
     parse_json_arg,
+    time_zone,
     url_option,
 )
 from consortia.errors import ConsortiaError
@@ -30,8 +31,11 @@ def client_for(home: Path, url: str, identity: str | None = None, need_identity:
 
     urls = [u.strip().rstrip("/") for u in url.split(",") if u.strip()]
     if need_identity and identity is None:
-        admins = [i for i in list_identities(home) if i.endswith("/admin")]
-        identity = admins[0] if admins else None
+        identity = default_identity(home, list_identities(home))
+        ctx = click.get_current_context(silent=True)
+        machine = ctx is not None and (bool(ctx.params.get("as_json")) or ctx.command.name == "query")
+        if identity is not None and not machine:  # say who signs: a default nobody chose must not go unnoticed
+            click.echo(f"signing as {identity} (the default; choose with --as)", err=True)
     if (Path(home) / "genesis.json").exists():
         return Client.from_home(home, identity, urls)
     if need_identity:
@@ -39,6 +43,16 @@ def client_for(home: Path, url: str, identity: str | None = None, need_identity:
 
         raise NotFound(f"no consortium at {home}; signing needs its identities (use --dir)", code="NOT_INITIALISED")
     return Client(urls)
+
+
+def default_identity(home: Path, identities: list[str]) -> str | None:
+    """The first genesis organisation's admin (the core enterprise in the demo), else any admin."""
+    admins = [i for i in identities if i.endswith("/admin")]
+    try:
+        first = json.loads((Path(home) / "genesis.json").read_text())["orgs"][0]["id"]
+    except (OSError, ValueError, KeyError, IndexError, TypeError):
+        first = None
+    return f"{first}/admin" if f"{first}/admin" in admins else (admins[0] if admins else None)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
@@ -202,6 +216,7 @@ def up(home: Path, host: str, port: int, init_missing: bool, crypto: str, log_le
         click.echo(f"Recorded {sent + traced['transactions'] + invoiced['transactions']} demo transactions: supply "
                    f"chain finance, governance, e-invoices, and {traced['events']} traceability events")
         click.echo(f"  a package's consumer page: http://{host}:{port}{traced['consumer_page']}")
+        click.echo(f"  a recalled package's page: http://{host}:{port}{traced['recalled_page']}")
         if contracts["transactions"]:
             click.echo("  a member's contract installed by vote: warehouse_receipt (consortia contract list; "
                        "the console's Contracts page)")
@@ -273,9 +288,10 @@ def status(home: Path, url: str, as_json: bool) -> None:
                    else "filing    not filed with the CAC")
         click.echo(f"height    {i['height']}  latest {i['latest_hash']}")
         click.echo(f"health    {i['health']['status']}  pending {i['health']['pending']}")
+        click.echo(f"time zone {(i.get('config') or {}).get('time_zone', 'Asia/Shanghai')} (every time shown)")
         click.echo("organisations:")
         for org in i["organisations"]:
-            click.echo(f"  {org['id']:<16} {org['kind']:<10} {org['name']}")
+            click.echo(f"  {org['id']:<20} {org['kind']:<14} {org['name']}")
     emit(info, as_json, human)
 
 
@@ -296,16 +312,20 @@ def block_show(ref: str, home: Path, url: str, as_json: bool) -> None:
         if ref == "latest":
             ref = str(c.chain()["height"])
         found = c.block(ref)
+        zone = time_zone(c)
+    from consortia.types.clock import format_time
 
     def human(b: dict[str, Any]) -> None:
         h = b["header"]
         click.echo(f"block {h['height']}  {b['hash']}")
-        for key in ("prev_hash", "time_ms", "tx_root", "receipts_root", "state_root", "proposer", "suite"):
+        click.echo(f"  {'time':<14}{format_time(h['time_ms'], zone, seconds=True)}  ({h['time_ms']} ms)")
+        for key in ("prev_hash", "tx_root", "receipts_root", "state_root", "proposer", "suite"):
             click.echo(f"  {key:<14}{h[key]}")
         click.echo(f"  {len(b['txs'])} transaction(s)")
         for wire, receipt in zip(b["txs"], b["receipts"], strict=True):
             tx = wire["tx"]
-            click.echo(f"    {receipt['tx_id'][:16]}  {tx['contract']}.{tx['method']:<16} {receipt['status']} {receipt['code']}")
+            click.echo(f"    {receipt['tx_id']}  {sender_of(tx):<28} {tx['contract']}.{tx['method']:<16} "
+                       f"{describe_status(receipt)}")
     emit(found, as_json, human)
 
 
@@ -331,7 +351,7 @@ def tx_show(tx_id: str, home: Path, url: str, as_json: bool) -> None:
         click.echo(f"tx {v['tx_id']}")
         click.echo(f"  block     {v['height']} (index {v['index']})  {v['block_hash']}")
         click.echo(f"  call      {v['tx']['contract']}.{v['tx']['method']}({json.dumps(v['tx']['args'], ensure_ascii=False)})")
-        click.echo(f"  status    {r['status']} {r['code']} {r['message']}")
+        click.echo(f"  status    {describe_status(r)}")
         for e in r["events"]:
             click.echo(f"  event     {e['contract']}.{e['name']} {json.dumps(e['data'], ensure_ascii=False)}")
         if r["result"] is not None:
@@ -363,12 +383,35 @@ def tx_submit(contract: str, method: str, args: str | None, home: Path, url: str
             click.echo("  submitted; not committed yet")
             return
         r = v["receipt"]
-        click.echo(f"  block {v['height']}  status {r['status']} {r['code']} {r['message']}")
+        click.echo(f"  block {v['height']}  {describe_status(r)}")
         if r["result"] is not None:
             click.echo(f"  result {json.dumps(r['result'], ensure_ascii=False)}")
     emit(view, as_json, human)
     if view.get("committed") and view["receipt"]["status"] != "ok":
         sys.exit(6)
+
+
+def sender_of(tx: dict[str, Any]) -> str:
+    """``clerk@jinglian-parts``: who signed a transaction, read from its sender certificate."""
+    from cryptography.x509.oid import NameOID
+
+    from consortia.identity.x509 import load_der_b64, org_of
+
+    try:
+        cert = load_der_b64(tx["sender"])
+        names = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+        value = names[0].value if names else "?"
+        return f"{value.decode() if isinstance(value, bytes) else value}@{org_of(cert)}"
+    except (ConsortiaError, ValueError, KeyError, TypeError):
+        return "?"
+
+
+def describe_status(receipt: dict[str, Any]) -> str:
+    """``ok``, or ``reverted NOT_HOLDER: message``: the status once, its code only when it says more."""
+    status, code, message = receipt["status"], receipt.get("code") or "", receipt.get("message") or ""
+    if code.lower() == status.lower():
+        code = ""
+    return f"{status} {code}".strip() + (f": {message}" if message else "")
 
 
 @cli.command("query", epilog=example("consortia query kv get '{\"key\": \"a\"}'"))
@@ -471,6 +514,16 @@ def gov_propose(action: str, params: str, reason: str, home: Path, url: str, ide
 def gov_vote(proposal_id: str, approve: bool, home: Path, url: str, identity: str | None, as_json: bool) -> None:
     """Vote on a proposal for your organisation."""
     with client_for(home, url, identity, need_identity=True) as c:
+        if len(proposal_id) < 32:  # a unique prefix, as ids are accepted everywhere (ADR 0020)
+            matches = [p["id"] for p in c.query("gov", "proposals", {"status": ""}) if p["id"].startswith(proposal_id)]
+            if len(matches) != 1 or len(proposal_id) < 4:
+                from consortia.errors import BadInput, NotFound
+
+                if not matches and len(proposal_id) >= 4:
+                    raise NotFound(f"no proposal {proposal_id!r}", code="PROPOSAL_NOT_FOUND")
+                raise BadInput(f"proposal id {proposal_id!r} matches {len(matches)} proposals: give more of it "
+                               "(at least 4 characters)", code="AMBIGUOUS_ID")
+            proposal_id = matches[0]
         proposal = c.call("gov", "vote", {"proposal_id": proposal_id, "approve": approve})
     _print_proposal(proposal, as_json)
 

@@ -17,8 +17,9 @@ from typing import Any, TypeVar
 import click
 
 from consortia.apps.scf.codes import fen_to_yuan, yuan_to_fen
-from consortia.cli.common import app_command
+from consortia.cli.common import app_command, time_zone
 from consortia.errors import BadInput
+from consortia.types.clock import day_start_ms, format_date
 
 F = TypeVar("F", bound=Callable[..., Any])
 CST = dt.timezone(dt.timedelta(hours=8), "CST")
@@ -34,19 +35,28 @@ def fen(text: str) -> int:
         raise BadInput(str(exc), code="BAD_AMOUNT") from None
 
 
+# The zone dates are shown in: the chain's (see ``time_zone``), learnt by the command's client.
+SHOWN_ZONE: list[str] = []
+
+
 def day_ms(text: str) -> int:
-    """``2027-03-31`` (midnight China Standard Time) or ``+90d`` (90 days from now) to epoch ms."""
+    """``2027-03-31`` (midnight in the display zone, Asia/Shanghai unless CONSORTIA_TZ says
+    otherwise) or ``+90d`` (90 days from now) to epoch ms."""
     if text.startswith("+") and text.endswith("d") and text[1:-1].isdigit():
         return int((dt.datetime.now(CST) + dt.timedelta(days=int(text[1:-1]))).timestamp() * 1000)
     try:
         day = dt.date.fromisoformat(text)
     except ValueError:
         raise BadInput(f"expected a date like 2027-03-31 or +90d, got {text!r}", code="BAD_DATE") from None
-    return int(dt.datetime(day.year, day.month, day.day, tzinfo=CST).timestamp() * 1000)
+    return day_start_ms(day, time_zone())
 
 
 def show_day(ms: int) -> str:
-    return dt.datetime.fromtimestamp(ms / 1000, CST).date().isoformat()
+    return format_date(ms, SHOWN_ZONE[-1] if SHOWN_ZONE else time_zone())
+
+
+def _learn_zone(c: Any) -> None:
+    SHOWN_ZONE.append(time_zone(c))
 
 
 def rate_bp(text: str) -> int:
@@ -65,10 +75,27 @@ def _client(home: Path, url: str, identity: str | None) -> Any:
     return client_for(home, url, identity, need_identity=True)
 
 
+# Which argument of a method names which kind of id: a unique prefix of one is resolved (a
+# signed query) before signing, so the chain records the full id and a short one pastes back.
+ID_ARGS = {"voucher_id": "voucher", "financing_id": "financing", "transfer_id": "transfer",
+           "credit_line": "credit_line"}
+FULL_ID_LENGTH = 32
+
+
+def full_ids(c: Any, args: dict[str, Any]) -> dict[str, Any]:
+    resolved = dict(args)
+    for name, kind in ID_ARGS.items():
+        value = args.get(name)
+        if isinstance(value, str) and len(value) < FULL_ID_LENGTH:
+            resolved[name] = c.query("scf", "resolve", {"kind": kind, "prefix": value}, signed=True)["id"]
+    return resolved
+
+
 def _send(home: Path, url: str, identity: str | None, method: str, args: dict[str, Any], as_json: bool,
           human: Callable[[Any], None]) -> None:
     with _client(home, url, identity) as c:
-        result = c.call("scf", method, args)
+        result = c.call("scf", method, full_ids(c, args))
+        _learn_zone(c)
     _show(result, as_json, human)
 
 
@@ -76,6 +103,7 @@ def _ask(home: Path, url: str, identity: str | None, method: str, args: dict[str
          human: Callable[[Any], None]) -> None:
     with _client(home, url, identity) as c:
         result = c.query("scf", method, args, signed=True)
+        _learn_zone(c)
     _show(result, as_json, human)
 
 
@@ -254,9 +282,9 @@ def voucher_lineage(voucher_id: str, home: Path, url: str, identity: str | None,
         for node in t["pieces"]:
             lien = f" (pledged to {node['lien']})" if node["lien"] else ""
             click.echo(f"{'  ' * (node['depth'] + 1)}- tier {node['tier']} {node['holder']:<20} "
-                       f"{fen_to_yuan(node['amount']):>16} {node['status']}{lien}  {node['id'][:12]}")
+                       f"{fen_to_yuan(node['amount']):>16} {node['status']}{lien}  {node['id']}")
         for f in t["financings"]:
-            click.echo(f"  financing {f['id'][:12]} {f['kind']} by {f['funder']}: {fen_to_yuan(f['face'])} yuan, "
+            click.echo(f"  financing {f['id']} {f['kind']} by {f['funder']}: {fen_to_yuan(f['face'])} yuan, "
                        f"{f['status']}")
     _ask(home, url, identity, "lineage", {"voucher_id": voucher_id}, as_json, human)
 
@@ -268,7 +296,7 @@ def voucher_settle(voucher_id: str, home: Path, url: str, identity: str | None, 
     def human(r: dict[str, Any]) -> None:
         click.echo(f"settled {r['voucher']}: {fen_to_yuan(r['total'])} yuan in {len(r['payments'])} payments")
         for p in r["payments"]:
-            click.echo(f"  {p['payee']:<20} {fen_to_yuan(p['amount']):>16}  (piece {p['piece'][:12]} held by {p['holder']})")
+            click.echo(f"  {p['payee']:<20} {fen_to_yuan(p['amount']):>16}  (piece {p['piece']} held by {p['holder']})")
     _send(home, url, identity, "settle", {"voucher_id": voucher_id}, as_json, human)
 
 
@@ -369,7 +397,7 @@ def holdings(org: str, home: Path, url: str, identity: str | None, as_json: bool
     def human(h: dict[str, Any]) -> None:
         click.echo(f"{h['org']} holds {fen_to_yuan(h['total'])} yuan in {len(h['pieces'])} piece(s)")
         for p in h["pieces"]:
-            click.echo(f"  {p['id'][:12]}  {fen_to_yuan(p['amount']):>16}  {p['status']:<12} from {p['issuer']}, "
+            click.echo(f"  {p['id']}  {fen_to_yuan(p['amount']):>16}  {p['status']:<12} from {p['issuer']}, "
                        f"due {show_day(p['due_ms'])}")
     _ask(home, url, identity, "holdings", {"org": org}, as_json, human)
 
@@ -395,7 +423,7 @@ def financed(funder: str, home: Path, url: str, identity: str | None, as_json: b
     def human(f: dict[str, Any]) -> None:
         click.echo(f"{f['funder']}: {fen_to_yuan(f['outstanding'])} yuan outstanding")
         for row in f["financings"]:
-            click.echo(f"  {row['id'][:12]} {row['kind']:<9} {fen_to_yuan(row['face']):>16} {row['status']:<9} "
+            click.echo(f"  {row['id']} {row['kind']:<9} {fen_to_yuan(row['face']):>16} {row['status']:<9} "
                        f"for {row['applicant']} (core {row['core']})")
     _ask(home, url, identity, "financed_by", {"funder": funder}, as_json, human)
 
@@ -417,8 +445,9 @@ def exposure(core: str, home: Path, url: str, identity: str | None, as_json: boo
 def overview(home: Path, url: str, identity: str | None, as_json: bool) -> None:
     """Everything, summarised (regulators only)."""
     def human(o: dict[str, Any]) -> None:
+        counts = ", ".join(f"{n} {status}" for status, n in o["financings_by_status"].items()) or "none"
         click.echo(f"{o['parties']} parties; financed outstanding {fen_to_yuan(o['financed_outstanding'])} yuan; "
-                   f"financings {o['financings_by_status']}")
+                   f"financings: {counts}")
         for e in o["exposure"]:
             click.echo(f"  core {e['core']}: outstanding {fen_to_yuan(e['outstanding'])}, "
                        f"financed {fen_to_yuan(e['financed'])} yuan, {e['vouchers']} vouchers")

@@ -48,6 +48,7 @@ def _send(home: Path, url: str, identity: str | None, method: str, args: dict[st
           human: Callable[[Any], None]) -> None:
     with _client(home, url, identity) as c:
         result = c.call("trace", method, args)
+        _learn_zone(c)
     _show(result, as_json, human)
 
 
@@ -55,13 +56,25 @@ def _ask(home: Path, url: str, identity: str | None, method: str, args: dict[str
          human: Callable[[Any], None], signed: bool = True) -> None:
     with _client(home, url, identity, need_identity=signed) as c:
         result = c.query("trace", method, args, signed=signed)
+        _learn_zone(c)
     _show(result, as_json, human)
 
 
-def _when(ms: int | None, tz: str = "+08:00") -> str:
-    from consortia.apps.trace.times import format_local
+def _when(ms: int | None, tz: str = "") -> str:
+    """A time on the chain's clock (the console's and the consumer page's), not the event's own."""
+    from consortia.cli.common import time_zone
+    from consortia.types.clock import format_time
 
-    return "-" if ms is None else format_local(ms, tz)
+    return format_time(ms, SHOWN_ZONE[-1] if SHOWN_ZONE else time_zone())
+
+
+SHOWN_ZONE: list[str] = []  # the chain's zone, learnt by the command's client before it closes
+
+
+def _learn_zone(c: Any) -> None:
+    from consortia.cli.common import time_zone
+
+    SHOWN_ZONE.append(time_zone(c))
 
 
 def _place(view: dict[str, Any] | None) -> str:
@@ -289,6 +302,7 @@ def events(epcs: tuple[str, ...], steps: tuple[str, ...], locations: tuple[str, 
         params["LT_eventTime"] = until
     with _client(home, url, identity) as c:
         document = c.epcis_events(params)
+        _learn_zone(c)
 
     def human(doc: dict[str, Any]) -> None:
         from consortia.apps.trace.times import parse_time_ms
@@ -341,12 +355,43 @@ def forward(identifier: str, home: Path, url: str, identity: str | None, as_json
     _ask(home, url, identity, "forward", {"id": identifier}, as_json, _walk_human(f"forward from {identifier}"))
 
 
-@trace_command(trace, "journey", "consortia trace journey 06923456000017 --lot L2026-0301 --serial 1001")
+def package_path(key: str, lot: str) -> str:
+    """A package's key (``01/<gtin>/21/<serial>``) as the Digital Link path with its lot, which
+    ``trace journey`` and the ``/01/...`` page take: ``01/<gtin>/10/<lot>/21/<serial>``."""
+    from consortia.apps.trace.identifiers import digital_link
+
+    parts = key.split("/")
+    if len(parts) != 4 or parts[0] != "01" or parts[2] != "21" or not lot:
+        return key
+    return digital_link(parts[1], lot, parts[3], base="").lstrip("/")
+
+
+def split_link(text: str, lot: str, serial: str) -> tuple[str, str, str]:
+    """GTIN, lot and serial from a GTIN and options, or from a Digital Link URI or path
+    (``01/<gtin>/10/<lot>/21/<serial>``, as ``trace recall report`` prints it)."""
+    from consortia.apps.trace.identifiers import parse_digital_link
+
+    if "/" not in text:
+        return text, lot, serial
+    uri = text if text.startswith(("https://", "http://")) else "https://id.gs1.org/" + text.lstrip("/")
+    parsed = parse_digital_link(uri)
+    if parsed is None or parsed.ai != "01":
+        raise BadInput(f"expected a GTIN or a Digital Link 01/<gtin>[/10/<lot>][/21/<serial>], got {text!r}",
+                       code="BAD_IDENTIFIER")
+    return parsed.value, parsed.get("10") or lot, parsed.get("21") or serial
+
+
+@trace_command(trace, "journey", "consortia trace journey 06923456000017 --lot L2026-0301 --serial 1001\n"
+                                 "consortia trace journey 01/06923456000017/10/L2026-0301/21/1001")
 @click.argument("gtin")
 @click.option("--lot", default="")
 @click.option("--serial", default="")
 def journey(gtin: str, lot: str, serial: str, home: Path, url: str, identity: str | None, as_json: bool) -> None:
-    """What a consumer sees after scanning: the public journey of one package (no identity needed)."""
+    """What a consumer sees after scanning: the public journey of one package (no identity needed).
+    GTIN may also be the package's Digital Link (URI or path 01/<gtin>/10/<lot>/21/<serial>)."""
+    from consortia.apps.trace.words import step_words
+
+    gtin, lot, serial = split_link(gtin, lot, serial)
     def human(j: dict[str, Any]) -> None:
         name = (j.get("product") or {}).get("name") or j["gtin"]
         click.echo(f"{name}  {j['link']}")
@@ -355,7 +400,7 @@ def journey(gtin: str, lot: str, serial: str, home: Path, url: str, identity: st
         for s in j["steps"]:
             readings = ", ".join(f"{r['type']} {r.get('value') or r.get('minValue', '')}{r.get('uom', '')}"
                                  for r in s["sensors"])
-            click.echo(f"  {_when(s['time_ms'], s['tz'])}  {s['stage']:<10} {s['step'] or '-':<14} {_place(s['place'])}"
+            click.echo(f"  {_when(s['time_ms'], s['tz'])}  {s['stage']:<10} {step_words(s['step'])[0]:<16} {_place(s['place'])}"
                        f"  ({s['by']}){'  ' + readings if readings else ''}")
     _ask(home, url, identity, "journey", {"gtin": gtin, "lot": lot, "serial": serial}, as_json, human, signed=False)
 
@@ -367,7 +412,7 @@ def alerts(gtin: str, home: Path, url: str, identity: str | None, as_json: bool)
     def human(rows: list[dict[str, Any]]) -> None:
         for a in rows:
             click.echo(f"{_when(a['time_ms'])}  {a['gtin']}  {a['type']} {a['value']}{a['uom'] or ''} outside "
-                       f"{a['min']}..{a['max']} at {a['place'] or '-'} (event {a['event'][14:30]}..., {a['org']})")
+                       f"{a['min']}..{a['max']} at {a['place'] or '-'} ({a['org']}, event {a['event']})")
         if not rows:
             click.echo("no alerts")
     _ask(home, url, identity, "alerts", {"gtin": gtin}, as_json, human)
@@ -401,8 +446,8 @@ def recall_report(gtin: str, lot: str, home: Path, url: str, identity: str | Non
         click.echo(f"lot {r['lot']}: {state}; {len(r['packages'])} packages, {r['events']} events, "
                    f"holders {', '.join(r['holders']) or '-'}")
         for pkg in r["packages"]:
-            click.echo(f"  {pkg['key']:<40} last seen {_when(pkg['last_seen_ms'])} at {_place(pkg['last_place'])} "
-                       f"({pkg['holder'] or '-'})")
+            click.echo(f"  {package_path(pkg['key'], lot):<48} last seen {_when(pkg['last_seen_ms'])} "
+                       f"at {_place(pkg['last_place'])} ({pkg['holder'] or '-'})")
     _ask(home, url, identity, "recall_report", {"gtin": gtin, "lot": lot}, as_json, human)
 
 

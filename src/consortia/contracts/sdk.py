@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol, TypeVar, Union
 
-from consortia.errors import BadInput, ConsortiaError, Forbidden, Revert
+from consortia.errors import BadInput, ConsortiaError, Forbidden, NotFound, Revert
 from consortia.identity.x509 import Identity
 from consortia.ledger.records import Event
 from consortia.types import codec
@@ -345,6 +345,24 @@ class Context:
             if (self.member_org(org) or {}).get("kind") != "regulator":
                 raise Revert(f"{org} is not a regulator of this consortium (its kind is set at genesis or by "
                              "a governance vote)", code="NOT_REGULATOR")
+
+    def resolve_id(self, collection: str, text: str, what: str, not_found: str) -> str:
+        """The full id of the one entry under ``collection`` (a key prefix such as ``"v/"``) whose id
+        is ``text`` or starts with it, so that an id printed short pastes back. For queries: none
+        is ``NotFound(not_found)``; two or more, or a prefix under 4 characters, is ``AMBIGUOUS_ID``."""
+        if type(text) is not str or not 0 < len(text) <= 200:
+            raise BadArgs(f"{what} id: expected a non-empty string, got {text!r:.40}")
+        if self.has(collection + text):
+            return text
+        matches = [key[len(collection):] for key, _ in self.range(collection + text, limit=2)] if len(text) >= 4 else []
+        if len(matches) == 1:
+            return matches[0]
+        if not matches and len(text) >= 4:
+            raise NotFound(f"no {what} {text!r}", code=not_found)
+        if len(text) < 4:
+            raise BadInput(f"{what} id {text!r} is too short to look up: give at least 4 characters",
+                           code="AMBIGUOUS_ID")
+        raise BadInput(f"{what} id {text!r} matches more than one {what}: give more of it", code="AMBIGUOUS_ID")
 
     def require_caller(self) -> Identity:
         if self.caller is None:

@@ -18,6 +18,7 @@ from consortia.crypto.suite import get_suite
 from consortia.errors import NotFound
 from consortia.identity.x509 import CertificateError, check_ca, check_org_id, load_pem
 from consortia.types import codec
+from consortia.types.clock import is_zone_name
 
 # An organisation's kind is the consortium's decision (genesis or a vote), so apps may trust it
 # for privileged seats: the regulator, and the authorities of the e-invoice, trade and charity apps.
@@ -45,6 +46,8 @@ DEFAULT_CONFIG: dict[str, Any] = {
     # Steps one call of a member's contract may take (function entries, loop iterations, items
     # built; ADR 0014). Counted the same way on every node; changed by vote.
     "contract_max_steps": 1_000_000,
+    # The zone people read times in (console, CLI, consumer page): an IANA name; display only.
+    "time_zone": "Asia/Shanghai",
 }
 FILING_FIELDS = ("service_name", "operator", "filing_number")
 POLICIES = ("majority", "two_thirds", "all")
@@ -119,6 +122,9 @@ def check_config_value(key: Any, value: Any) -> None:
         raise Revert(f"config gov_policy: expected one of {POLICIES}, got {value!r}", code="BAD_CONFIG")
     if key == "sensitive_words" and not all(type(w) is str and 0 < len(w) <= 100 for w in value):
         raise Revert("config sensitive_words: expected a list of non-empty words", code="BAD_CONFIG")
+    if key == "time_zone" and not is_zone_name(value):
+        raise Revert(f"config time_zone: expected an IANA zone name like Asia/Shanghai, got {value!r:.40}",
+                     code="BAD_CONFIG")
     if key == "gov_required_orgs" and not all(type(o) is str for o in value):
         raise Revert("config gov_required_orgs: expected a list of organisation ids", code="BAD_CONFIG")
     if key == "filing" and value and (set(value) != set(FILING_FIELDS) or not all(

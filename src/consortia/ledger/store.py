@@ -156,6 +156,16 @@ class Store:
         row = self._reader().execute("SELECT height, idx FROM tx_index WHERE id=?", (tx_id,)).fetchone()
         return None if row is None else (int(row[0]), int(row[1]))
 
+    def ids_with_prefix(self, table: str, prefix_hex: str, limit: int = 2) -> list[str]:
+        """Up to ``limit`` transaction ids (``table="tx_index"``) or block hashes (``"blocks"``) whose
+        hex form starts with ``prefix_hex``, in order: short ids printed by a tool paste back."""
+        column = {"tx_index": "id", "blocks": "hash"}[table]
+        low = bytes.fromhex(prefix_hex + "0" * (len(prefix_hex) % 2))
+        high = bytes.fromhex(prefix_hex + "f" * (len(prefix_hex) % 2)) + b"\xff" * 64
+        rows = self._reader().execute(f"SELECT {column} FROM {table} WHERE {column} >= ? AND {column} <= ? "
+                                      f"ORDER BY {column} LIMIT ?", (low, high, limit))
+        return [bytes(r[0]).hex() for r in rows]
+
     def committed_among(self, tx_ids: list[bytes], *, writer: bool = False) -> set[bytes]:
         """Which of ``tx_ids`` are already on the chain (one query per 500 ids)."""
         conn = self._writer if writer else self._reader()

@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -119,6 +121,7 @@ class _Recorder:
         self.node, self.home, self.validate = node, home, validate
         self.transactions = self.events = 0
         self._wallets: dict[str, Any] = {}
+        self._pending: list[tuple[str, str, dict[str, Any]]] | None = None
 
     def _wallet(self, who: str) -> Any:
         if who not in self._wallets:
@@ -126,16 +129,41 @@ class _Recorder:
         return self._wallets[who]
 
     def _run(self, who: str, method: str, args: dict[str, Any]) -> Any:
-        wallet = self._wallet(who)
-        body = {"chain": self.node.chain_id, "sender": wallet.sender, "nonce": secrets.randbits(63), "contract": "trace",
-                "method": method, "args": args, "not_after_height": None,
-                "not_after_ms": int(time.time() * 1000) + 600_000}
-        [(_, future)] = self.node.submit([SignedTx.create(self.node.suite, wallet.signer, body).to_wire()])
-        receipt = future.result(60).receipt
-        if receipt["status"] != "ok":
-            raise RuntimeError(f"demo trace transaction failed: {receipt['code']} {receipt['message']}")
-        self.transactions += 1
-        return receipt["result"]
+        return self.batch([(who, method, args)])[0]
+
+    @contextmanager
+    def together(self) -> Iterator[None]:
+        """Calls made inside go to the node together when it ends, in order, sharing blocks as
+        a consortium's organisations' transactions do (their results are not returned)."""
+        self._pending = []
+        try:
+            yield
+            calls = self._pending
+        finally:
+            self._pending = None
+        self.batch(calls)
+
+    def batch(self, calls: list[tuple[str, str, dict[str, Any]]]) -> list[Any]:
+        """Submit calls together (several organisations' in one block, as on a consortium's chain);
+        they are ordered as given. Inside ``together()`` they wait for the others (results None)."""
+        if self._pending is not None:
+            self._pending.extend(calls)
+            return [None] * len(calls)
+        wires = []
+        for who, method, args in calls:
+            wallet = self._wallet(who)
+            body = {"chain": self.node.chain_id, "sender": wallet.sender, "nonce": secrets.randbits(63),
+                    "contract": "trace", "method": method, "args": args, "not_after_height": None,
+                    "not_after_ms": int(time.time() * 1000) + 600_000}
+            wires.append(SignedTx.create(self.node.suite, wallet.signer, body).to_wire())
+        results = []
+        for _, future in self.node.submit(wires):
+            receipt = future.result(60).receipt
+            if receipt["status"] != "ok":
+                raise RuntimeError(f"demo trace transaction failed: {receipt['code']} {receipt['message']}")
+            self.transactions += 1
+            results.append(receipt["result"])
+        return results
 
     def method(self, org: str, method: str, **args: Any) -> Any:
         return self._run(f"{org}/admin", method, args)
@@ -151,8 +179,7 @@ class _Recorder:
         method, calls = capture_calls(self.node.suite, self.node.chain_id, org, namespaces, batches,
                                       lambda places: self.node.query("trace", "sealing_directory", {"places": places}),
                                       seal=True)
-        for args in calls:
-            self._run(f"{org}/clerk", method, args)
+        self.batch([(f"{org}/clerk", method, args) for args in calls])
         self.events += len(events)
 
     def publish_sealing_key(self, org: str) -> None:
@@ -165,16 +192,26 @@ def _event(kind: str, ms: int, **fields: Any) -> dict[str, Any]:
 
 
 def _register(r: _Recorder, orgs: set[str]) -> None:
-    r.method(FARM, "register_party", roles=["farm", "processor", "brand_owner"], name="Ganzhou Green Valley Farm",
-             company_prefixes=[FARM_PREFIX])
-    r.method(PROCESSOR, "register_party", roles=["processor", "warehouse", "carrier", "brand_owner"],
-             name="Jiangxi Lianhe Meat Processing & Cold Chain", company_prefixes=[PROCESSOR_PREFIX])
-    r.method(RETAILER, "register_party", roles=["retailer", "warehouse"], name="Shanghai Huaxin Supermarket",
-             company_prefixes=[RETAILER_PREFIX])
+    parties: list[tuple[str, str, dict[str, Any]]] = [
+        (f"{FARM}/admin", "register_party", {"roles": ["farm", "processor", "brand_owner"],
+                                             "name": "Ganzhou Green Valley Farm", "company_prefixes": [FARM_PREFIX]}),
+        (f"{PROCESSOR}/admin", "register_party", {"roles": ["processor", "warehouse", "carrier", "brand_owner"],
+                                                  "name": "Jiangxi Lianhe Meat Processing & Cold Chain",
+                                                  "company_prefixes": [PROCESSOR_PREFIX]}),
+        (f"{RETAILER}/admin", "register_party", {"roles": ["retailer", "warehouse"], "name": "Shanghai Huaxin Supermarket",
+                                                 "company_prefixes": [RETAILER_PREFIX]})]
     if REGULATOR in orgs:
-        r.method(REGULATOR, "register_party", roles=["regulator"], name="Shanghai Market Supervision (demo)")
-    for org in (FARM, PROCESSOR, RETAILER, REGULATOR) if REGULATOR in orgs else (FARM, PROCESSOR, RETAILER):
-        r.publish_sealing_key(org)  # every event's payload is sealed to its parties (ADR 0013)
+        parties.append((f"{REGULATOR}/admin", "register_party", {"roles": ["regulator"],
+                                                                 "name": "Shanghai Market Supervision (demo)"}))
+    r.batch(parties)  # the parties register together: one block, several organisations
+    # every event's payload is sealed to its parties (ADR 0013); the keys are published together
+    r.batch([(f"{org}/admin", "set_sealing_key", {"key": create_sealing_key(r.home, r.node.suite, org).public_key.hex()})
+             for org in ((FARM, PROCESSOR, RETAILER, REGULATOR) if REGULATOR in orgs else (FARM, PROCESSOR, RETAILER))])
+    with r.together():
+        _register_places(r)
+
+
+def _register_places(r: _Recorder) -> None:
     r.method(FARM, "register_location", location=BARN, name="Green Valley Farm, fattening barn 3", kind="farm",
              address="Shangyou County", city="Ganzhou, Jiangxi", country="CN", latitude="25.785", longitude="114.551")
     for number, name, kind, city in ((ABATTOIR, "Lianhe slaughter and cutting plant", "processing", "Nanchang, Jiangxi"),
@@ -191,6 +228,11 @@ def _register(r: _Recorder, orgs: set[str]) -> None:
 
 
 def _register_vegetables(r: _Recorder) -> None:
+    with r.together():
+        _register_vegetable_places(r)
+
+
+def _register_vegetable_places(r: _Recorder) -> None:
     for n, number in enumerate(GREENHOUSES, 1):
         r.method(FARM, "register_location", location=number, name=f"Green Valley greenhouse {n} (cherry tomatoes)",
                  kind="farm", address="Shangyou County", city="Ganzhou, Jiangxi", country="CN")
@@ -383,8 +425,9 @@ def _vegetable_events(day: int, lot: str, start: int) -> dict[str, list[dict[str
 def _capture_days(r: _Recorder, days: list[dict[str, list[dict[str, Any]]]]) -> None:
     """Each organisation uploads all its days in one document, upstream first (a pallet's contents
     are known before the truck's readings are checked against them)."""
-    for org in (FARM, PROCESSOR, RETAILER):
-        r.capture(org, [event for day in days for event in day[org]])
+    with r.together():  # in one go, in this order: the block runs them upstream first
+        for org in (FARM, PROCESSOR, RETAILER):
+            r.capture(org, [event for day in days for event in day[org]])
 
 
 def seed_trace_demo(node: Node, home: Path, *, validate: bool = False) -> dict[str, Any]:
@@ -393,7 +436,7 @@ def seed_trace_demo(node: Node, home: Path, *, validate: bool = False) -> dict[s
     orgs = {o["id"] for o in node.genesis["orgs"]}
     missing = sorted({FARM, PROCESSOR, RETAILER} - orgs)
     if missing:
-        raise NotFound(f"the traceability demo needs organisations {', '.join(missing)} (a 10-organisation demo "
+        raise NotFound(f"the traceability demo needs organisations {', '.join(missing)} (the demo "
                        "consortium: consortia up --init)", code="DEMO_ORGS_MISSING")
     r = _Recorder(node, Path(home), validate)
     _register(r, orgs)

@@ -18,7 +18,7 @@ from typing import Any
 from consortia.apps.scf.codes import is_valid_uscc
 from consortia.apps.waybill.receivable import check_waybill_receivable
 from consortia.contracts.sdk import Context, Contract, method, query, refuse, require
-from consortia.errors import Forbidden, NotFound
+from consortia.errors import BadInput, Forbidden, NotFound
 
 ROLES = ("core", "supplier", "funder", "regulator")
 BOUND_ROLES = ("core", "funder", "regulator")  # seats only the organisation kind (genesis or a vote) gives
@@ -604,10 +604,10 @@ class SupplyChainFinance(Contract):
 
     @query
     def voucher(self, ctx: Context, voucher_id: str) -> dict[str, Any]:
-        """One piece, for its holder, issuer, a funder of its tree, or a regulator."""
+        """One piece (a unique prefix of its id will do), for its holder, issuer, a funder of its
+        tree, or a regulator."""
+        voucher_id = ctx.resolve_id("v/", voucher_id, "voucher", "VOUCHER_NOT_FOUND")
         piece = ctx.get(f"v/{voucher_id}")
-        if piece is None:
-            raise NotFound(f"no voucher {voucher_id!r}", code="VOUCHER_NOT_FOUND")
         self._require_sight(ctx, self._tree_parties(ctx, piece["root"]), f"voucher {voucher_id}")
         return piece  # type: ignore[no-any-return]
 
@@ -628,9 +628,8 @@ class SupplyChainFinance(Contract):
     @query
     def lineage(self, ctx: Context, voucher_id: str) -> dict[str, Any]:
         """The whole tree of a voucher, from the root down the supplier tiers."""
+        voucher_id = ctx.resolve_id("v/", voucher_id, "voucher", "VOUCHER_NOT_FOUND")
         piece = ctx.get(f"v/{voucher_id}")
-        if piece is None:
-            raise NotFound(f"no voucher {voucher_id!r}", code="VOUCHER_NOT_FOUND")
         pieces = {p["id"]: p for p in self._tree(ctx, piece["root"])}
         financings = self._financings_of(ctx, piece["root"])
         allowed = {p["holder"] for p in pieces.values()} | {p["issuer"] for p in pieces.values()}
@@ -652,6 +651,17 @@ class SupplyChainFinance(Contract):
         return {"root": root["id"], "issuer": root["issuer"], "face": root["face"], "due_ms": root["due_ms"],
                 "documents": root["documents"], "credit_line": root["credit_line"], "live": live, "settled": settled,
                 "pieces": flat, "financings": financings}
+
+    @query
+    def resolve(self, ctx: Context, kind: str, prefix: str) -> dict[str, Any]:
+        """The full id of a voucher, financing, transfer or credit line from a unique prefix (what
+        the CLI and console print short); it tells only that such an id exists."""
+        collections = {"voucher": ("v/", "VOUCHER_NOT_FOUND"), "financing": ("fin/", "FINANCING_NOT_FOUND"),
+                       "transfer": ("xfer/", "TRANSFER_NOT_FOUND"), "credit_line": ("line/", "CREDIT_LINE_NOT_FOUND")}
+        if kind not in collections:
+            raise BadInput(f"kind: expected one of {', '.join(collections)}, got {kind!r:.40}", code="BAD_ARGS")
+        collection, code = collections[kind]
+        return {"kind": kind, "id": ctx.resolve_id(collection, prefix, kind.replace("_", " "), code)}
 
     @query
     def financed_by(self, ctx: Context, funder: str) -> dict[str, Any]:

@@ -128,8 +128,9 @@ export async function verifyFileAgainst(file, certificateText, quorum = "") {
 function verifyForm() {
   const fileInput = el("input", { type: "file", id: "verify-file" });
   const certInput = el("input", { type: "file", id: "verify-certificate", accept: ".json,application/json" });
-  const quorumInput = el("input", { type: "number", id: "verify-quorum", min: "1", max: "1000", placeholder: "a majority",
-    title: "how many organisations' nodes must have signed the block (default: a majority of the consortium)" });
+  const quorumInput = el("input", { type: "number", id: "verify-quorum", min: "1", max: "1000",
+    placeholder: "more than half (default)", "aria-describedby": "verify-quorum-hint",
+    title: "how many member organisations must have signed the block that holds the deposit" });
   const out = el("div", { id: "verify-result" });
   const button = el("button", { class: "primary", id: "verify", onclick: async () => {
     const file = fileInput.files[0], cert = certInput.files[0];
@@ -156,7 +157,10 @@ function verifyForm() {
     el("p", { class: "muted" }, "The file is hashed here and never sent; the certificate (a W3C Verifiable Credential) is " +
       "checked against this chain's genesis: Merkle proof, recorded content, and the nodes' signatures."),
     el("div", { class: "verify-inputs" }, el("label", {}, "File", fileInput), el("label", {}, "Certificate (JSON)", certInput),
-      el("label", {}, "Node signatures required", quorumInput), button),
+      el("label", {}, "Organisations that must vouch for the block", quorumInput), button,
+      el("p", { class: "muted hint", id: "verify-quorum-hint" }, "Every member organisation runs a node that signs " +
+        "the blocks it accepts. By default the certificate counts only if more than half of the consortium's " +
+        "organisations signed the block that holds the deposit; a one-node demo signs alone, so enter 1 there.")),
     out,
   ];
 }

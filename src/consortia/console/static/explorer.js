@@ -1,6 +1,6 @@
 // Block explorer: chain overview, live block list, block and transaction pages, search.
 import {
-  get, getText, el, link, table, card, section, fill, empty, short, when, ago, badge, errorBox, ApiError,
+  session, get, getText, el, link, table, card, section, fill, empty, short, when, ago, badge, errorBox, ApiError,
   verifyTransaction, parseExact, onLeave, query, pretty,
 } from "./lib.js";
 import { senderName } from "./wallet.js";
@@ -74,7 +74,7 @@ export async function block(ref) {
   const rows = b.txs.map((w, i) => {
     const r = b.receipts[i];
     return [link(`#/tx/${r.tx_id}`, short(r.tx_id, 16), { class: "mono" }), `${w.tx.contract}.${w.tx.method}`,
-      senderName(w.tx.sender), badge(r.status), r.code || ""];
+      senderName(w.tx.sender), badge(r.status), r.code && r.code.toLowerCase() !== r.status ? r.code : ""];
   });
   const nav = el("p", { class: "pager" },
     h.height > 0 ? link(`#/block/${h.height - 1}`, "← previous block") : "", " ",
@@ -83,7 +83,8 @@ export async function block(ref) {
     el("h1", {}, `Block ${h.height}`),
     nav,
     el("dl", { class: "fields" }, ...Object.entries({ hash: b.hash, ...h }).flatMap(([k, v]) => [
-      el("dt", {}, k), el("dd", { class: "mono" }, k === "prev_hash" && h.height > 0 ? link(`#/block/${v}`, v) : String(v))])),
+      el("dt", {}, k), el("dd", { class: "mono" }, k === "prev_hash" && h.height > 0 ? link(`#/block/${v}`, v)
+        : k === "time_ms" ? `${when(v, true)} (${v})` : String(v))])),
     section(`Transactions (${b.txs.length})`, table(["Tx id", "Call", "Sender", "Status", "Code"], rows, "An empty block.")),
   ];
 }
@@ -132,7 +133,7 @@ export async function transaction(txId) {
       el("dt", {}, "call"), el("dd", { class: "mono" }, `${v.tx.contract}.${v.tx.method}`),
       el("dt", {}, "arguments"), el("dd", {}, el("pre", {}, pretty(v.tx.args))),
       el("dt", {}, "status"), el("dd", {}, badge(r.status), " ", r.code || "", " ", r.message || ""),
-      el("dt", {}, "time"), el("dd", {}, when(v.header.time_ms))),
+      el("dt", {}, "time"), el("dd", {}, when(v.header.time_ms, true))),
     section("Receipt",
       r.events.length ? table(["Event", "Data"], r.events.map((e) => [`${e.contract}.${e.name}`,
         el("code", {}, pretty(e.data).replace(/\n\s*/g, " "))])) : empty("No events."),
@@ -165,6 +166,29 @@ export async function search(q) {
       if (found && found.exists) { location.hash = `#/evidence/${q.toLowerCase()}`; return empty("…"); }
     }
     if (/^[0-9a-fA-F]{32}$/.test(q)) { location.hash = `#/voucher/${q}`; return empty("…"); }
+    // An id shown short ("6a54b6730075…"): a unique prefix of a transaction, block or voucher id will do.
+    const stem = q.replace(/(…|\.\.\.)$/, "");
+    if (/^[0-9a-fA-F]{4,63}$/.test(stem)) {
+      for (const [path, target] of [[`/transactions/${stem}`, (v) => `#/tx/${v.tx_id}`],
+        [`/blocks/${stem}`, (v) => `#/block/${v.hash}`]]) {
+        try {
+          const found = await get(path);
+          location.hash = target(found);
+          return empty("…");
+        } catch (e) {
+          if (!(e instanceof ApiError) || e.status !== 404) throw e;
+        }
+      }
+      if (session.identity) {
+        try {
+          const found = await query("scf", "resolve", { kind: "voucher", prefix: stem.toLowerCase() });
+          location.hash = `#/voucher/${found.id}`;
+          return empty("…");
+        } catch (e) {
+          if (!(e instanceof ApiError) || e.status !== 404) throw e;
+        }
+      }
+    }
     return empty(`Nothing found for "${q}". Search by transaction id, block hash, block height, voucher id, evidence digest, GTIN or GS1 Digital Link.`);
   });
   return [el("h1", {}, "Search"), box];

@@ -146,7 +146,10 @@ const READ_DOMAIN = enc.encode("consortia/read/v2\0");
 
 /** The chain's id and suite (from /chain, fetched once). */
 export async function chainInfo() {
-  if (!session.chain) session.chain = await get("/chain");
+  if (!session.chain) {
+    session.chain = await get("/chain");
+    setTimeZone(session.chain.config && session.chain.config.time_zone);
+  }
   return session.chain;
 }
 
@@ -332,7 +335,34 @@ export function toFen(text) {
 }
 
 export function short(hex, n = 10) { return hex ? `${hex.slice(0, n)}…` : "—"; }
-export function when(ms) { return ms ? new Date(ms).toLocaleString() : "—"; }
+// Times: one format everywhere (ISO date, 24-hour time) on the chain's clock (its config
+// ``time_zone``, default Asia/Shanghai), as the CLI and the consumer page print them.
+let zone = "Asia/Shanghai";
+const clocks = new Map();
+export function timeZone() { return zone; }
+export function setTimeZone(name) {
+  if (!name) return;
+  try { new Intl.DateTimeFormat("en-CA", { timeZone: name }); zone = name; } catch { /* unknown here: keep the default */ }
+}
+function clockParts(ms) {
+  if (!clocks.has(zone)) {
+    clocks.set(zone, new Intl.DateTimeFormat("en-CA", { timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit",
+      hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" }));
+  }
+  return Object.fromEntries(clocks.get(zone).formatToParts(new Date(ms)).map((p) => [p.type, p.value]));
+}
+/** ``2027-04-02 09:17`` (``09:17:05`` with ``seconds``) on the chain's clock. */
+export function when(ms, seconds = false) {
+  if (!ms) return "—";
+  const p = clockParts(ms);
+  return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}${seconds ? `:${p.second}` : ""}`;
+}
+/** ``2027-04-02``: the calendar day on the chain's clock (due dates, expiry dates). */
+export function day(ms) {
+  if (!ms) return "—";
+  const p = clockParts(ms);
+  return `${p.year}-${p.month}-${p.day}`;
+}
 export function ago(ms) {
   const s = Math.max(0, Math.round((Date.now() - ms) / 1000));
   if (s < 60) return `${s}s ago`;

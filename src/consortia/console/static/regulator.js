@@ -16,10 +16,16 @@ function svg(tag, attrs = {}, ...children) {
   return node;
 }
 
-function legend(names) {
-  return el("p", { class: "legend" }, names.map((n, i) =>
-    el("span", {}, el("i", { style: `background:${COLOURS[i % COLOURS.length]}` }), n)));
+/** What each colour of a chart stands for. */
+function legend(names, describe = (n) => n) {
+  return el("ul", { class: "legend", "aria-label": "legend" }, names.map((n, i) =>
+    el("li", { "data-series": n }, el("span", { class: "swatch", style: `background:${COLOURS[i % COLOURS.length]}` }),
+      describe(n))));
 }
+
+// What an app's contract name means, for the chart legend.
+const APPS = { scf: "supply chain finance (scf)", trace: "traceability (trace)", evidence: "evidence (evidence)",
+  gov: "governance (gov)", members: "membership (members)", kv: "key-value store (kv)", realname: "real-name registry (realname)" };
 
 /** Stacked bars: buckets × series. */
 function stackedBars(buckets, series, title) {
@@ -44,7 +50,7 @@ function stackedBars(buckets, series, title) {
       chart.append(svg("text", { x: pad + i * bw, y: H - 8, class: "axis" }, b.label));
     }
   });
-  return el("figure", {}, chart, legend(series));
+  return el("figure", {}, chart, legend(series, (n) => APPS[n] || n));
 }
 
 /** Horizontal bars per row for several measures. */
@@ -80,7 +86,7 @@ async function volumes() {
   const lo = Math.min(...times), hi = Math.max(...times);
   const n = 12, width = Math.max(1, (hi - lo + 1) / n);
   const buckets = Array.from({ length: n }, (_, i) => ({
-    label: new Date(lo + i * width).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" }),
+    label: when(lo + i * width, true).slice(11),
     counts: {},
   }));
   const series = new Set();
@@ -139,7 +145,7 @@ function alertItem(a, fresh) {
     el("div", {}, el("strong", {}, RULES[a.rule] || a.rule), " ", badge(`#${a.seq}`), " ",
       el("span", { class: "muted", title: when(a.time_ms) }, `${when(a.time_ms)} · block ${a.height} · ${a.org}`)),
     el("div", {}, alertSummary(a)),
-    a.tx_id ? el("div", {}, el("a", { href: `#/tx/${a.tx_id}` }, "the transaction")) : "");
+    a.tx_id ? el("div", {}, el("a", { href: `#/tx/${a.tx_id}` }, `the transaction that raised it (block ${a.height})`)) : "");
 }
 
 /** Read Server-Sent Events from a fetch body (EventSource cannot send the signed-read header). */
@@ -248,7 +254,7 @@ export async function home() {
         card("Cold-chain alerts", String(stats.alerts)), card("Error declarations", String(stats.declarations))),
       el("h3", {}, "Recalls"),
       table(["Lot", "By", "Reason", "When", "Block"], recalls.map((r) => [`${r.gtin} / ${r.lot}`, r.by, r.reason, when(r.time_ms),
-        el("a", { href: `#/tx/${r.tx}` }, String(r.height))]), "No recall."),
+        el("a", { href: `#/tx/${r.tx}` }, `recall transaction, block ${r.height}`)]), "No recall."),
       el("h3", {}, "Cold-chain alerts"),
       table(["When", "Product", "Reading", "Allowed", "Place", "Reported by"],
         (Array.isArray(alerts) ? alerts : []).map((a) => [when(a.time_ms), a.gtin,

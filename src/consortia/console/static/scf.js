@@ -1,6 +1,6 @@
 // Supply chain finance: inbox, portfolio, financing book, exposure, lineage tree, and the forms.
 import {
-  session, org, query, send, el, link, table, section, fill, empty, yuan, toFen, short, when, badge, toast, ApiError,
+  session, org, query, send, el, link, table, section, fill, empty, yuan, toFen, short, when, day, badge, toast, ApiError,
 } from "./lib.js";
 
 function needSignIn(what) {
@@ -71,7 +71,7 @@ export async function home() {
 
   async function inbox() {
     const box = await query("scf", "inbox", {});
-    const offered = box.offered.map((p) => [voucherLink(p.id), p.issuer, yuan(p.amount), when(p.due_ms), p.memo || "",
+    const offered = box.offered.map((p) => [voucherLink(p.id), p.issuer, yuan(p.amount), day(p.due_ms), p.memo || "",
       el("span", { class: "buttons" },
         el("button", { class: "primary", "data-accept": p.id,
           onclick: () => act("Accept voucher", "scf", "accept", { voucher_id: p.id }, reload) }, "Accept"),
@@ -95,8 +95,10 @@ export async function home() {
   async function holdings() {
     const h = await query("scf", "holdings", { org: me });
     const rows = h.pieces.map((p) => [voucherLink(p.id), p.issuer, `tier ${p.tier}`, yuan(p.amount), badge(p.status),
-      p.lien ? `lien: ${p.lien}` : "", when(p.due_ms),
-      el("button", { onclick: () => prefill("split", { voucher_id: p.id }) }, "Split-transfer")]);
+      p.lien ? `lien: ${p.lien}` : "", day(p.due_ms),
+      // offered only where the contract accepts it: an active piece (not offered, pledged or locked)
+      p.status === "active" && !p.pending && Date.now() < p.due_ms
+        ? el("button", { onclick: () => prefill("split", { voucher_id: p.id }) }, "Split-transfer") : ""]);
     return [el("p", { class: "total" }, "Total held: ", el("strong", { id: "holdings-total" }, yuan(h.total))),
       table(["Piece", "Issuer", "Tier", "Amount", "Status", "Lien", "Due", ""], rows, "Your organisation holds no voucher.")];
   }
@@ -121,7 +123,7 @@ export async function home() {
         el("p", {}, `Outstanding ${yuan(x.outstanding)}, financed ${yuan(x.financed)}, settled ${yuan(x.settled)}; `,
           `credit used ${yuan(x.used)} of ${yuan(x.limit)}`),
         table(["Credit line", "Funder", "Limit", "Used", "Expires"],
-          x.credit_lines.map((l) => [el("code", {}, l.id), l.funder, yuan(l.limit), yuan(l.used), when(l.expires_ms)]),
+          x.credit_lines.map((l) => [el("code", {}, l.id), l.funder, yuan(l.limit), yuan(l.used), day(l.expires_ms)]),
           "No credit line."));
     } catch (e) { /* not a core enterprise */ }
     return out.length ? out : empty("No financing book or exposure for your organisation.");
@@ -131,14 +133,16 @@ export async function home() {
     form("Issue a voucher (core enterprise)", "issue", [
       field("To (supplier org)", "to", { placeholder: "jinglian-parts" }),
       field("Amount (yuan)", "amount", { placeholder: "100000.00", inputmode: "decimal" }),
-      field("Due date", "due", { type: "date" }),
+      field("Due date (YYYY-MM-DD)", "due", { placeholder: "2027-04-02", pattern: "\\d{4}-\\d{2}-\\d{2}",
+        inputmode: "numeric", title: "the calendar day, as the console and the CLI print dates" }),
       field("Credit line id", "credit_line"),
       field("Underlying documents (ids, comma separated)", "documents"),
       el("label", {}, "Memo", el("input", { name: "memo" })),
     ], "Issue", async (d) => {
       const amount = amountOf(d.amount);
       if (amount === null) return;
-      await act("Issue", "scf", "issue", { to: d.to.trim(), amount, due_ms: new Date(d.due).getTime() + 12 * 3600 * 1000,
+      if (!/^\d{4}-\d{2}-\d{2}$/.test(d.due.trim())) { toast("Due date: a day like 2027-04-02", "error"); return; }
+      await act("Issue", "scf", "issue", { to: d.to.trim(), amount, due_ms: new Date(d.due.trim()).getTime() + 12 * 3600 * 1000,
         credit_line: d.credit_line.trim(), documents: d.documents.split(",").map((s) => s.trim()).filter(Boolean),
         memo: d.memo || "" }, reload);
     }),
@@ -227,7 +231,7 @@ export async function lineage(voucherId) {
       el("dt", {}, "face"), el("dd", {}, yuan(l.face)),
       el("dt", {}, "live + settled"), el("dd", {}, `${yuan(l.live)} + ${yuan(l.settled)}`,
         l.live + l.settled === l.face ? badge("conserved", "ok") : badge("mismatch", "reverted")),
-      el("dt", {}, "due"), el("dd", {}, when(l.due_ms)),
+      el("dt", {}, "due"), el("dd", {}, day(l.due_ms)),
       el("dt", {}, "documents"), el("dd", {}, l.documents.join(", "))),
     section("Tree down the supplier tiers", el("ul", { class: "tree", id: "lineage-tree" }, root ? node(root) : "")),
     section("Financings", table(["Financing", "Piece", "Funder", "Kind", "Face", "Status"],

@@ -3,6 +3,7 @@ import {
   query, el, table, section, fill, when, badge, empty, link, toast, get, parseExact, ApiError, fetchText, signedIn,
   signCapture, writeExact, RawNumber,
 } from "./lib.js";
+import { stepWords, dispositionWords, stageWords } from "./words.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 function svg(tag, attrs = {}, ...children) {
@@ -74,7 +75,8 @@ function flowMap(j) {
         el("div", { class: "muted" }, [stop.place && stop.place.city, stop.place && stop.place.kind].filter(Boolean).join(" · ")),
         el("div", { class: "muted" }, first.time_ms === last.time_ms ? when(first.time_ms)
           : `${when(first.time_ms)} → ${when(last.time_ms)}`),
-        el("div", {}, stop.steps.map((s) => s.step).join(", "), " ", el("span", { class: "muted" }, `· ${first.by}`)),
+        el("div", {}, [...new Set(stop.steps.map((s) => stepWords(s.step || s.type)))].join(", "), " ",
+          el("span", { class: "muted" }, `· ${first.by}`)),
         alert ? el("div", { class: "bad" }, "temperature out of range here") : "")));
   });
   return el("figure", { class: "flow-box" }, el("h3", {}, `Where it went (${list.length} location${list.length > 1 ? "s" : ""})`),
@@ -84,7 +86,8 @@ function flowMap(j) {
 function journeyView(j) {
   const timeline = j.steps.length ? el("ol", { class: "timeline", id: "journey" }, j.steps.map((s) => el("li", {},
     el("div", { class: "when" }, when(s.time_ms)),
-    el("div", {}, el("strong", {}, `${s.stage}: ${s.step}`), " ", s.disposition ? badge(s.disposition) : ""),
+    el("div", {}, el("strong", {}, `${stageWords(s.stage)}: ${stepWords(s.step || s.type)}`), " ",
+      s.disposition ? badge(dispositionWords(s.disposition), s.disposition) : ""),
     el("div", { class: "muted" }, `${s.place ? s.place.name + ", " + (s.place.city || "") : ""} · ${s.by}`),
     s.sensors && s.sensors.length ? el("div", { class: "muted" }, `${s.sensors.length} sensor reading(s)`) : "",
     el("div", {}, link(`#/tx/${s.tx}`, `block ${s.height}`))))) : empty("No events for this package.");
@@ -104,7 +107,8 @@ async function recallReport(gtin, lot) {
   return [
     el("h3", {}, `Lot ${lot}: ${r.packages.length} affected package(s)`),
     table(["Package", "Last step", "Last seen", "Where", "Holder"], r.packages.map((p) => [
-      link(`/${p.key.replace("/21/", `/10/${lot}/21/`)}`, p.serial || p.key), p.last_step || "", when(p.last_seen_ms),
+      link(`/${p.key.replace("/21/", `/10/${lot}/21/`)}`, `consumer page of ${p.serial || p.key}`),
+      p.last_step ? stepWords(p.last_step) : "", when(p.last_seen_ms),
       p.last_place ? `${p.last_place.name}, ${p.last_place.city}` : "—", p.holder || "—"]), "No package found."),
   ];
 }
@@ -203,7 +207,9 @@ export function eventDocument(d, now = new Date()) {
   if (!gtin && !others.length) return "Give a GTIN (with a lot or serials) or at least one EPC";
   if (gln && !isGs1Key(gln, 13)) return "Location GLN: 13 digits with a valid check digit";
   if (!gln) return "Location GLN: where the event happened";
+  d = { ...d, time: (d.time || "").trim().replace(" ", "T") };  // "2027-12-01 09:30", as the console prints times
   if (!d.time) return "Time: when the event happened";
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$/.test(d.time)) return "Time: a date and 24-hour time like 2027-12-01 09:30";
   const when = new Date(d.time);
   if (Number.isNaN(when.getTime())) return "Time: not a date and time";
   if (d.temperature.trim() && !/^-?\d{1,3}(\.\d{1,2})?$/.test(d.temperature.trim())) {
@@ -232,7 +238,8 @@ export function eventDocument(d, now = new Date()) {
 
 /** Record one ObjectEvent from a form: it becomes an EPCISDocument captured like an upload. */
 function eventForm() {
-  const select = (name, options, value) => el("select", { name }, options.map((o) => el("option", { value: o, selected: o === value }, o)));
+  const select = (name, options, value, words = (o) => o) => el("select", { name },
+    options.map((o) => el("option", { value: o, selected: o === value }, words(o))));
   const bar = el("progress", { id: "event-progress", max: "1", value: "0", hidden: true });
   const out = el("div", { id: "event-result" });
   const f = el("form", { class: "action", id: "event-form" },
@@ -243,10 +250,11 @@ function eventForm() {
     el("label", {}, "Other EPCs (one per line)", el("textarea", { name: "epcs", rows: "1",
       placeholder: "https://id.gs1.org/00/069256780000000017" })),
     el("label", {}, "Action", select("action", ["OBSERVE", "ADD", "DELETE"], "OBSERVE")),
-    el("label", {}, "Business step", select("bizStep", BIZ_STEPS, "receiving")),
-    el("label", {}, "Disposition", select("disposition", DISPOSITIONS, "in_progress")),
+    el("label", {}, "Business step", select("bizStep", BIZ_STEPS, "receiving", stepWords)),
+    el("label", {}, "Disposition", select("disposition", DISPOSITIONS, "in_progress", dispositionWords)),
     el("label", {}, "Location GLN", el("input", { name: "gln", inputmode: "numeric", placeholder: "6925678000029" })),
-    el("label", {}, "Time", el("input", { name: "time", type: "datetime-local", value: localInput(new Date()) })),
+    el("label", {}, "Time", el("input", { name: "time", value: localInput(new Date()).replace("T", " "),
+      placeholder: "2027-12-01 09:30", title: "your local date and 24-hour time" })),
     el("label", {}, "Temperature (°C, optional)", el("input", { name: "temperature", inputmode: "decimal", placeholder: "2.5" })),
     el("button", { type: "submit", class: "primary" }, "Record event"));
   f.addEventListener("submit", async (ev) => {
