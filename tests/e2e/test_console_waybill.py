@@ -57,4 +57,4 @@ def test_the_console_journey_shows_the_trucks(page: Any) -> None:
     open_console(page, f"/journey/{PORK_LOIN}/{LOT}/90001")
     page.wait_for_selector("#journey-flow li:has-text('Huafeng cold-chain cross-dock')")
     timeline = page.inner_text("#journey")
-    assert "transport: accepting" in timeline and "Shenzhen Yida Express" in timeline
+    assert "Transport · 运输: Accepted · 验收" in timeline and "Shenzhen Yida Express" in timeline  # CBV words
