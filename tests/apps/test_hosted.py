@@ -213,3 +213,41 @@ def test_csv_rows_are_checked_by_line_before_anything_happens(t: Trade) -> None:
                     OPERATOR, rows[:1], t.now)
     assert member.key_pem is None and member.record["public_key"] == signer.public_key.hex()
     assert b"PRIVATE KEY" not in member.key_file() and b"CERTIFICATE" in member.key_file()
+
+
+def test_smes_issue_and_claim_invoices_in_their_own_name(t: Trade) -> None:
+    """An SME is a taxpayer by the USCC its operator verified: it issues invoices as the seller and
+    claims those it bought; its operator's staff can do neither for it."""
+    from consortia.node.home import DEMO_ORGS_FULL
+    from tests.apps.invoice_harness import make_invoice
+
+    a, b = t.onboard(sme_rows(2))
+    org, name_a = a.split("/")
+    name_b = b.split("/")[1]
+    uscc = {o["id"]: o["uscc"] for o in DEMO_ORGS_FULL}
+    t.call("invoice", CORE, "register_taxpayer", {"uscc": uscc[CORE], "name": CORE})
+    t.refused_on("invoice", org, "register_taxpayer", {"uscc": sme_uscc(0), "name": "x"}, "HOSTED_TAXPAYER", who=name_a)
+    assert t.query(CORE, "taxpayer", {"uscc": sme_uscc(0)}, contract="invoice")["hosted_by"] == OPERATOR
+
+    sold = make_invoice(1)
+    sold["seller"] = {"name": "SME No. 0 Co., Ltd.", "uscc": sme_uscc(0)}
+    sold["buyer"] = {"name": CORE, "uscc": uscc[CORE]}
+    t.refused_on("invoice", org, "issue", {"content": sold}, "NOT_SELLER")  # the operator's admin is not the SME
+    record = t.call("invoice", org, "issue", {"content": sold}, who=name_a)
+    assert (record["seller"], record["buyer"]) == (a, CORE)
+    t.refused_on("invoice", org, "deliver", {"number": sold["number"]}, "NOT_SELLER", who="clerk")
+    t.call("invoice", org, "deliver", {"number": sold["number"]}, who=name_a)
+    t.call("invoice", CORE, "claim", {"number": sold["number"], "content": sold})
+
+    bought = make_invoice(2)
+    bought["seller"] = {"name": CORE, "uscc": uscc[CORE]}
+    bought["buyer"] = {"name": "SME No. 1 Co., Ltd.", "uscc": sme_uscc(1)}
+    t.call("invoice", CORE, "issue", {"content": bought})
+    t.call("invoice", CORE, "deliver", {"number": bought["number"]})
+    t.refused_on("invoice", org, "claim", {"number": bought["number"], "content": bought}, "NOT_BUYER")
+    claimed = t.call("invoice", org, "claim", {"number": bought["number"], "content": bought}, who=name_b)
+    assert claimed["claimant"] == b
+    t.refused_on("invoice", org, "claim", {"number": bought["number"], "content": bought}, "ALREADY_CLAIMED", who=name_a)
+    assert [i["number"] for i in t.query(b, "mine", {"role": "buyer"}, contract="invoice")["invoices"]] == \
+        [bought["number"]]
+    assert t.query(OPERATOR, "mine", {"role": "seller"}, contract="invoice")["invoices"] == []

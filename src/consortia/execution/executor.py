@@ -59,7 +59,7 @@ SENDER_ROLES = frozenset({"admin", "client"})
 REAL_NAME_EXEMPT = ("gov", "members", "realname")  # so that records can be made at all
 # Contracts that know members hosted by an operator act in their own name (ctx.acting_party); in
 # any other a hosted SME would act for its operator organisation, so it may not call them.
-HOSTED_CONTRACTS = ("scf", "trade", "hosted")
+HOSTED_CONTRACTS = ("scf", "trade", "hosted", "invoice")
 STATE_DOMAIN = b"consortia/state/v1\x00"
 
 

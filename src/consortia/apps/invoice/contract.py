@@ -75,7 +75,20 @@ class Invoices(Contract):
         ctx.put(f"inv/{record['number']}", record)
 
     def _taxpayer_org(self, ctx: Context, uscc: str) -> str | None:
-        return ctx.get(f"tp/{uscc}")  # type: ignore[no-any-return]
+        """The party that is taxpayer ``uscc``: a registered organisation, or an SME its operator
+        hosts (``org/name``), whose USCC the operator verified at onboarding (ADR 0023)."""
+        registered: str | None = ctx.get(f"tp/{uscc}")
+        if registered is not None:
+            return registered
+        hosted = ctx.read_other("hosted", f"uscc/{uscc}")
+        return hosted if type(hosted) is str and ctx.hosted_member(hosted) is not None else None
+
+    def _taxpayer_record(self, ctx: Context, party: str) -> dict[str, Any] | None:
+        found: dict[str, Any] | None = ctx.get(f"org/{party}")
+        if found is None and (member := ctx.hosted_member(party)) is not None:
+            found = {"org": party, "uscc": member["uscc"], "name": member.get("company", party), "hosted_by":
+                     member["operator"], "since_ms": None}
+        return found
 
     @staticmethod
     def _reason(reason: str) -> str:
@@ -87,8 +100,11 @@ class Invoices(Contract):
 
     @method
     def register_taxpayer(self, ctx: Context, uscc: str, name: str) -> dict[str, Any]:
-        """Register the caller's organisation as the taxpayer ``uscc`` (its admin signs)."""
+        """Register the caller's organisation as the taxpayer ``uscc`` (its admin signs). An SME
+        hosted by an operator is a taxpayer already, by the USCC its operator verified."""
         caller = ctx.require_caller()
+        require(ctx.hosted_member(caller.id) is None,
+                refuse("HOSTED_TAXPAYER", f"{caller.id} is a taxpayer by its onboarding record; it needs no registration"))
         require(caller.has_role("admin"), refuse("NOT_ADMIN", "an organisation admin registers the taxpayer"))
         require(is_valid_uscc(uscc), refuse("BAD_USCC", f"{uscc!r:.40} is not a valid unified social credit code"))
         require(type(name) is str and 0 < len(name.strip()) and len(name) <= 200, refuse("BAD_ARGS", "name: 1 to 200 characters"))
@@ -109,7 +125,7 @@ class Invoices(Contract):
     def issue(self, ctx: Context, content: dict[str, Any]) -> dict[str, Any]:
         """Issue an invoice (or a red-letter invoice naming its ``original``); the seller's
         organisation signs. Its sums must add up and its number be new."""
-        org = ctx.require_caller().org
+        org = ctx.acting_party()  # an organisation, or an SME its operator hosts
         check_invoice(content)
         number = content["number"]
         seller = self._taxpayer_org(ctx, content["seller"]["uscc"])
@@ -166,7 +182,7 @@ class Invoices(Contract):
     def deliver(self, ctx: Context, number: str) -> dict[str, Any]:
         """The seller delivers an issued invoice to the buyer."""
         record = self._invoice(ctx, number)
-        org = ctx.require_caller().org
+        org = ctx.acting_party()
         require(org == record["seller"], refuse("NOT_SELLER", f"{number} was issued by {record['seller']}"))
         require(record["status"] == "issued", refuse("NOT_ISSUED", f"{number} is {record['status']}, not issued"))
         require(record["kind"] == "blue", refuse("NOT_CLAIMABLE", "a red-letter invoice is not delivered for claims"))
@@ -181,18 +197,19 @@ class Invoices(Contract):
         content; the invoice is locked to the claimant. Anyone's second claim is refused."""
         record = self._invoice(ctx, number)
         caller = ctx.require_caller()
+        party = ctx.acting_party()
         require(record["status"] != "claimed",
                 refuse("ALREADY_CLAIMED", f"{number} is already claimed by {record['claimant']}"))
         require(record["status"] not in ("reimbursed", "booked"),
                 refuse("ALREADY_REIMBURSED", f"{number} was already reimbursed by {record['claimant']}"))
         self._require_claimable(record)
-        require(caller.org == record["buyer"], refuse("NOT_BUYER", f"{number} was issued to {record['buyer']}, "
-                                                                   f"not {caller.org}"))
+        require(party == record["buyer"], refuse("NOT_BUYER", f"{number} was issued to {record['buyer']}, "
+                                                               f"not {party}"))
         require(type(content) is dict and compute_digest(ctx.suite, content) == record["digest"],
                 refuse("CONTENT_MISMATCH", f"the invoice presented differs from {number} as issued"))
-        record.update(status="claimed", claimant=caller.org, claimed_by=caller.name, claimed_ms=ctx.time_ms)
+        record.update(status="claimed", claimant=party, claimed_by=caller.name, claimed_ms=ctx.time_ms)
         self._save(ctx, record)
-        ctx.emit("InvoiceClaimed", number=number, claimant=caller.org, by=caller.name)
+        ctx.emit("InvoiceClaimed", number=number, claimant=party, by=caller.name)
         return record
 
     @staticmethod
@@ -207,7 +224,7 @@ class Invoices(Contract):
     def release_claim(self, ctx: Context, number: str) -> dict[str, Any]:
         """The claimant withdraws its claim (refused by its finance desk); the invoice is delivered again."""
         record = self._invoice(ctx, number)
-        org = ctx.require_caller().org
+        org = ctx.acting_party()
         require(record["status"] == "claimed", refuse("NOT_CLAIMED", f"{number} is {record['status']}, not claimed"))
         require(record["claimant"] == org, refuse("NOT_CLAIMANT", f"{number} is claimed by {record['claimant']}"))
         record.update(status="delivered", claimant=None, claimed_by=None, claimed_ms=None)
@@ -219,7 +236,7 @@ class Invoices(Contract):
     def reimburse(self, ctx: Context, number: str) -> dict[str, Any]:
         """The claimant pays the claim: the invoice is reimbursed, once, for what is not reversed."""
         record = self._invoice(ctx, number)
-        org = ctx.require_caller().org
+        org = ctx.acting_party()
         require(record["status"] not in ("reimbursed", "booked"),
                 refuse("ALREADY_REIMBURSED", f"{number} was already reimbursed by {record['claimant']}"))
         require(record["status"] == "claimed", refuse("NOT_CLAIMED", f"{number} is {record['status']}, not claimed"))
@@ -235,7 +252,7 @@ class Invoices(Contract):
     def book(self, ctx: Context, number: str) -> dict[str, Any]:
         """The claimant books the reimbursed invoice in its accounts (入账)."""
         record = self._invoice(ctx, number)
-        org = ctx.require_caller().org
+        org = ctx.acting_party()
         require(record["status"] == "reimbursed", refuse("NOT_REIMBURSED", f"{number} is {record['status']}"))
         require(org == record["claimant"], refuse("NOT_CLAIMANT", f"{number} was reimbursed by {record['claimant']}"))
         record.update(status="booked", booked_ms=ctx.time_ms)
@@ -280,9 +297,10 @@ class Invoices(Contract):
         """Which organisation is the taxpayer ``uscc`` (public to members)."""
         ctx.require_caller()
         org = self._taxpayer_org(ctx, uscc) if is_valid_uscc(uscc) else None
-        if org is None:
+        found = None if org is None else self._taxpayer_record(ctx, org)
+        if found is None:
             raise NotFound(f"{uscc!r:.40} is not a registered taxpayer", code="UNKNOWN_TAXPAYER")
-        return ctx.get(f"org/{org}")  # type: ignore[no-any-return]
+        return found
 
     @query
     def taxpayers(self, ctx: Context) -> list[dict[str, Any]]:
@@ -293,7 +311,7 @@ class Invoices(Contract):
     def get(self, ctx: Context, number: str) -> dict[str, Any]:
         """An invoice with its content and history: for its seller, its buyer, the tax authority
         and regulators."""
-        org = ctx.require_caller().org
+        org = ctx.acting_party()
         record = ctx.get(f"inv/{number}") if is_valid_number(number) else None
         if record is None:
             raise NotFound(f"no invoice {number!r:.40}", code="INVOICE_NOT_FOUND")
@@ -318,13 +336,14 @@ class Invoices(Contract):
     @query
     def mine(self, ctx: Context, role: str = "buyer", limit: int = 200, after: str = "") -> dict[str, Any]:
         """The caller's invoices as ``seller`` or ``buyer``, newest numbers last (summaries)."""
-        org = ctx.require_caller().org
+        org = ctx.acting_party()
         require(role in ("seller", "buyer"), refuse("BAD_ARGS", "role: expected seller or buyer"))
         require(type(limit) is int and 1 <= limit <= 1000, refuse("BAD_ARGS", "limit: 1 to 1000"))
         prefix = f"{'sold' if role == 'seller' else 'bought'}/{org}/"
         rows = ctx.range(prefix, limit=limit, after=prefix + after if after else "")
+        mine = [k for k, _ in rows if "/" not in k[len(prefix):]]  # an operator's list leaves out its SMEs' own
         return {"org": org, "role": role, "invoices": [self._summary(ctx.get(f"inv/{k.rsplit('/', 1)[1]}"))
-                                                        for k, _ in rows]}
+                                                        for k in mine]}
 
     @staticmethod
     def _summary(record: dict[str, Any]) -> dict[str, Any]:
