@@ -46,6 +46,9 @@ ADVERSARIAL = {
     "set iteration": (body('out = []\nfor x in {"b", "a", "c"}:\n    out.append(x)\nreturn out'), "for x in",
                       "set"),
     "set to list": (body('s = set(["b", "a"])\nreturn list(s)'), "return list(s)", "set"),
+    "a list extended by a set": (body('xs = []\nxs.extend({"b", "a"})\nreturn xs'), "xs.extend", "set"),
+    "dict.fromkeys of a set": (body('return dict.fromkeys({"b", "a"})'), "fromkeys", "set"),
+    "+= a set": (body('xs = []\nxs += {"b", "a"}\nreturn xs'), "xs +=", "set"),
     "mutable default": (HEADER.replace("def run(self, ctx: Context)", "def run(self, ctx: Context, seen: list[str] = [])")
                         + "        seen.append(ctx.tx_id)\n        return len(seen)\n", "def run", "default"),
     "module global": (HEADER.replace("class Probe", "CALLS = [0]\n\n\nclass Probe")

@@ -88,7 +88,9 @@ UNCATCHABLE = frozenset({"BaseException", "MemoryError", "RecursionError", "Syst
 SET_METHODS = frozenset({"union", "intersection", "difference", "symmetric_difference", "copy"})
 # Calls whose result depends on the order their argument is iterated in.
 ORDER_SENSITIVE_CALLS = frozenset({"list", "tuple", "enumerate", "zip", "map", "filter", "next", "str", "repr",
-                                   "reversed"})
+                                   "reversed", "bytes"})
+# Methods that take their argument's items in its order.
+ORDER_SENSITIVE_METHODS = frozenset({"join", "extend", "fromkeys"})
 _WIDE_SPEC = re.compile(r"\d{5,}")
 
 
@@ -534,14 +536,20 @@ class _Checker(ast.NodeVisitor):
             for arg in node.args:
                 if self._is_set(arg):
                     self.refuse(arg, f"{func.id}() of a set: its order differs between nodes; use sorted(...)")
-        if isinstance(func, ast.Attribute) and func.attr == "join" and node.args and self._is_set(node.args[0]):
-            self.refuse(node, "joining a set: its order differs between nodes; join sorted(...)")
+        if isinstance(func, ast.Attribute) and func.attr in ORDER_SENSITIVE_METHODS and node.args \
+                and self._is_set(node.args[0]):
+            self.refuse(node, f".{func.attr}() of a set: its order differs between nodes; use sorted(...)")
         self.generic_visit(node)
 
     def visit_comprehension(self, node: ast.comprehension) -> None:
         if node.is_async:
             self.refuse(node.iter, "async comprehensions: contracts run synchronously")
         self._check_iteration(node.iter)
+        self.generic_visit(node)
+
+    def visit_AugAssign(self, node: ast.AugAssign) -> None:
+        if isinstance(node.op, ast.Add) and self._is_set(node.value):
+            self.refuse(node, "+= a set: its order differs between nodes; add sorted(...)")
         self.generic_visit(node)
 
     def visit_Assign(self, node: ast.Assign) -> None:

@@ -419,8 +419,9 @@ class SandboxContext:
 
     def require_caller(self) -> Caller:
         self._use(1)
-        self._ctx.require_caller()
-        assert self._caller is not None
+        self._ctx.require_caller()  # raises for an unsigned query
+        if self._caller is None:  # pragma: no cover - the line above raised
+            raise Revert("no caller", code="UNAUTHENTICATED")
         return self._caller
 
     # -- state --------------------------------------------------------------------------
