@@ -114,3 +114,33 @@ def test_a_proposal_receipt_names_the_source_by_size(chain: ContractChain) -> No
     assert shown == f"{len(V1)} characters"
     whole = chain.query("gov", "proposal", proposal_id=receipt.result["id"])
     assert whole["params"]["archive"]["files"]["contract.py"] == V1
+
+
+def test_installed_code_this_release_refuses_is_refused_as_unavailable(chain: ContractChain) -> None:
+    """Should a later release's rules refuse code installed earlier, calls to it are rejected with
+    a code (the node goes on) and listings leave it out, instead of a block failing to execute."""
+    import sqlite3
+
+    from consortia.contracts.usercode import make_archive
+    from consortia.execution.executor import Executor
+    from consortia.ledger.store import Store
+    from consortia.node.node import default_contracts
+    from consortia.types import codec
+
+    record = chain.deploy(V1)
+    chain.store.close()
+    with sqlite3.connect(chain.path / "chain.db") as db:  # what an older release accepted
+        db.execute("UPDATE state SET value = ? WHERE key = ?",
+                   (codec.encode(make_archive(V1.replace("from typing import Any", "import os\nfrom typing import Any"))),
+                    f"sys/code/{record['code_hash']}"))
+    chain.store = Store(chain.path / "chain.db")
+    chain.executor = Executor(chain.store, chain.suite, chain.genesis["chain_id"], default_contracts())
+    receipt = chain.call("cosco-warehouse", C, "issue", owner="steelco", lot="L1", goods="coil", quantity=1, unit="t")
+    assert (receipt.status, receipt.code) == ("rejected", "CONTRACT_UNAVAILABLE")
+    assert chain.executor.installed_contracts() == []
+    from consortia.errors import Revert
+
+    with pytest.raises(Revert) as refused:
+        chain.query(C, "holdings", owner="steelco")
+    assert refused.value.code == "CONTRACT_UNAVAILABLE"
+    assert chain.ok("steelco", "kv", "put", key="still", value="running") is None

@@ -29,7 +29,7 @@ from consortia.contracts.system import (
     org_key,
     revoked_key,
 )
-from consortia.contracts.usercode import InstalledContract, LimitExceeded, Program, compile_archive
+from consortia.contracts.usercode import ContractRefused, InstalledContract, LimitExceeded, Program, compile_archive
 from consortia.crypto.suite import CryptoSuite
 from consortia.errors import ConsortiaError, Fault, Revert, TxRejected
 from consortia.execution.state import BlockState, ReadState
@@ -255,8 +255,15 @@ class Executor:
         reader = Reader(lambda k: (v.value if (v := self.store.state_read(k)) else None))
         prefix = "sys/" + installed_key("")
         rows = self.store.state_range(prefix, prefix + KEY_END, 10_000, writer=False)
-        found = [self.contract(reader, key[len(prefix):]) for key, _ in rows]
-        return [c for c in found if isinstance(c, InstalledContract)]
+        found: list[InstalledContract] = []
+        for key, _ in rows:
+            try:
+                contract = self.contract(reader, key[len(prefix):])
+            except ContractRefused:  # listed nowhere it cannot run; calls are refused CONTRACT_UNAVAILABLE
+                continue
+            if isinstance(contract, InstalledContract):
+                found.append(contract)
+        return found
 
     # -- stateless checks (any thread) -------------------------------------------------
 
@@ -335,7 +342,11 @@ class Executor:
         member = self.identity(reader, body["sender"], time_ms)
         if not member.roles & SENDER_ROLES:
             raise _reject("FORBIDDEN_ROLE", f"{member.id} has roles {sorted(member.roles)}; sending needs admin or client")
-        contract = self.contract(reader, body["contract"])
+        try:
+            contract = self.contract(reader, body["contract"])
+        except ContractRefused as exc:  # installed code that this release's rules no longer accept
+            raise _reject("CONTRACT_UNAVAILABLE", f"contract {body['contract']!r:.80} cannot run on this node: "
+                                                  f"{exc.message}") from None
         if contract is None:
             raise _reject("UNKNOWN_CONTRACT", f"no contract {body['contract']!r:.80}")
         if body["contract"] not in SYSTEM_CONTRACTS and reader.value(frozen_contract_key(body["contract"])):
@@ -497,7 +508,11 @@ class Executor:
         from consortia.errors import NotFound
 
         reader = Reader(lambda k: (v.value if (v := self.store.state_read(k)) else None))
-        contract = self.contract(reader, contract_name)
+        try:
+            contract = self.contract(reader, contract_name)
+        except ContractRefused as exc:
+            raise Revert(f"contract {contract_name!r:.80} cannot run on this node: {exc.message}",
+                         code="CONTRACT_UNAVAILABLE") from None
         if contract is None:
             raise NotFound(f"no contract {contract_name!r:.80}", code="UNKNOWN_CONTRACT")
         entry = contract.entry(method_name)
