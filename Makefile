@@ -38,7 +38,7 @@ demo: $(RUNTIME_STAMP)
 	$(VENV)/bin/consortia up --init --crypto $(CRYPTO) --dir $(HOME_DIR) --port $(PORT)
 
 test: $(STAMP) system-deps
-	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff check src tests bench examples
 	$(VENV)/bin/mypy src/consortia
 	$(PY) -m pytest -q
 
@@ -46,7 +46,7 @@ bench: $(STAMP) system-deps
 	$(PY) bench/run.py
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check src tests
+	$(VENV)/bin/ruff check src tests bench examples
 	$(VENV)/bin/mypy src/consortia
 
 clean-demo:
