@@ -3,12 +3,9 @@ presenting a certificate from one of the organisations' TLS CAs; node APIs speak
 
 from __future__ import annotations
 
-import asyncio
 import ssl
-import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import certifi
 import httpx
@@ -18,6 +15,7 @@ import pytest
 from consortia.client import Client
 from consortia.node.network import LocalNetwork
 from consortia.node.tls import client_context, issue, make_ca
+from tests.integration.test_network import run_async
 
 pytestmark = pytest.mark.slow
 WHO = "hongqiao-auto/admin"
@@ -39,20 +37,6 @@ def trusted(net: LocalNetwork, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SSL_CERT_FILE", str(net.tls_dir / "cas.pem"))  # what the SDK's httpx trusts
 
 
-def run_async(coroutine: Any) -> Any:
-    outcome: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            outcome["value"] = asyncio.run(coroutine)
-        except BaseException as exc:  # noqa: BLE001 - re-raised on the caller's thread
-            outcome["error"] = exc
-    thread = threading.Thread(target=target)
-    thread.start()
-    thread.join(60)
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome.get("value")
 
 
 def put_final(net: LocalNetwork, key: str) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 from consortia.apps.scf.codes import fen_to_yuan, yuan_to_fen
-from consortia.cli.common import app_command
+from consortia.cli.common import app_command, emit
 from consortia.errors import BadInput
 
 command = app_command
@@ -71,25 +71,19 @@ def items_of(specs: tuple[str, ...]) -> list[dict[str, Any]]:
     return out
 
 
-def _show(result: Any, as_json: bool, human: Callable[[Any], None]) -> None:
-    if as_json:
-        click.echo(json.dumps(result, indent=2, ensure_ascii=False))
-    else:
-        human(result)
-
 
 def _send(home: Path, url: str, identity: str | None, method: str, args: dict[str, Any], as_json: bool,
           human: Callable[[Any], None]) -> None:
     with _client(home, url, identity) as c:
         result = c.call("charity", method, args)
-    _show(result, as_json, human)
+    emit(result, as_json, human)
 
 
 def _ask(home: Path, url: str, identity: str | None, method: str, args: dict[str, Any], as_json: bool,
          human: Callable[[Any], None], signed: bool = False) -> None:
     with _client(home, url, identity) as c:
         result = c.query("charity", method, args, signed=signed)
-    _show(result, as_json, human)
+    emit(result, as_json, human)
 
 
 def _need_line(n: dict[str, Any]) -> str:
@@ -123,7 +117,7 @@ def publish_key(home: Path, url: str, identity: str | None, as_json: bool) -> No
     with _client(home, url, identity) as c:
         key = create_sealing_key(Path(home), c.suite, c.wallet.org)
         result = c.call("charity", "publish_authority_key", {"key": key.public_key.hex()})
-    _show(result, as_json, lambda r: click.echo(f"published the disclosure key of {r['org']}"))
+    emit(result, as_json, lambda r: click.echo(f"published the disclosure key of {r['org']}"))
 
 
 @charity.group()
@@ -154,7 +148,7 @@ def need_publish(title: str, purpose: str, beneficiary_id: str, verifier: str, t
         result = publish_need(c, title, purpose, beneficiary_id=beneficiary_id, verifier=verifier,
                               target_fen=fen(target) if target != "0" else 0, items=items_of(items),
                               evidence=evidence_of(home, evidence), beneficiary_signer=signer, confirm_days=confirm_days)
-    _show(result, as_json, lambda r: click.echo(f"need {r['id']} pending; beneficiary {r['beneficiary']} "
+    emit(result, as_json, lambda r: click.echo(f"need {r['id']} pending; beneficiary {r['beneficiary']} "
                                                 f"(salt {r['salt']}: give it to {r['verifier']})"))
 
 
@@ -191,7 +185,7 @@ def need_close(need_id: str, home: Path, url: str, identity: str | None, as_json
 
 @command(need, "show", "consortia charity need show 3f9a...")
 @click.argument("need_id")
-def need_show(need_id: str, home: Path, url: str, identity: str | None, as_json: bool) -> None:
+def needemit(need_id: str, home: Path, url: str, identity: str | None, as_json: bool) -> None:
     """A need's public page as text: totals, donations and their paths, grants (proofs checked by the node)."""
     from consortia.apps.charity.sdk import need_page
 
@@ -205,7 +199,7 @@ def need_show(need_id: str, home: Path, url: str, identity: str | None, as_json:
                    f"{len(p['proofs']) - len(bad)}/{len(p['proofs'])} transactions proved against their blocks")
         for g in p["grants"]:
             click.echo(f"  grant {g['id']} {g['kind']} {fen_to_yuan(g['amount'])} to {g['recipient']}: {g['status']}")
-    _show(page, as_json, human)
+    emit(page, as_json, human)
 
 
 @command(need, "list", "consortia charity need list --status open")
@@ -261,7 +255,7 @@ def record(amount: str, donor: str, need: str, channel: str, home: Path, url: st
 
     with _client(home, url, identity) as c:
         result = record_anonymous_donation(c, donor, fen(amount), need=need, channel=channel)
-    _show(result, as_json, lambda r: click.echo(f"donation {r['donation']['id']}: {fen_to_yuan(r['donation']['amount'])} "
+    emit(result, as_json, lambda r: click.echo(f"donation {r['donation']['id']}: {fen_to_yuan(r['donation']['amount'])} "
                                                 f"matched; donor receipt salt {r['salt']}"))
 
 
@@ -350,7 +344,7 @@ def donation(donation_id: str, home: Path, url: str, identity: str | None, as_js
                        f"{'returned' if use['returned'] else g['status']}")
         bad = [t for t, proof in p["proofs"].items() if not proof["verified"]]
         click.echo(f"  {len(p['proofs']) - len(bad)}/{len(p['proofs'])} transactions proved against their blocks")
-    _show(page, as_json, human)
+    emit(page, as_json, human)
 
 
 @command(charity, "disclose", "consortia charity disclose 8e21... --as civil-affairs/admin")
@@ -367,7 +361,7 @@ def disclose(donation_id: str, home: Path, url: str, identity: str | None, as_js
             raise NotFound(f"no key of {c.wallet.org} under {home} (orgs/{c.wallet.org}/sealing-key.pem)",
                            code="NO_SEALING_KEY")
         result = disclose_donor(c, key, donation_id)
-    _show(result, as_json, lambda r: click.echo(f"donation {r['donation']}: {r['donor']} "
+    emit(result, as_json, lambda r: click.echo(f"donation {r['donation']}: {r['donor']} "
                                                 f"({'matches' if r['verified'] else 'DOES NOT MATCH'} the public tag)"))
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from consortia.cli.common import example, handle_errors, home_option, identity_option, json_option, url_option
-from consortia.errors import BadInput, NotFound
+from consortia.errors import BadInput
 
 
 @click.group()
@@ -208,16 +208,12 @@ def contract_propose(path: Path, restrict: tuple[str, ...], reason: str, home: P
     """Propose installing the contract at PATH, or upgrading to its version; your organisation
     votes yes. Other organisations review it (`consortia contract show --proposal ID`) and vote."""
     from consortia.cli.main import _print_proposal, client_for
-    from consortia.client.contracts import deployment, read_source
+    from consortia.client.contracts import read_source
 
     source = read_source(path)
     with client_for(home, url, identity, need_identity=True) as c:
-        outline, params = deployment(c.suite, source, _parse_access(restrict))
-        try:
-            current = c.query("gov", "contract", {"name": outline.name})
-        except NotFound:
-            current = None
-        proposal = c.propose_contract(source, params["access"], reason)
+        outline, current, action, params = c.contract_proposal(source, _parse_access(restrict))
+        proposal = c.call("gov", "propose", {"action": action, "params": params, "reason": reason})
     if not as_json:
         what = f"install {outline.name} {outline.version}" if current is None else \
             f"upgrade {outline.name} {current['version']} -> {outline.version}"

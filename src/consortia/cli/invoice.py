@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,7 @@ import click
 
 from consortia.apps.invoice.model import yuan
 from consortia.apps.scf.codes import yuan_to_fen
-from consortia.cli.common import app_command, example, handle_errors
+from consortia.cli.common import app_command, emit, example, handle_errors
 from consortia.errors import BadInput
 
 CST = dt.timezone(dt.timedelta(hours=8), "CST")
@@ -29,12 +28,6 @@ def _client(home: Path, url: str, identity: str | None, *, need_identity: bool =
 
     return client_for(home, url, identity, need_identity=need_identity)
 
-
-def _show(result: Any, as_json: bool, human: Callable[[Any], None]) -> None:
-    if as_json:
-        click.echo(json.dumps(result, indent=2, ensure_ascii=False))
-    else:
-        human(result)
 
 
 def _said(record: dict[str, Any]) -> None:
@@ -61,7 +54,7 @@ def _load(path: Path) -> dict[str, Any]:
 def _send(home: Path, url: str, identity: str | None, method: str, args: dict[str, Any], as_json: bool) -> None:
     with _client(home, url, identity) as c:
         result = c.call("invoice", method, args)
-    _show(result, as_json, _said)
+    emit(result, as_json, _said)
 
 
 @click.group()
@@ -82,7 +75,7 @@ def taxpayer_register(uscc: str, name: str, home: Path, url: str, identity: str 
     """Register your organisation as a taxpayer (signed by its admin)."""
     with _client(home, url, identity) as c:
         result = c.call("invoice", "register_taxpayer", {"uscc": uscc, "name": name})
-    _show(result, as_json, lambda r: click.echo(f"registered {r['org']} as taxpayer {r['uscc']}"))
+    emit(result, as_json, lambda r: click.echo(f"registered {r['org']} as taxpayer {r['uscc']}"))
 
 
 @invoice.command("check", epilog=example("consortia invoice check invoice.json"))
@@ -168,7 +161,7 @@ def reverse(original: str, red_number: str, reason: str, amount: str | None, iss
     day = issue_date or dt.datetime.now(CST).date().isoformat()
     with _client(home, url, identity) as c:
         result = reverse_invoice(c, get_invoice(c, original)["content"], red_number, day, reason, fen)
-    _show(result, as_json, _said)
+    emit(result, as_json, _said)
 
 
 @app_command(invoice, "show", "consortia invoice show 26442000000000000001 --format pdf -o invoice.pdf")
@@ -182,7 +175,7 @@ def show(number: str, fmt: str, output: Path | None, home: Path, url: str, ident
 
     with _client(home, url, identity) as c:
         if fmt == "json" and output is None:
-            _show(get_invoice(c, number), True, _said)
+            emit(get_invoice(c, number), True, _said)
             return
         data = invoice_document(c, number, fmt)
     if output is None:
@@ -222,7 +215,7 @@ def verify(number: str, file: Path | None, digest: str, home: Path, url: str, id
                    f"(proof {'valid' if proof and proof['valid'] else 'INVALID'}, attested by "
                    f"{', '.join(proof['attested_by']) if proof else '-'})")
 
-    _show(found, as_json, human)
+    emit(found, as_json, human)
     if found["exists"] and found["matches"] is False:
         sys.exit(6)
 
@@ -234,7 +227,7 @@ def list_invoices(role: str, limit: int, home: Path, url: str, identity: str | N
     """Your organisation's invoices as buyer or seller."""
     with _client(home, url, identity) as c:
         result = c.query("invoice", "mine", {"role": role, "limit": limit}, signed=True)
-    _show(result, as_json, _rows)
+    emit(result, as_json, _rows)
 
 
 @app_command(invoice, "all", "consortia invoice all --as sz-tax/admin")
@@ -244,7 +237,7 @@ def all_invoices(limit: int, after: str, home: Path, url: str, identity: str | N
     """Every invoice on the chain (the tax authority and regulators)."""
     with _client(home, url, identity) as c:
         result = c.query("invoice", "all", {"limit": limit, "after": after}, signed=True)
-    _show(result, as_json, _rows)
+    emit(result, as_json, _rows)
 
 
 @app_command(invoice, "overview", "consortia invoice overview --as sh-regulator/admin")
@@ -259,7 +252,7 @@ def overview(home: Path, url: str, identity: str | None, as_json: bool) -> None:
         click.echo(f"red-letter {r['red_letter']}, flagged {r['flagged']}, reversed ¥{yuan(r['reversed_total'])}, "
                    f"taxpayers {r['taxpayers']}")
 
-    _show(result, as_json, human)
+    emit(result, as_json, human)
 
 
 @app_command(invoice, "void", "consortia invoice void 26442000000000000001 --reason '虚开' --as sz-tax/admin")
@@ -287,5 +280,5 @@ def finance(number: str, home: Path, url: str, identity: str | None, as_json: bo
 
     with _client(home, url, identity) as c:
         doc = register_for_financing(c, number)
-    _show(doc, as_json, lambda d: click.echo(f"registered {d['id']} for ¥{yuan(d['amount'])} "
+    emit(doc, as_json, lambda d: click.echo(f"registered {d['id']} for ¥{yuan(d['amount'])} "
                                              f"({d['algorithm']}:{d['digest'][:16]}…); vouchers may cite it"))

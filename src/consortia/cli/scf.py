@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -17,7 +16,7 @@ from typing import Any, TypeVar
 import click
 
 from consortia.apps.scf.codes import fen_to_yuan, yuan_to_fen
-from consortia.cli.common import app_command, time_zone
+from consortia.cli.common import app_command, emit, time_zone
 from consortia.errors import BadInput
 from consortia.types.clock import day_start_ms, format_date
 
@@ -96,7 +95,7 @@ def _send(home: Path, url: str, identity: str | None, method: str, args: dict[st
     with _client(home, url, identity) as c:
         result = c.call("scf", method, full_ids(c, args))
         _learn_zone(c)
-    _show(result, as_json, human)
+    emit(result, as_json, human)
 
 
 def _ask(home: Path, url: str, identity: str | None, method: str, args: dict[str, Any], as_json: bool,
@@ -104,14 +103,8 @@ def _ask(home: Path, url: str, identity: str | None, method: str, args: dict[str
     with _client(home, url, identity) as c:
         result = c.query("scf", method, args, signed=True)
         _learn_zone(c)
-    _show(result, as_json, human)
+    emit(result, as_json, human)
 
-
-def _show(result: Any, as_json: bool, human: Callable[[Any], None]) -> None:
-    if as_json:
-        click.echo(json.dumps(result, indent=2, ensure_ascii=False))
-    else:
-        human(result)
 
 
 def _said(template: str) -> Callable[[Any], None]:
@@ -201,7 +194,7 @@ def doc_register(kind: str, number: str, path: Path | None, digest: str | None, 
 
 @scf_command(doc, "show", "consortia scf doc show jinglian-parts:invoice:JL-INV-0417")
 @click.argument("document_id")
-def doc_show(document_id: str, home: Path, url: str, identity: str | None, as_json: bool) -> None:
+def docemit(document_id: str, home: Path, url: str, identity: str | None, as_json: bool) -> None:
     """A document's record and how much has been financed against it."""
     _ask(home, url, identity, "document", {"document_id": document_id}, as_json,
          lambda d: click.echo(f"{d['id']}  {d['algorithm']} {d['digest']}\n  amount {fen_to_yuan(d['amount'])} yuan, "
@@ -264,7 +257,7 @@ def voucher_transfer(voucher_id: str, outputs: tuple[str, ...], home: Path, url:
 
 @scf_command(voucher, "show", "consortia scf voucher show 9c1e...")
 @click.argument("voucher_id")
-def voucher_show(voucher_id: str, home: Path, url: str, identity: str | None, as_json: bool) -> None:
+def voucheremit(voucher_id: str, home: Path, url: str, identity: str | None, as_json: bool) -> None:
     """One voucher piece."""
     _ask(home, url, identity, "voucher", {"voucher_id": voucher_id}, as_json,
          lambda p: click.echo(f"{p['id']}  {fen_to_yuan(p['amount'])} yuan  held by {p['holder']}  {p['status']}  "

@@ -6,7 +6,6 @@ Capture signs locally: the document is validated against the official schema her
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -14,7 +13,7 @@ from typing import Any, TypeVar
 import click
 
 from consortia.apps.trace.capture import capture_epcis
-from consortia.cli.common import example, handle_errors, home_option, identity_option, json_option, url_option
+from consortia.cli.common import emit, example, handle_errors, home_option, identity_option, json_option, url_option
 from consortia.errors import BadInput
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -37,19 +36,13 @@ def _client(home: Path, url: str, identity: str | None, need_identity: bool = Tr
     return client_for(home, url, identity, need_identity=need_identity)
 
 
-def _show(result: Any, as_json: bool, human: Callable[[Any], None]) -> None:
-    if as_json:
-        click.echo(json.dumps(result, indent=2, ensure_ascii=False))
-    else:
-        human(result)
-
 
 def _send(home: Path, url: str, identity: str | None, method: str, args: dict[str, Any], as_json: bool,
           human: Callable[[Any], None]) -> None:
     with _client(home, url, identity) as c:
         result = c.call("trace", method, args)
         _learn_zone(c)
-    _show(result, as_json, human)
+    emit(result, as_json, human)
 
 
 def _ask(home: Path, url: str, identity: str | None, method: str, args: dict[str, Any], as_json: bool,
@@ -57,7 +50,7 @@ def _ask(home: Path, url: str, identity: str | None, method: str, args: dict[str
     with _client(home, url, identity, need_identity=signed) as c:
         result = c.query("trace", method, args, signed=signed)
         _learn_zone(c)
-    _show(result, as_json, human)
+    emit(result, as_json, human)
 
 
 def _when(ms: int | None, tz: str = "") -> str:
@@ -137,7 +130,7 @@ def sealing_key(home: Path, url: str, identity: str | None, as_json: bool) -> No
         path_existed = sealing_key_path(home, c.wallet.org).exists()
         key = create_sealing_key(home, c.suite, c.wallet.org)
         result = c.call("trace", "set_sealing_key", {"key": key.public_key.hex()})
-    _show({**result, "created": not path_existed}, as_json,
+    emit({**result, "created": not path_existed}, as_json,
           lambda r: click.echo(f"{'created and ' if r['created'] else ''}published the sealing key of {r['org']} "
                                f"({c.suite.wrap_name}, {r['sealing_key'][:16]}...)"
                                + ("; restart the organisation's node so that it opens payloads" if r["created"] else "")))
@@ -244,7 +237,7 @@ def capture(path: Path, share_with: tuple[str, ...], wait: bool, seal: bool | No
 
     with _client(home, url, identity) as c:
         job = capture_epcis(c, path, share_with=share_with, wait=wait, progress=progress, seal=seal)
-    _show(job, as_json, lambda j: click.echo(_job_line(j) + "".join(f"\n  error {e['code']}: {e['message']}"
+    emit(job, as_json, lambda j: click.echo(_job_line(j) + "".join(f"\n  error {e['code']}: {e['message']}"
                                                                      for e in j["errors"])))
     if not job["running"] and not job["success"]:
         raise SystemExit(6)
@@ -256,7 +249,7 @@ def job(capture_id: str, home: Path, url: str, identity: str | None, as_json: bo
     """A capture job's progress and errors."""
     with _client(home, url, identity, need_identity=False) as c:
         found = c.capture_job(capture_id)
-    _show(found, as_json, lambda j: click.echo(_job_line(j)))
+    emit(found, as_json, lambda j: click.echo(_job_line(j)))
 
 
 @trace_command(trace, "hash", "consortia trace hash pork-journey.jsonld", offline=True)
@@ -266,7 +259,7 @@ def hash_events(path: Path, as_json: bool) -> None:
     from consortia.apps.trace.document import prepare_capture
 
     prepared = prepare_capture(path.read_bytes())
-    _show(prepared.ids, as_json, lambda ids: click.echo("\n".join(ids)))
+    emit(prepared.ids, as_json, lambda ids: click.echo("\n".join(ids)))
 
 
 # -- queries -----------------------------------------------------------------------------
@@ -311,7 +304,7 @@ def events(epcs: tuple[str, ...], steps: tuple[str, ...], locations: tuple[str, 
             ms = parse_time_ms(event["eventTime"])
             click.echo(f"{_when(ms, event.get('eventTimeZoneOffset', '+00:00'))}  {event['type']:<19} "
                        f"{event.get('bizStep', '-'):<14} {event.get('disposition', '-'):<12} {event['eventID']}")
-    _show(document, as_json, human)
+    emit(document, as_json, human)
 
 
 @trace_command(trace, "event", "consortia trace event 'ni:///sha-256;5f7c...?ver=CBV2.0'")
@@ -480,5 +473,5 @@ def qr(gtin: str, lot: str | None, serial: str | None, base: str, output: Path, 
     link = digital_link(gtin, lot, serial, base)
     fmt = "png" if output.suffix.lower() == ".png" else "svg"
     output.write_bytes(make_qr(link, fmt))
-    _show({"link": link, "file": str(output), "format": fmt}, as_json,
+    emit({"link": link, "file": str(output), "format": fmt}, as_json,
           lambda r: click.echo(f"wrote {r['file']} ({r['format']}): {r['link']}"))

@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from consortia.apps.scf.codes import fen_to_yuan
-from consortia.cli.common import app_command
+from consortia.cli.common import app_command, emit
 from consortia.errors import BadInput
 
 
@@ -26,18 +26,12 @@ def _client(home: Path, url: str, identity: str | None) -> Any:
     return client_for(home, url, identity, need_identity=True)
 
 
-def _show(result: Any, as_json: bool, human: Callable[[Any], None]) -> None:
-    if as_json:
-        click.echo(json.dumps(result, indent=2, ensure_ascii=False))
-    else:
-        human(result)
-
 
 def _send(home: Path, url: str, identity: str | None, method: str, args: dict[str, Any], as_json: bool,
           human: Callable[[Any], None] | None = None) -> Any:
     with _client(home, url, identity) as c:
         result = c.call("waybill", method, args)
-    _show(result, as_json, human or _status_line)
+    emit(result, as_json, human or _status_line)
     return result
 
 
@@ -266,7 +260,7 @@ def show(home: Path, url: str, identity: str | None, as_json: bool, number: str)
             where = (s["place"] or {}).get("name", "")
             temp = "" if s.get("temperature_c10") is None else f"  {Decimal(s['temperature_c10']) / 10} °C"
             click.echo(f"  {s['seq']:>3} {s['kind']:<10} {where}{temp}  by {s['by']}")
-    _show(wb, as_json, human)
+    emit(wb, as_json, human)
 
 
 @app_command(waybill, "list", "consortia waybill list --status in_transit")
@@ -280,7 +274,7 @@ def list_(home: Path, url: str, identity: str | None, as_json: bool, status: str
             _status_line(row)
         if not rows:
             click.echo("no waybills")
-    _show(rows, as_json, human)
+    emit(rows, as_json, human)
 
 
 @app_command(waybill, "epcis", "consortia waybill epcis WB-2026-0001 > wb-events.jsonld")
@@ -304,6 +298,6 @@ def receivable(home: Path, url: str, identity: str | None, as_json: bool, number
             rec = c.call("scf", "register_document", {"kind": "waybill", "number": number, "digest": rec["digest"],
                                                       "algorithm": rec["algorithm"], "amount": rec["amount"],
                                                       "counterparty": rec["payer"]})
-    _show(rec, as_json, lambda r: click.echo(
+    emit(rec, as_json, lambda r: click.echo(
         f"{'document ' + r['id'] if register else 'receivable of ' + number}: {fen_to_yuan(r['amount'])} yuan "
         f"payable by {r.get('payer') or r.get('counterparty')}"))

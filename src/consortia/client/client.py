@@ -19,6 +19,7 @@ import orjson
 
 from consortia.client.proofs import verify_transaction
 from consortia.client.txbuild import build_tx
+from consortia.contracts.usercode import Outline
 from consortia.crypto.suite import CryptoSuite, get_suite
 from consortia.errors import (
     BadInput,
@@ -184,18 +185,25 @@ class Client:
             raise Revert(receipt["message"], code=receipt["code"], tx_id=view["tx_id"], status=receipt["status"])
         return receipt["result"]
 
-    def propose_contract(self, source: str, access: dict[str, list[str]] | None = None,
-                         reason: str = "") -> dict[str, Any]:
-        """Propose installing a member's contract (its ``contract.py`` text), or upgrading to its
-        version if one by that name is installed; returns the proposal (ADR 0014)."""
+    def contract_proposal(self, source: str, access: dict[str, list[str]] | None = None
+                          ) -> tuple[Outline, dict[str, Any] | None, str, dict[str, Any]]:
+        """What proposing ``source`` (a contract's ``contract.py`` text) would ask for: its checked
+        outline, the installed record of that name (None if there is none), the action
+        (``install_contract`` or ``upgrade_contract``) and its params (ADR 0014)."""
         from consortia.client.contracts import deployment
 
         outline, params = deployment(self.suite, source, access)
         try:
-            self.query("gov", "contract", {"name": outline.name})
-            action = "upgrade_contract"
+            current: dict[str, Any] | None = self.query("gov", "contract", {"name": outline.name})
         except NotFound:
-            action = "install_contract"
+            current = None
+        return outline, current, "install_contract" if current is None else "upgrade_contract", params
+
+    def propose_contract(self, source: str, access: dict[str, list[str]] | None = None,
+                         reason: str = "") -> dict[str, Any]:
+        """Propose installing a member's contract, or upgrading to its version if one by that name
+        is installed; returns the proposal."""
+        _, _, action, params = self.contract_proposal(source, access)
         return self.call("gov", "propose", {"action": action, "params": params, "reason": reason})  # type: ignore[no-any-return]
 
     def wait_for(self, tx_id: str, timeout: float = 30.0, poll: float = 0.05) -> dict[str, Any]:

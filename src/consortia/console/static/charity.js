@@ -5,7 +5,7 @@
 // hashed here, in the browser. Individuals' anonymous donations are recorded with the CLI or SDK,
 // which seal the donor to the authority (ADR 0018).
 import {
-  session, org, query, el, link, table, section, fill, yuan, toFen, when, badge, card, toast, bytesToHex, short,
+  form, session, org, query, el, link, table, section, fill, yuan, toFen, when, badge, card, toast, bytesToHex, short,
   canonical, chainInfo,
 } from "./lib.js";
 import { suiteHash } from "./wallet.js";
@@ -26,17 +26,6 @@ function progress(n) {
     el("div", { style: `width:${share}%;background:#16a34a;height:.5rem` }));
 }
 
-function form(title, id, fields, submit, onsubmit) {
-  const f = el("form", { class: "action", id }, ...fields, el("button", { type: "submit", class: "primary" }, submit));
-  f.addEventListener("submit", async (ev) => {
-    ev.preventDefault();
-    const data = Object.fromEntries(new FormData(f).entries());
-    const button = f.querySelector("button[type=submit]");
-    button.disabled = true;
-    try { await onsubmit(data, f); } finally { button.disabled = false; }
-  });
-  return el("details", { class: "panel", id: `${id}-panel` }, el("summary", {}, title), f);
-}
 
 function field(label, name, attrs = {}) {
   return el("label", {}, label, el("input", { name, required: true, ...attrs }));

@@ -315,6 +315,18 @@ export function card(label, value, id) {
   return el("div", { class: "card", "data-stat": id }, el("div", { class: "label" }, label), el("div", { class: "value" }, value));
 }
 
+/** A form folded in a panel; its submit button is disabled while ``onsubmit(data, form)`` runs. */
+export function form(title, id, fields, submit, onsubmit, open = false) {
+  const f = el("form", { class: "action", id }, ...fields, el("button", { type: "submit", class: "primary" }, submit));
+  f.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const button = f.querySelector("button[type=submit]");
+    button.disabled = true;
+    try { await onsubmit(Object.fromEntries(new FormData(f).entries()), f); } finally { button.disabled = false; }
+  });
+  return el("details", { class: "panel", id: `${id}-panel`, ...(open ? { open: true } : {}) }, el("summary", {}, title), f);
+}
+
 export function section(title, ...children) { return el("section", {}, el("h2", {}, title), ...children); }
 
 // -- formatting --------------------------------------------------------------------------

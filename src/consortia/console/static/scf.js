@@ -1,6 +1,6 @@
 // Supply chain finance: inbox, portfolio, financing book, exposure, lineage tree, and the forms.
 import {
-  session, org, query, send, el, link, table, section, fill, empty, yuan, toFen, short, when, day, badge, toast, ApiError,
+  form, session, org, query, send, el, link, table, section, fill, empty, yuan, toFen, short, when, day, badge, toast, ApiError,
 } from "./lib.js";
 
 function needSignIn(what) {
@@ -43,17 +43,6 @@ function field(label, name, attrs = {}) {
   return el("label", {}, label, el("input", { name, required: true, ...attrs }));
 }
 
-function form(title, id, fields, submit, onsubmit) {
-  const f = el("form", { class: "action", id }, ...fields, el("button", { type: "submit", class: "primary" }, submit));
-  f.addEventListener("submit", async (ev) => {
-    ev.preventDefault();
-    const data = Object.fromEntries(new FormData(f).entries());
-    const button = f.querySelector("button[type=submit]");
-    button.disabled = true;
-    try { await onsubmit(data, f); } finally { button.disabled = false; }
-  });
-  return el("details", { class: "panel", id: `${id}-panel` }, el("summary", {}, title), f);
-}
 
 function amountOf(text) {
   const fen = toFen(text);

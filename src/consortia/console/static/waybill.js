@@ -1,7 +1,7 @@
 // Logistics waybills: my waybills, one waybill with its signed steps and the actions the signed-in
 // party may take next (hand over, take over, checkpoint, close, dispute), and the regulator's panel.
 import {
-  session, org, query, el, link, table, section, fill, yuan, when, badge, toast, signedFetch, pretty, ApiError,
+  form as panelForm, session, org, query, el, link, table, section, fill, yuan, when, badge, toast, signedFetch, pretty, ApiError,
 } from "./lib.js";
 import { act } from "./scf.js";
 
@@ -20,16 +20,9 @@ function numberLink(n) { return link(`#/waybill/${encodeURIComponent(n)}`, n, { 
 
 function field(label, name, attrs = {}) { return el("label", {}, label, el("input", { name, ...attrs })); }
 
-function form(id, title, fields, submit, onsubmit) {
-  const f = el("form", { class: "action", id }, ...fields, el("button", { type: "submit", class: "primary" }, submit));
-  f.addEventListener("submit", async (ev) => {
-    ev.preventDefault();
-    const button = f.querySelector("button[type=submit]");
-    button.disabled = true;
-    try { await onsubmit(Object.fromEntries(new FormData(f).entries()), f); } finally { button.disabled = false; }
-  });
-  return el("details", { class: "panel", id: `${id}-panel`, open: true }, el("summary", {}, title), f);
-}
+/** The console's panel form (lib.js), opened; waybill forms name their id first. */
+const form = (id, title, fields, submit, onsubmit) => panelForm(title, id, fields, submit, onsubmit, true);
+
 
 function placeOf(data) {
   if (!data.place) return null;
