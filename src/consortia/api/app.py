@@ -140,15 +140,16 @@ def create_app(node: Node, *, manage_node: bool = True) -> FastAPI:
 
     async def submit(request: Request, wires: list[Any], wait: bool, timeout: float,
                      final: bool = False) -> tuple[int, list[dict[str, Any]]]:
-        queued = await run_in_threadpool(node.submit, wires)
+        ticket = await run_in_threadpool(node.submit_ticket, wires)
         if not wait and not final:
-            return 202, [committed_view(tx_id, None) for tx_id, _ in queued]
+            return 202, [committed_view(tx_id, None) for tx_id in ticket.tx_ids]
         deadline = time.monotonic() + timeout
-        futures = [asyncio.wrap_future(f) for _, f in queued]
-        done, _ = await asyncio.wait(futures, timeout=timeout)
-        views = [committed_view(tx_id, fut.result() if fut in done else None)
-                 for (tx_id, _), fut in zip(queued, futures, strict=True)]
-        complete = len(done) == len(futures)
+        waited = asyncio.wrap_future(ticket.done)
+        await asyncio.wait([waited], timeout=timeout)
+        if waited.done() and waited.exception() is not None:  # the node stopped first
+            raise waited.exception()  # type: ignore[misc]
+        views = [committed_view(tx_id, result) for tx_id, result in zip(ticket.tx_ids, list(ticket.results), strict=True)]
+        complete = all(view["committed"] for view in views)
         if final and complete:
             top = max(v["height"] for v in views)
             while node.final_height() < top and time.monotonic() < deadline:

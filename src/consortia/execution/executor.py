@@ -103,33 +103,52 @@ class CommittedBlock:
     hash: str
     txs: list[SignedTx]
     receipts: list[Receipt]
+    views: list[dict[str, Any]]  # the receipts as dicts (``Receipt.to_dict``), made once; read, don't change
+
+
 
 
 class Reader:
-    """Reads ``sys/`` state through any ``get(key) -> bytes | None``, memoised for its lifetime.
+    """Reads ``sys/`` state (and any key, raw) through any ``get(key) -> bytes | None``, memoised
+    for its lifetime.
 
-    Create one per transaction during execution (an earlier transaction in the block
-    may change ``sys/``), or one per admission batch.
+    Execution keeps one per block and starts a new one after a transaction that wrote a key it
+    read (``stale``); admission uses one per batch.
     """
 
     def __init__(self, get: Any) -> None:
         self._get = get
-        self._memo: dict[str, Any] = {}
+        self._memo: dict[str, Any] = {}  # full state key -> decoded value (or None)
+        self._raws: dict[str, bytes | None] = {}
+        self._config: dict[str, Any] | None = None
 
     def value(self, key: str) -> Any:
-        if key not in self._memo:
-            raw = self._get("sys/" + key)
-            self._memo[key] = None if raw is None else codec.decode_trusted(raw)
-        return self._memo[key]
+        full = "sys/" + key
+        try:
+            return self._memo[full]
+        except KeyError:
+            raw = self._get(full)
+            found = self._memo[full] = None if raw is None else codec.decode_trusted(raw)
+            return found
 
     def raw(self, key: str) -> bytes | None:
         """Any state key, not only ``sys/`` (for checks that read an application's registry)."""
-        return self._get(key)  # type: ignore[no-any-return]
+        try:
+            return self._raws[key]
+        except KeyError:
+            found: bytes | None = self._get(key)
+            self._raws[key] = found
+            return found
 
     def config(self) -> dict[str, Any]:
-        if "\0config" not in self._memo:
-            self._memo["\0config"] = {**DEFAULT_CONFIG, **(self.value(CONFIG_KEY) or {})}
-        return self._memo["\0config"]  # type: ignore[no-any-return]
+        if self._config is None:
+            self._config = {**DEFAULT_CONFIG, **(self.value(CONFIG_KEY) or {})}
+        return self._config
+
+    def stale(self, written: list[str]) -> bool:
+        """Whether any of ``written`` is a key this reader has read (and may have memoised)."""
+        memo, raws = self._memo, self._raws
+        return any(key in memo or key in raws for key in written)
 
 
 class BlockLedger:
@@ -211,7 +230,9 @@ class Executor:
         self.contracts = contracts
         self._certs: _Bounded = _Bounded(50_000)  # sender b64 -> (x509 cert, public key)
         self._members: _Bounded = _Bounded(50_000)  # (sender, ca pem) -> Identity
-        self._verified: _Bounded = _Bounded(1_000_000)  # tx ids whose signature this process checked
+        # id + signature of transactions whose signature this process checked -> True, or the
+        # method entry their arguments were bound to (the same entry at execution needs no second binding)
+        self._verified: _Bounded = _Bounded(1_000_000)
         self._lock = threading.Lock()
         self._head: tuple[BlockHeader, str] | None = None
         self._masks: tuple[int, dict[str, dict[str, Any]]] = (-2, {})  # (height, state masks by state key)
@@ -357,10 +378,17 @@ class Executor:
         if isinstance(contract, InstalledContract) and not contract.allowed(body["method"], member.org):
             raise _reject("METHOD_RESTRICTED", f"{body['contract']}.{body['method']} may be called only by "
                                                f"{', '.join(contract.record['access'][body['method']])}")
-        try:
-            args = bind_args(entry, body["args"])
-        except BadArgs as exc:
-            raise _reject("BAD_ARGS", exc.message) from None
+        checked = tx.id + tx.sig
+        if self._verified.get(checked) is entry:  # admission bound these args to this very method
+            args = body["args"]
+        else:
+            try:
+                args = bind_args(entry, body["args"])
+            except BadArgs as exc:
+                raise _reject("BAD_ARGS", exc.message) from None
+            if checked in self._verified:
+                with self._lock:
+                    self._verified.remember(checked, entry)
         hosted = reader.raw(f"hosted/m/{member.id}") is not None  # its real-name record is the onboarding record
         if hosted and body["contract"] not in HOSTED_CONTRACTS:
             raise _reject("NOT_FOR_HOSTED", f"{member.id} is an SME hosted by {member.org}; it acts in its own name in "
@@ -382,10 +410,12 @@ class Executor:
 
     # -- execution ---------------------------------------------------------------------
 
-    def apply_tx(self, state: BlockState, tx: SignedTx, time_ms: int, seen: set[bytes]) -> Receipt:
-        """Run one transaction; ``seen`` holds ids already committed or earlier in this block."""
+    def apply_tx(self, state: BlockState, tx: SignedTx, time_ms: int, seen: set[bytes],
+                 reader: Reader | None = None) -> Receipt:
+        """Run one transaction; ``seen`` holds ids already committed or earlier in this block;
+        ``reader`` reads ``sys/`` state as it stands before this transaction."""
         tx_id = tx.id.hex()
-        reader = Reader(state.get)
+        reader = reader or Reader(state.get)
         try:
             member, contract, args = self.check_tx(reader, tx, state.height, time_ms, seen.__contains__)
         except TxRejected as exc:
@@ -434,13 +464,17 @@ class Executor:
         receipts: list[Receipt] = []
         seen = self.store.committed_among([t.id for t in txs], writer=True)
         ledger = LEDGER.set(BlockLedger(self, state))
+        reader = Reader(state.get)  # sys/ and registry reads, kept until a transaction writes one of them
         try:
             for idx, tx in enumerate(txs):
                 state.idx = idx
-                receipt = self.apply_tx(state, tx, time_ms, seen)
+                mark = state.snapshot()
+                receipt = self.apply_tx(state, tx, time_ms, seen, reader)
                 receipts.append(receipt)
                 if receipt.status != "rejected":  # a rejected copy (say, a forged one) does not use up the id
                     seen.add(tx.id)
+                    if reader.stale(state.written_since(mark)):
+                        reader = Reader(state.get)
                 with self._lock:
                     self._verified.pop(tx.id + tx.sig, None)
         finally:
@@ -453,7 +487,8 @@ class Executor:
         writes = state.writes()
         tx_ids = [t.id for t in txs]
         executed = [(t.id, i) for i, (t, r) in enumerate(zip(txs, receipts, strict=True)) if r.status != "rejected"]
-        receipt_leaves = [compute_receipt_leaf(r) for r in receipts]
+        views = [r.to_dict() for r in receipts]
+        receipt_leaves = [compute_receipt_leaf(v) for v in views]
         header = BlockHeader(
             chain=self.chain_id,
             height=state.height,
@@ -474,7 +509,7 @@ class Executor:
             self._head = None
             raise
         self._head = (header, block_hash)
-        return CommittedBlock(header, block_hash, txs, receipts)
+        return CommittedBlock(header, block_hash, txs, receipts, views)
 
     def compute_state_root(self, prev_root: str, writes: dict[str, Versioned | None]) -> str:
         """Chain the previous root with this block's sorted write set."""

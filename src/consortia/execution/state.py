@@ -65,6 +65,10 @@ class BlockState:
     def snapshot(self) -> int:
         return len(self._journal)
 
+    def written_since(self, snapshot: int) -> list[str]:
+        """Keys written (or deleted) since ``snapshot``."""
+        return [key for key, _ in self._journal[snapshot:]]
+
     def revert(self, snapshot: int) -> None:
         while len(self._journal) > snapshot:
             key, previous = self._journal.pop()

@@ -197,8 +197,9 @@ def compute_tx_root(suite: CryptoSuite, tx_ids: list[bytes]) -> str:
     return compute_root(suite.hash, tx_ids).hex()
 
 
-def compute_receipt_leaf(receipt: Receipt) -> bytes:
-    return codec.dumps_unchecked(receipt.to_dict())
+def compute_receipt_leaf(receipt: Receipt | dict[str, Any]) -> bytes:
+    """A receipt's Merkle leaf: its canonical bytes (from the receipt or its ``to_dict()`` view)."""
+    return codec.dumps_unchecked(receipt if type(receipt) is dict else receipt.to_dict())  # type: ignore[union-attr]
 
 
 def compute_receipts_root(suite: CryptoSuite, receipts: list[Receipt], leaves: list[bytes] | None = None) -> str:

@@ -20,7 +20,7 @@ class NodeMetrics:
         self.diverged = Gauge("consortia_diverged", "1 when this node computed a block a quorum disagrees with",
                               registry=self.registry)
         self.commit_latency = Histogram(
-            "consortia_commit_latency_seconds", "From admission to durable commit",
+            "consortia_commit_latency_seconds", "From admission to the durable commit of a submission's last transaction",
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10), registry=self.registry)
         self.block_seconds = Histogram(
             "consortia_block_apply_seconds", "Executing and committing one block",

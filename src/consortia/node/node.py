@@ -65,6 +65,42 @@ class Committed:
     receipt: dict[str, Any]
 
 
+class Ticket:
+    """What one submission waits on: its transactions' results as they commit, and one future
+    that completes when all of them have (a request waits once, not once per transaction).
+
+    ``each`` holds a future per transaction for callers that follow them one by one."""
+
+    __slots__ = ("tx_ids", "results", "remaining", "done", "started", "each")
+
+    def __init__(self, tx_ids: list[bytes], started: float, each: bool) -> None:
+        self.tx_ids = tx_ids
+        self.results: list[Committed | None] = [None] * len(tx_ids)
+        self.remaining = len(tx_ids)
+        self.done: Future[None] = Future()
+        self.started = started
+        self.each: list[Future[Committed]] | None = [Future() for _ in tx_ids] if each else None
+
+    def settle(self, pos: int, committed: Committed) -> bool:
+        """Record one result (on the committing thread); True when it was the last one."""
+        if self.results[pos] is not None:
+            return False
+        self.results[pos] = committed
+        if self.each is not None and not self.each[pos].done():  # a caller may have cancelled its future
+            self.each[pos].set_result(committed)
+        self.remaining -= 1
+        if self.remaining:
+            return False
+        if not self.done.done():
+            self.done.set_result(None)
+        return True
+
+    def fail(self, exc: BaseException) -> None:
+        for future in [self.done, *(self.each or ())]:
+            if not future.done():
+                future.set_exception(exc)
+
+
 class Node:
     """One organisation's node.
 
@@ -90,7 +126,7 @@ class Node:
         self.store = Store(Path(data_dir) / "chain.db")
         self.executor = Executor(self.store, self.suite, self.chain_id, contracts or default_contracts())
         self.metrics = NodeMetrics()
-        self._waiters: dict[bytes, tuple[Future[Committed], float]] = {}
+        self._waiters: dict[bytes, list[tuple[Ticket, int]]] = {}  # tx id -> (ticket, position) of each submission
         self._lock = threading.Lock()
         self._listeners: list[Callable[[CommittedBlock], None]] = []
         try:
@@ -174,9 +210,9 @@ class Node:
         self.orderer.stop()
         with self._lock:
             waiters, self._waiters = self._waiters, {}
-        for future, _ in waiters.values():
-            if not future.done():
-                future.set_exception(Unavailable("node stopped before the transaction committed"))
+        for waiting in waiters.values():
+            for ticket, _ in waiting:
+                ticket.fail(Unavailable("node stopped before the transaction committed"))
         self.store.close()
         self.audit.close()
         self.alerts.close()
@@ -207,7 +243,17 @@ class Node:
         return SignedTx.from_wire(self.suite, wire, MAX_WIRE_TX_BYTES)
 
     def submit(self, wires: list[Any]) -> list[tuple[bytes, Future[Committed]]]:
-        """Check every transaction, then queue them all; any bad one refuses the whole batch."""
+        """Check every transaction, then queue them all; any bad one refuses the whole batch.
+        Returns each transaction's id and a future of its commit."""
+        ticket = self._enqueue(self._admit(wires), each=True)
+        assert ticket.each is not None
+        return list(zip(ticket.tx_ids, ticket.each, strict=True))
+
+    def submit_ticket(self, wires: list[Any]) -> Ticket:
+        """``submit``, with one wait for the whole batch (``Ticket.done``) instead of a future each."""
+        return self._enqueue(self._admit(wires), each=False)
+
+    def _admit(self, wires: list[Any]) -> list[SignedTx]:
         if not self.healthy:
             raise Unavailable("node has stopped committing blocks; see its log", code="NODE_FAILED")
         if type(wires) is not list or not wires:
@@ -232,22 +278,21 @@ class Node:
             if exc.code == "CONTENT_REFUSED" and isinstance(exc.details.get("index"), int):
                 self._audit_refused(parsed[exc.details["index"]], exc.message)
             raise
-        return self._enqueue(parsed)
+        return parsed
 
-    def _enqueue(self, parsed: list[SignedTx]) -> list[tuple[bytes, Future[Committed]]]:
-        out: list[tuple[bytes, Future[Committed]]] = []
+    def _enqueue(self, parsed: list[SignedTx], *, each: bool) -> Ticket:
+        ticket = Ticket([tx.id for tx in parsed], time.monotonic(), each)
         fresh: list[SignedTx] = []
-        now = time.monotonic()
         with self._lock:
             if len(self._waiters) + len(parsed) > MAX_PENDING:
                 raise Unavailable("too many transactions waiting; retry shortly", code="MEMPOOL_FULL")
-            for tx in parsed:
-                known = self._waiters.get(tx.id)
-                if known is None:
-                    known = (Future(), now)
-                    self._waiters[tx.id] = known
+            for pos, tx in enumerate(parsed):
+                waiting = self._waiters.get(tx.id)
+                if waiting is None:  # not already waiting for another submission: order it
+                    self._waiters[tx.id] = [(ticket, pos)]
                     fresh.append(tx)
-                out.append((tx.id, known[0]))
+                else:
+                    waiting.append((ticket, pos))
         if fresh:
             try:
                 self.orderer.submit(fresh)
@@ -257,7 +302,7 @@ class Node:
                         self._waiters.pop(tx.id, None)
                 raise
         self.metrics.pending.set(self.orderer.pending())
-        return out
+        return ticket
 
     # -- commit ------------------------------------------------------------------------
 
@@ -272,18 +317,22 @@ class Node:
         self.metrics.height.set(block.header.height)
         now = time.monotonic()
         with self._lock:
-            done = [(i, self._waiters.pop(tx.id, None)) for i, tx in enumerate(block.txs)]
-        for (i, waiter), receipt in zip(done, block.receipts, strict=True):
-            self.metrics.txs.labels(receipt.status).inc()
-            if waiter is not None:
-                self.metrics.commit_latency.observe(now - waiter[1])
-                if not waiter[0].done():
-                    waiter[0].set_result(Committed(block.header.height, i, receipt.to_dict()))
+            done = [self._waiters.pop(tx.id, None) for tx in block.txs]
+        statuses: dict[str, int] = {}
+        for i, (waiting, view) in enumerate(zip(done, block.views, strict=True)):
+            statuses[view["status"]] = statuses.get(view["status"], 0) + 1
+            if waiting is not None:
+                committed = Committed(block.header.height, i, view)
+                for ticket, pos in waiting:
+                    if ticket.settle(pos, committed):
+                        self.metrics.commit_latency.observe(now - ticket.started)
+        for status, count in statuses.items():
+            self.metrics.txs.labels(status).inc(count)
         self.metrics.pending.set(self.orderer.pending())
         self._apply_config()
         self._audit_admin_actions(block)
         self.alerts.on_block(block.header.height, block.header.time_ms, [t.tx for t in block.txs],
-                             [r.to_dict() for r in block.receipts], self._sender_org)
+                             block.views, self._sender_org)
         self._attest(block)
         for listener in list(self._listeners):
             try:

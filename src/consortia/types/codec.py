@@ -32,8 +32,47 @@ class CodecError(BadInput):
     code = "BAD_ENCODING"
 
 
+def _in_model(value: Any, depth: int) -> bool:
+    """Whether ``value`` belongs to the data model: the fast walk, which builds no paths."""
+    kind = type(value)
+    if kind is str or value is None or kind is bool:
+        return True
+    if kind is int:
+        return INT_MIN <= value <= INT_MAX  # type: ignore[no-any-return]
+    if depth >= MAX_DEPTH:
+        return False
+    if kind is dict:
+        for key, item in value.items():
+            kind = type(item)
+            if type(key) is not str:
+                return False
+            if kind is str or item is None or kind is bool:
+                continue
+            if not _in_model(item, depth + 1):
+                return False
+        return True
+    if kind is list:
+        for item in value:
+            kind = type(item)
+            if kind is str or item is None or kind is bool:
+                continue
+            if not _in_model(item, depth + 1):
+                return False
+        return True
+    return False
+
+
 def check_value(value: Any, path: str = "$", depth: int = 0) -> None:
-    """Raise ``CodecError`` unless ``value`` belongs to the canonical data model."""
+    """Raise ``CodecError`` unless ``value`` belongs to the canonical data model.
+
+    Values that belong to it (nearly all) pass one walk that builds nothing; only a value that
+    does not is walked again, with paths, to say where."""
+    if depth == 0 and _in_model(value, 0):
+        return
+    _explain(value, path, depth)
+
+
+def _explain(value: Any, path: str, depth: int) -> None:
     if depth > MAX_DEPTH:
         raise CodecError(f"{path}: nesting deeper than {MAX_DEPTH}")
     if value is None or value is True or value is False or type(value) is str:
@@ -44,13 +83,13 @@ def check_value(value: Any, path: str = "$", depth: int = 0) -> None:
         return
     if type(value) is list:
         for i, item in enumerate(value):
-            check_value(item, f"{path}[{i}]", depth + 1)
+            _explain(item, f"{path}[{i}]", depth + 1)
         return
     if type(value) is dict:
         for key, item in value.items():
             if type(key) is not str:
                 raise CodecError(f"{path}: object key {key!r} is not a string")
-            check_value(item, f"{path}.{key}", depth + 1)
+            _explain(item, f"{path}.{key}", depth + 1)
         return
     if isinstance(value, float):
         if value.is_integer() and abs(value) >= 2**63:  # JSON parsers read huge integers as floats
