@@ -140,7 +140,7 @@ def create_app(node: Node, *, manage_node: bool = True) -> FastAPI:
 
     async def submit(request: Request, wires: list[Any], wait: bool, timeout: float,
                      final: bool = False) -> tuple[int, list[dict[str, Any]]]:
-        ticket = await run_in_threadpool(node.submit_ticket, wires)
+        ticket = await run_in_threadpool(lambda: node.submit_ticket(wires, checked=True))  # read_json decoded them
         if not wait and not final:
             return 202, [committed_view(tx_id, None) for tx_id in ticket.tx_ids]
         deadline = time.monotonic() + timeout

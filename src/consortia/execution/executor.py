@@ -148,7 +148,10 @@ class Reader:
     def stale(self, written: list[str]) -> bool:
         """Whether any of ``written`` is a key this reader has read (and may have memoised)."""
         memo, raws = self._memo, self._raws
-        return any(key in memo or key in raws for key in written)
+        for key in written:
+            if key in memo or key in raws:
+                return True
+        return False
 
 
 class BlockLedger:

@@ -64,8 +64,10 @@ class SignedTx:
     sig: bytes
 
     @classmethod
-    def from_wire(cls, suite: CryptoSuite, wire: Any, max_bytes: int) -> SignedTx:
-        """Parse ``{"tx": {...}, "sig": "<hex>"}``; checks shape and size, not the signature."""
+    def from_wire(cls, suite: CryptoSuite, wire: Any, max_bytes: int, *, checked: bool = False) -> SignedTx:
+        """Parse ``{"tx": {...}, "sig": "<hex>"}``; checks shape and size, not the signature.
+
+        ``checked``: the wire came from ``codec.decode``, which already held it to the data model."""
         if type(wire) is not dict or set(wire) != {"tx", "sig"}:
             raise _reject("BAD_TX", 'a signed transaction is an object with exactly "tx" and "sig"')
         sig = wire["sig"]
@@ -77,7 +79,7 @@ class SignedTx:
             raise _reject("BAD_SIGNATURE", "sig: not valid hex") from None
         check_tx_shape(wire["tx"])
         try:
-            raw = codec.encode(wire["tx"])
+            raw = codec.dumps_unchecked(wire["tx"]) if checked else codec.encode(wire["tx"])
         except codec.CodecError as exc:
             raise _reject("BAD_ENCODING", str(exc)) from None
         if len(raw) > max_bytes:

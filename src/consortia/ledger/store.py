@@ -301,7 +301,13 @@ class Store:
 
 def encode_txs(txs: list[SignedTx]) -> bytes:
     """Canonical bytes of ``[{"sig": ..., "tx": ...}, ...]`` built from each tx's canonical bytes."""
-    return b"[" + b",".join(b'{"sig":"' + t.sig.hex().encode() + b'","tx":' + t.raw + b"}" for t in txs) + b"]"
+    parts = [b"["]
+    for t in txs:
+        parts += (b'{"sig":"', t.sig.hex().encode(), b'","tx":', t.raw, b"},")
+    if txs:
+        parts[-1] = b"}"
+    parts.append(b"]")
+    return b"".join(parts)
 
 
 def encode_list(items: list[bytes]) -> bytes:

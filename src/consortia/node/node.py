@@ -239,8 +239,8 @@ class Node:
 
     # -- admission ---------------------------------------------------------------------
 
-    def parse(self, wire: Any) -> SignedTx:
-        return SignedTx.from_wire(self.suite, wire, MAX_WIRE_TX_BYTES)
+    def parse(self, wire: Any, *, checked: bool = False) -> SignedTx:
+        return SignedTx.from_wire(self.suite, wire, MAX_WIRE_TX_BYTES, checked=checked)
 
     def submit(self, wires: list[Any]) -> list[tuple[bytes, Future[Committed]]]:
         """Check every transaction, then queue them all; any bad one refuses the whole batch.
@@ -249,11 +249,12 @@ class Node:
         assert ticket.each is not None
         return list(zip(ticket.tx_ids, ticket.each, strict=True))
 
-    def submit_ticket(self, wires: list[Any]) -> Ticket:
-        """``submit``, with one wait for the whole batch (``Ticket.done``) instead of a future each."""
-        return self._enqueue(self._admit(wires), each=False)
+    def submit_ticket(self, wires: list[Any], *, checked: bool = False) -> Ticket:
+        """``submit``, with one wait for the whole batch (``Ticket.done``) instead of a future each.
+        ``checked``: the wires came from ``codec.decode`` (the REST API), already in the data model."""
+        return self._enqueue(self._admit(wires, checked), each=False)
 
-    def _admit(self, wires: list[Any]) -> list[SignedTx]:
+    def _admit(self, wires: list[Any], checked: bool = False) -> list[SignedTx]:
         if not self.healthy:
             raise Unavailable("node has stopped committing blocks; see its log", code="NODE_FAILED")
         if type(wires) is not list or not wires:
@@ -265,7 +266,7 @@ class Node:
         try:
             for i, wire in enumerate(wires):
                 try:
-                    tx = self.parse(wire)
+                    tx = self.parse(wire, checked=checked)
                 except ConsortiaError as exc:
                     raise type(exc)(f"transaction {i}: {exc.message}", code=exc.code, index=i, **exc.details) from None
                 if tx.id in ids:
