@@ -73,6 +73,38 @@ def test_submission_refuses_bad_batches(node: Node, small: Consortium) -> None:
     assert info.value.code == "TX_DUPLICATE"
 
 
+def test_a_large_batch_verified_in_parallel_refuses_its_first_bad_transaction(node: Node, small: Consortium) -> None:
+    """Batches of 64 or more have their signatures checked on a pool of threads; the refusal still
+    names the first bad transaction in order, whichever check it failed, and queues nothing."""
+    puts = [tx(small, ADMIN, "kv", "put", {"key": f"many/{i}", "value": i}) for i in range(100)]
+    wires = [p.to_wire() for p in puts]
+    forged = [*wires[:80], {**wires[80], "sig": "00" * 64}, *wires[81:]]
+    with pytest.raises(TxRejected) as info:
+        node.submit(forged)
+    assert (info.value.code, info.value.details["index"]) == ("BAD_SIGNATURE", 80)
+    not_a_sender = tx(small, f"{ORGS[1]}/node", "kv", "put", {"key": "n", "value": 1}).to_wire()
+    with pytest.raises(TxRejected) as info:  # a failed state check at 70 comes before the forgery at 80
+        node.submit([*forged[:70], not_a_sender, *forged[71:]])
+    assert (info.value.code, info.value.details["index"]) == ("FORBIDDEN_ROLE", 70)
+    assert all(node.store.tx_location(p.id) is None for p in puts)
+    ticket = node.submit_ticket(wires)
+    ticket.done.result(timeout=30)
+    assert [r.receipt["code"] for r in ticket.results if r is not None] == ["OK"] * 100
+    assert node.query("kv", "get", {"key": "many/99"}) == 99
+
+
+def test_one_transaction_in_two_submissions_settles_both(node: Node, small: Consortium) -> None:
+    """A transaction submitted again while it waits is ordered once; both waits end with its receipt."""
+    node.orderer.stop()  # hold the orderer so that the second submission finds the first waiting
+    put = tx(small, ADMIN, "kv", "put", {"key": "twice", "value": 2})
+    first, second = node.submit_ticket([put.to_wire()]), node.submit([put.to_wire()])
+    assert node.orderer.pending() == 1
+    node.orderer._stopping = False  # noqa: SLF001 - restart the held orderer
+    node.orderer.start(node._deliver)  # noqa: SLF001
+    first.done.result(timeout=10)
+    assert first.results[0] is not None and second[0][1].result(timeout=10) == first.results[0]
+
+
 def test_reopen_keeps_the_chain_and_refuses_another_genesis(small: Consortium, tmp_path: Path) -> None:
     first = Node(small.genesis, tmp_path / "data")
     first.start()

@@ -7,8 +7,10 @@ stay in the block and change no state.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -592,11 +594,56 @@ class Admission:
         self.reader = Reader(lambda k: (v.value if (v := store.state_read(k)) else None))
 
     def check_all(self, txs: list[SignedTx]) -> None:
-        """Check a batch; raises for the first bad transaction (its index in ``details``)."""
+        """Check a batch; raises for the first bad transaction (its index in ``details``).
+
+        Signatures of a large batch are verified on every core first (the suites release the GIL
+        while they verify); the checks against state then run in order."""
         committed = self.executor.store.committed_among([t.id for t in txs])
+        refused = self._verify_all(txs)
         for i, tx in enumerate(txs):
             try:
-                self.executor.verify_signature(tx)
+                if refused and i in refused:
+                    raise refused[i]
+                if len(txs) < PARALLEL_VERIFY_MIN:
+                    self.executor.verify_signature(tx)
                 self.executor.check_tx(self.reader, tx, self.height, self.time_ms, committed.__contains__)
             except ConsortiaError as exc:
                 raise type(exc)(f"transaction {i}: {exc.message}", code=exc.code, index=i, **exc.details) from None
+
+    def _verify_all(self, txs: list[SignedTx]) -> dict[int, ConsortiaError]:
+        """Verify the signatures of ``txs`` in chunks on a pool of threads (batches of at least
+        ``PARALLEL_VERIFY_MIN``); the refusals by index."""
+        if len(txs) < PARALLEL_VERIFY_MIN:
+            return {}
+        pool = _verify_pool()
+        size = -(-len(txs) // pool._max_workers)  # noqa: SLF001 - one chunk per worker
+
+        def chunk(start: int) -> dict[int, ConsortiaError]:
+            out: dict[int, ConsortiaError] = {}
+            for i in range(start, min(start + size, len(txs))):
+                try:
+                    self.executor.verify_signature(txs[i])
+                except ConsortiaError as exc:
+                    out[i] = exc
+            return out
+
+        refused: dict[int, ConsortiaError] = {}
+        for found in pool.map(chunk, range(0, len(txs), size)):
+            refused.update(found)
+        return refused
+
+
+PARALLEL_VERIFY_MIN = 64
+_POOL: list[ThreadPoolExecutor] = []
+
+
+def _verify_pool() -> ThreadPoolExecutor:
+    """One process-wide pool, a thread per core, for signature checks of large batches."""
+    if not _POOL:
+        with _POOL_LOCK:
+            if not _POOL:
+                _POOL.append(ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2), thread_name_prefix="verify"))
+    return _POOL[0]
+
+
+_POOL_LOCK = threading.Lock()
