@@ -6,6 +6,8 @@ Writes made while executing a block stay in the overlay until the block commits.
 
 from __future__ import annotations
 
+from bisect import bisect_left, insort
+
 from consortia.ledger.store import Store, Versioned
 
 _MISSING = object()
@@ -17,6 +19,7 @@ class BlockState:
         self.height = height
         self.idx = 0  # index of the transaction being executed
         self._overlay: dict[str, Versioned | None] = {}
+        self._keys: list[str] = []  # the overlay's keys, sorted: a range reads its slice, not every write
         self._journal: list[tuple[str, object]] = []
 
     # reads ---------------------------------------------------------------------------
@@ -34,7 +37,8 @@ class BlockState:
         """Committed rows merged with this block's writes, ``start <= key < end``, key order."""
         if limit <= 0:
             return []
-        pending = sorted(k for k in self._overlay if start <= k < end)
+        keys = self._keys
+        pending = keys[bisect_left(keys, start):bisect_left(keys, end)]
         merged: dict[str, bytes] = {}
         fetch = limit + len(pending)
         for key, v in self._store.state_range(start, end, fetch):
@@ -60,7 +64,10 @@ class BlockState:
         self._overlay[key] = None
 
     def _record(self, key: str) -> None:
-        self._journal.append((key, self._overlay.get(key, _MISSING)))
+        previous = self._overlay.get(key, _MISSING)
+        if previous is _MISSING:
+            insort(self._keys, key)
+        self._journal.append((key, previous))
 
     def snapshot(self) -> int:
         return len(self._journal)
@@ -74,6 +81,7 @@ class BlockState:
             key, previous = self._journal.pop()
             if previous is _MISSING:
                 del self._overlay[key]
+                del self._keys[bisect_left(self._keys, key)]
             else:
                 self._overlay[key] = previous  # type: ignore[assignment]
 
