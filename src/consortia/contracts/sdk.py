@@ -42,9 +42,19 @@ def query(fn: F) -> F:
     return fn
 
 
+class _Refusal(Revert):
+    """A ``Revert`` made for ``require``: contracts make one for every check and raise almost none,
+    so it is built without ``ConsortiaError.__init__`` (half the cost)."""
+
+    def __init__(self, message: str, code: str) -> None:
+        self.args = (message,)
+        self.code = code
+        self.details = {}
+
+
 def refuse(code: str, message: str) -> Revert:
     """A contract refusal with a stable ``code``: ``require(ok, refuse("NOT_HOLDER", "..."))``."""
-    return Revert(message, code=code)
+    return _Refusal(message, code)
 
 
 def require(condition: object, error: ConsortiaError | str, message: str = "") -> None:
