@@ -7,12 +7,21 @@ either all of it or none of it.
 
 The committing thread owns the write connection; every other thread reads
 through its own connection (WAL lets readers run beside the writer).
+
+Compression is a storage detail beneath the canonical bytes (ADR 0028): a block's transactions
+and receipts are kept zlib-compressed, and so is every state value of ``PACK_MIN`` bytes or
+more, each with the dictionary the store learned for its key family (``trace/ev/``, ...) from
+the first values it saw. Every read returns the exact canonical bytes that were written, so
+hashes, roots, proofs, ``GET /blocks`` and catch-up see nothing of it. Stored bytes that begin
+with ``[`` (blocks) or a JSON character (state) are plain: stores written before ADR 0028 still
+read.
 """
 
 from __future__ import annotations
 
 import sqlite3
 import threading
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,9 +50,18 @@ CREATE TABLE IF NOT EXISTS attestations (
 CREATE TABLE IF NOT EXISTS state (
     key TEXT PRIMARY KEY, value BLOB NOT NULL, height INTEGER NOT NULL, idx INTEGER NOT NULL
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS zdicts (id INTEGER PRIMARY KEY, family TEXT NOT NULL UNIQUE, body BLOB NOT NULL);
 """
 
 CACHE_LIMIT = 200_000
+ZLIB = 0  # first byte of a stored blob or value: a zlib stream follows
+ZDICT = 1  # a 4-byte dictionary id follows, then a raw deflate stream with that dictionary
+PACK_MIN = 160  # state values shorter than this are kept as they are
+PACK_LEVEL = 6
+BLOCK_LEVEL = 6
+DICT_SAMPLES = 16  # values of one key family that make its dictionary
+DICT_BYTES = 16 * 1024  # measured: as good as zlib's 32 kB limit on trace events, half the memory
+MAX_DICTS = 512
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +102,12 @@ class Store:
         self._attest_lock = threading.Lock()
         self._cache: dict[str, Versioned | None] = {}
         self._cache_lock = threading.Lock()
+        self._dicts: dict[int, bytes] = {}  # dictionary id -> body (every connection's reads)
+        self._family_dicts: dict[str, tuple[int, Any]] = {}  # key family -> (id, primed compressor)
+        self._samples: dict[str, list[bytes]] = {}  # key families still learning their dictionary
+        for dict_id, family, body in self._writer.execute("SELECT id, family, body FROM zdicts"):
+            self._dicts[int(dict_id)] = bytes(body)
+            self._family_dicts[str(family)] = (int(dict_id), _primed(bytes(body)))
 
     def close(self) -> None:
         self._writer.close()
@@ -121,6 +145,11 @@ class Store:
             "SELECT height, hash, header, txs, receipts FROM blocks WHERE height=?", (height,)
         ).fetchone()
         return None if row is None else _stored_block(row)
+
+    def get_block_bodies(self, height: int) -> tuple[bytes, bytes] | None:
+        """The canonical bytes of a block's transactions and receipts, as they were committed."""
+        row = self._reader().execute("SELECT txs, receipts FROM blocks WHERE height=?", (height,)).fetchone()
+        return None if row is None else (unpack_blob(row[0]), unpack_blob(row[1]))
 
     def block_hashes(self, start: int, end: int) -> dict[int, str]:
         """Hashes of the blocks with ``start <= height <= end``, without decoding them."""
@@ -184,7 +213,7 @@ class Store:
             if key in self._cache:
                 return self._cache[key]
         row = self._writer.execute("SELECT value, height, idx FROM state WHERE key=?", (key,)).fetchone()
-        found = None if row is None else Versioned(bytes(row[0]), int(row[1]), int(row[2]))
+        found = None if row is None else Versioned(self._unpack(row[0]), int(row[1]), int(row[2]))
         with self._cache_lock:
             if len(self._cache) >= CACHE_LIMIT:
                 self._cache.clear()
@@ -194,7 +223,7 @@ class Store:
     def state_read(self, key: str) -> Versioned | None:
         """Committed value of ``key`` for API readers (their own connection)."""
         row = self._reader().execute("SELECT value, height, idx FROM state WHERE key=?", (key,)).fetchone()
-        return None if row is None else Versioned(bytes(row[0]), int(row[1]), int(row[2]))
+        return None if row is None else Versioned(self._unpack(row[0]), int(row[1]), int(row[2]))
 
     def state_range(self, start: str, end: str, limit: int, *, writer: bool = True) -> list[tuple[str, Versioned]]:
         """Committed entries with ``start <= key < end`` in key order."""
@@ -205,12 +234,13 @@ class Store:
             "SELECT key, value, height, idx FROM state WHERE key >= ? AND key < ? ORDER BY key LIMIT ?",
             (start, end, limit),
         ).fetchall()
-        return [(str(k), Versioned(bytes(v), int(h), int(i))) for k, v, h, i in rows]
+        unpack = self._unpack
+        return [(str(k), Versioned(unpack(v), int(h), int(i))) for k, v, h, i in rows]
 
     def state_items(self) -> Iterator[tuple[str, bytes, int, int]]:
         """Every state row in key order (for comparisons and rebuild checks)."""
         for k, v, h, i in self._reader().execute("SELECT key, value, height, idx FROM state ORDER BY key"):
-            yield str(k), bytes(v), int(h), int(i)
+            yield str(k), self._unpack(v), int(h), int(i)
 
     # -- attestations (signed headers from every node; not part of any block) ---------
 
@@ -240,6 +270,48 @@ class Store:
             out.setdefault(int(height), {})[str(block_hash)] = int(count)
         return out
 
+    # -- compression (storage only: reads return the bytes that were written) ---------
+
+    def _pack(self, key: str, value: bytes, learned: dict[str, tuple[int, bytes]]) -> bytes:
+        """The stored form of a state value: as it is when short, else deflated with the
+        dictionary of its key family (learned from its first ``DICT_SAMPLES`` long values)."""
+        if len(value) < PACK_MIN:
+            return value
+        family = key_family(key)
+        found = self._family_dicts.get(family)
+        if found is None and family in learned:
+            dict_id, body = learned[family]
+            found = (dict_id, _primed(body))
+        elif found is None and len(self._family_dicts) + len(learned) < MAX_DICTS:
+            samples = self._samples.setdefault(family, [])
+            samples.append(value)
+            if len(samples) >= DICT_SAMPLES:  # values from here on use it; those before stay as stored
+                dict_id = max([*self._dicts, *(d for d, _ in learned.values()), 0]) + 1
+                learned[family] = (dict_id, b"".join(samples)[-DICT_BYTES:])
+        if found is None:
+            packed = bytes([ZLIB]) + zlib.compress(value, PACK_LEVEL)
+        else:
+            dict_id, primed = found
+            squeeze = primed.copy()  # priming hashes the whole dictionary: do it once per family
+            packed = bytes([ZDICT]) + dict_id.to_bytes(4, "big") + squeeze.compress(value) + squeeze.flush()
+        return packed if len(packed) < len(value) else value
+
+    def _unpack(self, stored: bytes) -> bytes:
+        raw = bytes(stored)
+        if not raw or raw[0] > ZDICT:
+            return raw
+        if raw[0] == ZLIB:
+            return zlib.decompress(raw[1:])
+        dict_id = int.from_bytes(raw[1:5], "big")
+        body = self._dicts.get(dict_id)
+        if body is None:  # learned by the writer after this reader started
+            row = self._reader().execute("SELECT body FROM zdicts WHERE id=?", (dict_id,)).fetchone()
+            if row is None:
+                raise Fault(f"state value packed with dictionary {dict_id}, which the store does not hold")
+            body = self._dicts.setdefault(dict_id, bytes(row[0]))
+        inflate = zlib.decompressobj(-15, zdict=body)
+        return inflate.decompress(raw[5:]) + inflate.flush()
+
     # -- commit -----------------------------------------------------------------------
 
     def commit_block(
@@ -258,6 +330,10 @@ class Store:
         only they claim their id in the index, so a rejected copy cannot block the real one.
         """
         conn = self._writer
+        learned: dict[str, tuple[int, bytes]] = {}
+        upserts = [(k, self._pack(k, v.value, learned), v.height, v.idx) for k, v in writes.items() if v is not None]
+        deletes = [(k,) for k, v in writes.items() if v is None]
+        txs_stored, receipts_stored = pack_blob(txs_blob), pack_blob(receipts_blob)
         try:
             conn.execute("BEGIN IMMEDIATE")
             top = conn.execute("SELECT MAX(height) FROM blocks").fetchone()[0]
@@ -270,16 +346,16 @@ class Store:
                     header.height,
                     bytes.fromhex(block_hash),
                     header.encode(),
-                    txs_blob,
-                    receipts_blob,
+                    txs_stored,
+                    receipts_stored,
                 ),
             )
             conn.executemany(
                 "INSERT INTO tx_index (id, height, idx) VALUES (?,?,?)",
                 [(tx_id, header.height, i) for tx_id, i in executed],
             )
-            deletes = [(k,) for k, v in writes.items() if v is None]
-            upserts = [(k, v.value, v.height, v.idx) for k, v in writes.items() if v is not None]
+            conn.executemany("INSERT INTO zdicts (id, family, body) VALUES (?,?,?)",
+                             [(dict_id, family, body) for family, (dict_id, body) in learned.items()])
             if deletes:
                 conn.executemany("DELETE FROM state WHERE key=?", deletes)
             if upserts:
@@ -293,6 +369,10 @@ class Store:
             with self._cache_lock:
                 self._cache.clear()
             raise
+        for family, (dict_id, body) in learned.items():
+            self._dicts[dict_id] = body
+            self._family_dicts[family] = (dict_id, _primed(body))
+            self._samples.pop(family, None)
         with self._cache_lock:
             if len(self._cache) + len(writes) >= CACHE_LIMIT:
                 self._cache.clear()
@@ -315,12 +395,34 @@ def encode_list(items: list[bytes]) -> bytes:
     return b"[" + b",".join(items) + b"]"
 
 
+def key_family(key: str) -> str:
+    """The first two segments of a state key (``trace/ev/``): values that share a dictionary."""
+    first = key.find("/")
+    second = key.find("/", first + 1) if first >= 0 else -1
+    return key if second < 0 else key[:second + 1]
+
+
+def _primed(body: bytes) -> Any:
+    """A raw-deflate compressor primed with dictionary ``body`` (``copy()`` it for each value)."""
+    return zlib.compressobj(PACK_LEVEL, zlib.DEFLATED, -15, zdict=body)
+
+
+def pack_blob(blob: bytes) -> bytes:
+    """A block body as stored: ``ZLIB`` and a zlib stream (canonical bodies begin with ``[``)."""
+    return bytes([ZLIB]) + zlib.compress(blob, BLOCK_LEVEL)
+
+
+def unpack_blob(stored: bytes) -> bytes:
+    raw = bytes(stored)
+    return zlib.decompress(raw[1:]) if raw[:1] == bytes([ZLIB]) else raw
+
+
 def _stored_block(row: tuple[Any, ...]) -> StoredBlock:
     height, block_hash, header, txs, receipts = row
     return StoredBlock(
         height=int(height),
         hash=bytes(block_hash).hex(),
         header=BlockHeader.from_dict(codec.decode_trusted(header)),
-        txs=codec.decode_trusted(txs),
-        receipts=[Receipt.from_dict(r) for r in codec.decode_trusted(receipts)],
+        txs=codec.decode_trusted(unpack_blob(txs)),
+        receipts=[Receipt.from_dict(r) for r in codec.decode_trusted(unpack_blob(receipts))],
     )
