@@ -203,6 +203,11 @@ def render(c: dict[str, float], runs: list[dict[str, object]], extra: dict[str, 
             a, b = q["in_process"][name], q["api"][name]
             lines.append(f"| {name} | {what} ({size}) | {a['p50_ms']} / {a['p99_ms']} / {a['max_ms']} | "
                          f"{b['p50_ms']} / {b['p99_ms']} / {b['max_ms']} |")
+        if "events" in q["in_process"]:  # the EPCIS event query and the disk per event (ADR 0028)
+            a, b = q["in_process"]["events"], q["api"]["events"]
+            lines += [f"| events | EPCIS query: a pallet's events ({a['events_per_answer']} events) | "
+                      f"{a['p50_ms']} / {a['p99_ms']} / {a['max_ms']} | {b['p50_ms']} / {b['p99_ms']} / {b['max_ms']} |",
+                      "", f"On disk: {q['store_bytes_per_event']:,} bytes per event (`chain.db` and its WAL)."]
     invoices = extra.get("invoice")
     if invoices:
         first = invoices[0]

@@ -278,9 +278,18 @@ def _lot_urn(lot: int) -> str:
 
 def _time_queries(ask: Any, lots: int, samples: int, recalled: list[int]) -> dict[str, Any]:
     """``ask(method, args)`` answers a trace query; time ``samples`` backward (a random sold package
-    to its lot) and forward (a random lot to its packages) walks, and a recall report per recalled lot."""
+    to its lot) and forward (a random lot to its packages) walks, EPCIS event queries (a random
+    pallet's events, by its identifier index, and a random lot's packing events, by the step index
+    and a time window), and a recall report per recalled lot."""
     rng = random.Random(7)
-    back, fwd, sizes, reach = [], [], [], []
+    back, fwd, sizes, reach, found, hits = [], [], [], [], [], []
+    for _ in range(samples):
+        lot = rng.randrange(lots)
+        pallet = f"https://id.gs1.org/00/{_sscc(lot * 10 + rng.randrange(PACKAGES_PER_LOT // PALLET))}"
+        t0 = time.perf_counter()
+        page = ask("events", {"filters": {"MATCH_anyEPC": [pallet]}, "limit": 100})
+        found.append(time.perf_counter() - t0)
+        hits.append(len(page["events"]))
     for _ in range(samples):
         lot = rng.randrange(lots)
         t0 = time.perf_counter()
@@ -293,7 +302,8 @@ def _time_queries(ask: Any, lots: int, samples: int, recalled: list[int]) -> dic
         reach.append(len(walk["events"]))
     out: dict[str, Any] = {"backward": _percentiles(back), "forward": _percentiles(fwd),
                            "backward_events_per_answer": round(statistics.mean(sizes), 1),
-                           "forward_events_per_answer": round(statistics.mean(reach), 1)}
+                           "forward_events_per_answer": round(statistics.mean(reach), 1),
+                           "events": {**_percentiles(found), "events_per_answer": round(statistics.mean(hits), 1)}}
     if recalled:
         report, packages = [], []
         for lot in recalled:
@@ -349,6 +359,7 @@ def trace_queries(events: int = 100_000, samples: int = 200, recalls: int = 20,
             process.wait(30)
     return {"events": stored, "lots": lots, "validated_lots": min(validate_lots, lots), "load_s": round(load_s, 1),
             "load_events_per_s": round(stored / load_s), "store_mb": round(store_bytes / 1e6),
+            "store_bytes_per_event": round(store_bytes / stored),
             "in_process": in_process, "api": api}
 
 

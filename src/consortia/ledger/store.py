@@ -56,7 +56,7 @@ CREATE TABLE IF NOT EXISTS zdicts (id INTEGER PRIMARY KEY, family TEXT NOT NULL 
 CACHE_LIMIT = 200_000
 ZLIB = 0  # first byte of a stored blob or value: a zlib stream follows
 ZDICT = 1  # a 4-byte dictionary id follows, then a raw deflate stream with that dictionary
-PACK_MIN = 160  # state values shorter than this are kept as they are
+PACK_MIN = 64  # state values shorter than this are kept as they are
 PACK_LEVEL = 6
 BLOCK_LEVEL = 6
 DICT_SAMPLES = 16  # values of one key family that make its dictionary

@@ -26,7 +26,19 @@ from decimal import Decimal
 from typing import Any
 
 from consortia.apps.trace.eventhash import compute_event_hash, is_event_hash
-from consortia.apps.trace.graph import MAX_ROWS, NEVER, TIME_OFFSET, Walk, backward, forward, index_rows, last_seen, time_key
+from consortia.apps.trace.graph import (
+    MAX_ROWS,
+    NEVER,
+    TIME_OFFSET,
+    Walk,
+    backward,
+    event_of,
+    event_ref,
+    forward,
+    index_rows,
+    last_seen,
+    time_key,
+)
 from consortia.apps.trace.identifiers import BadIdentifier, describe_key, key_of, normalise_gtin, parse_gs1
 from consortia.apps.trace.jsonexact import dumps_exact, loads_exact
 from consortia.apps.trace.model import decimal_of, keys_with_roles, summarise
@@ -53,7 +65,7 @@ MAX_SEALED_BYTES = 300 * 1024
 MAX_PAGE = 1000
 MAX_NAMESPACES = 50
 SCAN_PAGE = 2000
-TOKEN_ID = 17  # a page token is "<16-digit time>/<event id>"; event ids contain slashes
+TOKEN_ID = 17  # a page token is "<16-digit time>/<event ref>" (graph.event_ref); whole event ids contain slashes
 SENSOR_BOUNDS = ("value", "minValue", "maxValue", "meanValue")
 
 
@@ -232,8 +244,9 @@ class Traceability(Contract):
         shared = self._shared(ctx, share_with)
         captured: list[str] = []
         declared: list[str] = []
+        memo = _TxMemo()
         for i, text in enumerate(events):
-            event_id, was_declaration = self._capture_one(ctx, org, text, ns, shared, f"events[{i}]")
+            event_id, was_declaration = self._capture_one(ctx, org, text, ns, shared, f"events[{i}]", memo=memo)
             (declared if was_declaration else captured).append(event_id)
         self._count(ctx, events=len(captured), declarations=len(declared))
         return {"captured": captured, "declared": declared, "org": org, "height": ctx.height}
@@ -263,6 +276,7 @@ class Traceability(Contract):
         declared: list[str] = []
         refs = [f"{ctx.tx_id.hex()}/{i}" for i in range(len(keys))]
         used = [False] * len(keys)
+        memo = _TxMemo()
         for i, item in enumerate(events):
             where = f"events[{i}]"
             require(set(item) == {"id", "public", "sealed", "key"},
@@ -279,7 +293,7 @@ class Traceability(Contract):
             used[group] = True
             seal = {"id": event_id, "ct": sealed, "ref": refs[group], "recipients": sorted(keys[group]),
                     "regulators": directory["regulators"]}
-            event_id, was_declaration = self._capture_one(ctx, org, public, ns, shared, where, seal=seal)
+            event_id, was_declaration = self._capture_one(ctx, org, public, ns, shared, where, seal=seal, memo=memo)
             (declared if was_declaration else captured).append(event_id)
         require(all(used), refuse("BAD_ARGS", "keys: every key group must be used by an event"))
         for ref, group in zip(refs, keys, strict=True):
@@ -307,9 +321,11 @@ class Traceability(Contract):
         ctx.put("stats", stats)
 
     def _capture_one(self, ctx: Context, org: str, text: str, ns: dict[str, str], shared: list[str],
-                     where: str, seal: dict[str, Any] | None = None) -> tuple[str, bool]:
+                     where: str, seal: dict[str, Any] | None = None, memo: _TxMemo | None = None) -> tuple[str, bool]:
         """Check, store and index one event; ``seal`` (its claimed ID, sealed payload, key group,
-        recipients and the chain's regulators) when ``text`` is only its public part."""
+        recipients and the chain's regulators) when ``text`` is only its public part; ``memo``
+        what this transaction already looked up."""
+        memo = memo or _TxMemo()
         try:
             event = loads_exact(text)
             summary = summarise(event, where)
@@ -340,7 +356,9 @@ class Traceability(Contract):
             ctx.put(f"eid/{supplied}", event_id)
         partners = set(shared)
         for place in place_keys(summary):
-            owner = self._owner_of_key(ctx, place)
+            if place not in memo.owners:  # place owners change only by register_party
+                memo.owners[place] = self._owner_of_key(ctx, place)
+            owner = memo.owners[place]
             if owner is not None:
                 partners.add(owner)
         if seal is not None:
@@ -357,19 +375,19 @@ class Traceability(Contract):
         if seal is not None:
             record["sealed"] = {"ct": seal["ct"], "ref": seal["ref"]}
         ctx.put(f"ev/{event_id}", record)
-        self._index(ctx, record, summary["lots"])
+        self._index(ctx, record, summary["lots"], memo)
         if "errorDeclaration" in event:
             self._declare_error(ctx, org, record, event, where)
         ctx.emit("EventCaptured", id=event_id, type=record["type"], org=org, biz_step=record["biz_step"])
         return event_id, False
 
-    def _index(self, ctx: Context, rec: dict[str, Any], lots: dict[str, str]) -> None:
+    def _index(self, ctx: Context, rec: dict[str, Any], lots: dict[str, str], memo: _TxMemo) -> None:
+        """The indexes a query starts from (``_candidates``, ``graph.index_rows``); ADR 0028 keeps
+        only those a query reads, each naming the event by its ``event_ref``."""
         stamp = time_key(rec["time_ms"])
-        suffix = f"{stamp}/{rec['id']}"
+        suffix = f"{stamp}/{event_ref(rec['id'])}"
         ctx.put(f"t/{suffix}", 1)
-        ctx.put(f"by/{rec['org']}|{suffix}", 1)
-        for name, value in (("bs", rec["biz_step"]), ("dp", rec["disposition"]), ("bl", rec["biz_location"]),
-                            ("rp", rec["read_point"])):
+        for name, value in (("bs", rec["biz_step"]), ("dp", rec["disposition"]), ("bl", rec["biz_location"])):
             if value:
                 ctx.put(f"{name}/{value}|{suffix}", 1)
         keys = keys_with_roles(rec)
@@ -380,8 +398,10 @@ class Traceability(Contract):
             if lot_of_key:
                 watched[lot_of_key] = None
         for frozen in watched:  # in first-seen order, each once (these checks run per identifier)
-            if ctx.is_frozen(frozen):
-                raise refuse("LOT_FROZEN", f"{frozen} is frozen by a governance vote")
+            if frozen not in memo.checked:  # a vote cannot freeze anything in the middle of this transaction
+                if ctx.is_frozen(frozen):
+                    raise refuse("LOT_FROZEN", f"{frozen} is frozen by a governance vote")
+                memo.checked.add(frozen)
         for key, role in keys:
             if "|" in key:
                 raise refuse("BAD_IDENTIFIER", f"identifier {key!r} contains '|'")
@@ -603,7 +623,7 @@ class Traceability(Contract):
                 alias = ctx.get(f"eid/{eid}")
                 rec = ctx.get(f"ev/{eid}") or (ctx.get(f"ev/{alias}") if alias else None)
                 if rec is not None:
-                    hits.add((f"{time_key(rec['time_ms'])}/{rec['id']}", rec["id"]))
+                    hits.add((f"{time_key(rec['time_ms'])}/{event_ref(rec['id'])}", rec["id"]))
             yield from sorted(t for t in hits if t[0] > after)
             return
         if wanted.epc_keys is not None:
@@ -619,7 +639,7 @@ class Traceability(Contract):
             while True:
                 rows = ctx.range("t/", limit=SCAN_PAGE, after=cursor)
                 for full, _ in rows:
-                    yield full[2:], full[2 + TOKEN_ID:]
+                    yield full[2:], event_of(full[2 + TOKEN_ID:])
                 if len(rows) < SCAN_PAGE:
                     return
                 cursor = rows[-1][0]
@@ -628,7 +648,7 @@ class Traceability(Contract):
             for full, _ in ctx.range(prefix, limit=MAX_ROWS):
                 token = full.split("|", 1)[1]
                 if token > after:
-                    found[token] = token[TOKEN_ID:]
+                    found[token] = event_of(token[TOKEN_ID:])
         yield from sorted(found.items())
 
     @query
@@ -810,6 +830,15 @@ class Traceability(Contract):
     @query
     def context_url(self, ctx: Context) -> str:
         return CONTEXT_URL
+
+
+class _TxMemo:
+    """What one capture transaction already looked up: the owners of places, the identifiers
+    checked against governance freezes (neither changes while it runs)."""
+
+    def __init__(self) -> None:
+        self.owners: dict[str, str | None] = {}
+        self.checked: set[str] = set()
 
 
 def _containers(walk: Walk) -> list[dict[str, Any]]:

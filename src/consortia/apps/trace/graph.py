@@ -1,7 +1,8 @@
 """Backward and forward trace over the event indexes: what a product came from, where a lot went.
 
 The graph is implicit in the events. Each identifier has an index of the events that name it
-(``k/<key>|<time>/<event>`` -> its role there: ``epc``, ``parent``, ``child``, ``in``, ``out``).
+(``k/<key>|<time>/<event ref>`` -> its role there: ``epc``, ``parent``, ``child``, ``in``, ``out``;
+an event ref is the 64-hex digest of a CBV 2.0 hash ID, ``event_ref``, ADR 0028).
 Edges, each proved by one event:
 
 - *transformed*: a TransformationEvent turns its inputs into its outputs;
@@ -31,8 +32,25 @@ MAX_NODES = 20_000
 MAX_ROWS = 1_000_000
 
 
+HASH_HEAD, HASH_TAIL = "ni:///sha-256;", "?ver=CBV2.0"
+HASH_ID_LENGTH = len(HASH_HEAD) + 64 + len(HASH_TAIL)
+
+
 def time_key(ms: int) -> str:
     return f"{ms + TIME_OFFSET:016d}"
+
+
+def event_ref(event_id: str) -> str:
+    """How index keys name an event: the digest of a CBV 2.0 hash ID (64 hex digits), any other
+    ID whole (it contains a colon, which a digest never does)."""
+    if len(event_id) == HASH_ID_LENGTH and event_id.startswith(HASH_HEAD) and event_id.endswith(HASH_TAIL):
+        return event_id[len(HASH_HEAD):-len(HASH_TAIL)]
+    return event_id
+
+
+def event_of(ref: str) -> str:
+    """The event ID an index key's ``event_ref`` stands for."""
+    return ref if ":" in ref else f"{HASH_HEAD}{ref}{HASH_TAIL}"
 
 
 def index_rows(ctx: Context, key: str) -> list[tuple[int, str, str]]:
@@ -40,8 +58,8 @@ def index_rows(ctx: Context, key: str) -> list[tuple[int, str, str]]:
     prefix = f"k/{key}|"
     out = []
     for full, role in ctx.range(prefix, limit=MAX_ROWS):
-        stamp, _, event_id = full[len(prefix):].partition("/")
-        out.append((int(stamp) - TIME_OFFSET, event_id, role))
+        stamp, _, ref = full[len(prefix):].partition("/")
+        out.append((int(stamp) - TIME_OFFSET, event_of(ref), role))
     return out
 
 
