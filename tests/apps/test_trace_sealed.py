@@ -73,8 +73,13 @@ def opener(trace: Trace, org: str, key: KeyUnwrapper) -> Opener:
 
 
 def everything_stored(trace: Trace) -> bytes:
-    """Every byte the node's database files hold: state, blocks with their transactions, indexes."""
-    return b"".join(f.read_bytes() for f in sorted(trace.chain.store.path.parent.glob("chain.db*")))
+    """Every byte the node's database files hold (state, blocks with their transactions, indexes),
+    and the same content as the store reads it back (values and block bodies are compressed, ADR 0028)."""
+    store = trace.chain.store
+    files = b"".join(f.read_bytes() for f in sorted(store.path.parent.glob("chain.db*")))
+    values = b"".join(value for _, value, _, _ in store.state_items())
+    blocks = b"".join(b"".join(bodies) for h in range(store.height() + 1) if (bodies := store.get_block_bodies(h)))
+    return files + values + blocks
 
 
 def test_a_sealed_payload_is_on_no_node_in_clear_and_opens_for_its_parties(trace: Trace,

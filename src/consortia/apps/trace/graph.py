@@ -2,7 +2,7 @@
 
 The graph is implicit in the events. Each identifier has an index of the events that name it
 (``k/<key>|<time>/<event ref>`` -> its role there: ``epc``, ``parent``, ``child``, ``in``, ``out``;
-an event ref is the 64-hex digest of a CBV 2.0 hash ID, ``event_ref``, ADR 0028).
+an event ref is the digest of a CBV 2.0 hash ID in 43 base64url characters, ``event_ref``, ADR 0028).
 Edges, each proved by one event:
 
 - *transformed*: a TransformationEvent turns its inputs into its outputs;
@@ -20,6 +20,8 @@ a lot every instance of it. Walks are bounded (``MAX_NODES``); a truncated resul
 
 from __future__ import annotations
 
+import base64
+import re
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,7 +35,7 @@ MAX_ROWS = 1_000_000
 
 
 HASH_HEAD, HASH_TAIL = "ni:///sha-256;", "?ver=CBV2.0"
-HASH_ID_LENGTH = len(HASH_HEAD) + 64 + len(HASH_TAIL)
+HASH_ID = re.compile(r"ni:///sha-256;([0-9a-f]{64})\?ver=CBV2\.0")
 
 
 def time_key(ms: int) -> str:
@@ -41,16 +43,17 @@ def time_key(ms: int) -> str:
 
 
 def event_ref(event_id: str) -> str:
-    """How index keys name an event: the digest of a CBV 2.0 hash ID (64 hex digits), any other
-    ID whole (it contains a colon, which a digest never does)."""
-    if len(event_id) == HASH_ID_LENGTH and event_id.startswith(HASH_HEAD) and event_id.endswith(HASH_TAIL):
-        return event_id[len(HASH_HEAD):-len(HASH_TAIL)]
-    return event_id
+    """How index keys name an event: the digest of a CBV 2.0 hash ID in unpadded base64url (43
+    characters instead of 84), any other ID whole (it contains a colon, which base64url never does)."""
+    found = HASH_ID.fullmatch(event_id)
+    return event_id if found is None else base64.urlsafe_b64encode(bytes.fromhex(found[1])).decode()[:-1]
 
 
 def event_of(ref: str) -> str:
     """The event ID an index key's ``event_ref`` stands for."""
-    return ref if ":" in ref else f"{HASH_HEAD}{ref}{HASH_TAIL}"
+    if ":" in ref:
+        return ref
+    return f"{HASH_HEAD}{base64.urlsafe_b64decode(ref + '=').hex()}{HASH_TAIL}"
 
 
 def index_rows(ctx: Context, key: str) -> list[tuple[int, str, str]]:
