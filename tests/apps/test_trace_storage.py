@@ -13,7 +13,7 @@ from consortia.apps.trace.document import capture_args, prepare_capture
 from consortia.apps.trace.graph import event_of, event_ref
 from consortia.node.home import DEMO_ORG_COUNT_WITH_TRACE
 from consortia.types import codec
-from tests.apps.test_trace_harness import BARN, FARM, PROC, REG, SHOP, STORE, Trace, document, event, loin, place
+from tests.apps.test_trace_harness import BARN, FARM, PLANT, PROC, REG, SHOP, STORE, Trace, document, event, loin, place
 from tests.unit.helpers import Consortium
 
 DIGEST = "0123456789abcdef" * 4
@@ -95,3 +95,20 @@ def test_a_frozen_lot_is_refused_after_other_events_of_the_same_transaction(trac
     trace.refused(SHOP, "capture", capture_args(prepared.namespaces, prepared.batches[0], None), "LOT_FROZEN",
                   who="clerk")
     assert len(trace.capture(SHOP, fresh)) == 2  # the same place owners and unfrozen lots, in a new transaction
+
+
+def test_last_place_is_written_once_per_transaction_by_the_same_rule(trace: Trace) -> None:
+    t = trace.now - 86_400_000
+    item = loin("LP", 1)
+    seen = [(t + 2000, STORE), (t, BARN), (t + 1000, PLANT)]  # one transaction, not in time order
+    trace.capture(SHOP, [event("ObjectEvent", at, epcList=[item], action="OBSERVE", bizStep="inspecting",
+                               readPoint=place(gln)) for at, gln in seen])
+    last = trace.query(REG, "last_place", {"id": item})
+    assert (last["time_ms"], last["place"]["key"]) == (t + 2000, f"414/{STORE}")
+    trace.capture(SHOP, [event("ObjectEvent", t + 1500, epcList=[item], action="OBSERVE", bizStep="inspecting",
+                               readPoint=place(BARN))])  # older than what is known: no move
+    assert trace.query(REG, "last_place", {"id": item})["time_ms"] == t + 2000
+    [newest] = trace.capture(SHOP, [event("ObjectEvent", t + 3000, epcList=[item], action="OBSERVE",
+                                          bizStep="inspecting", readPoint=place(BARN))])
+    last = trace.query(REG, "last_place", {"id": item})
+    assert (last["time_ms"], last["place"]["key"], last["event"]) == (t + 3000, f"414/{BARN}", newest)

@@ -248,6 +248,7 @@ class Traceability(Contract):
         for i, text in enumerate(events):
             event_id, was_declaration = self._capture_one(ctx, org, text, ns, shared, f"events[{i}]", memo=memo)
             (declared if was_declaration else captured).append(event_id)
+        memo.write_last_places(ctx)
         self._count(ctx, events=len(captured), declarations=len(declared))
         return {"captured": captured, "declared": declared, "org": org, "height": ctx.height}
 
@@ -296,6 +297,7 @@ class Traceability(Contract):
             event_id, was_declaration = self._capture_one(ctx, org, public, ns, shared, where, seal=seal, memo=memo)
             (declared if was_declaration else captured).append(event_id)
         require(all(used), refuse("BAD_ARGS", "keys: every key group must be used by an event"))
+        memo.write_last_places(ctx)
         for ref, group in zip(refs, keys, strict=True):
             ctx.put(f"seal/{ref}", dict(sorted(group.items())))
         self._count(ctx, events=len(captured), declarations=len(declared))
@@ -324,8 +326,12 @@ class Traceability(Contract):
                      where: str, seal: dict[str, Any] | None = None, memo: _TxMemo | None = None) -> tuple[str, bool]:
         """Check, store and index one event; ``seal`` (its claimed ID, sealed payload, key group,
         recipients and the chain's regulators) when ``text`` is only its public part; ``memo``
-        what this transaction already looked up."""
-        memo = memo or _TxMemo()
+        what this transaction already looked up and the last places it is still to write."""
+        if memo is None:  # one event on its own (a recall's)
+            memo = _TxMemo()
+            found = self._capture_one(ctx, org, text, ns, shared, where, seal, memo)
+            memo.write_last_places(ctx)
+            return found
         try:
             event = loads_exact(text)
             summary = summarise(event, where)
@@ -415,9 +421,11 @@ class Traceability(Contract):
             self._track_packing(ctx, rec)
         if place:
             for key, _ in keys:
-                last = ctx.get(f"last/{key}")
+                last = memo.last[key] if key in memo.last else ctx.get(f"last/{key}")
+                memo.last[key] = last
                 if last is None or last["time_ms"] <= rec["time_ms"]:
-                    ctx.put(f"last/{key}", {"time_ms": rec["time_ms"], "place": place, "event": rec["id"]})
+                    memo.last[key] = {"time_ms": rec["time_ms"], "place": place, "event": rec["id"]}
+                    memo.moved.add(key)
         if rec["sensors"]:
             self._check_sensors(ctx, rec, [k for k, _ in keys])
 
@@ -834,11 +842,20 @@ class Traceability(Contract):
 
 class _TxMemo:
     """What one capture transaction already looked up: the owners of places, the identifiers
-    checked against governance freezes (neither changes while it runs)."""
+    checked against governance freezes (neither changes while it runs); and each identifier's
+    last place, written once at the end (``write_last_places``) however many of its events the
+    transaction holds (the same rule as writing it per event, so the same final state)."""
 
     def __init__(self) -> None:
         self.owners: dict[str, str | None] = {}
         self.checked: set[str] = set()
+        self.last: dict[str, dict[str, Any] | None] = {}
+        self.moved: set[str] = set()
+
+    def write_last_places(self, ctx: Context) -> None:
+        for key in sorted(self.moved):
+            ctx.put(f"last/{key}", self.last[key])
+        self.moved.clear()
 
 
 def _containers(walk: Walk) -> list[dict[str, Any]]:
