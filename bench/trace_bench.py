@@ -7,11 +7,13 @@
    (from the POST to the job's end) and the time to the 202.
 2. ``trace_queries(events)``: a chain holding N events of that shape (``lot_events``: 51 per lot,
    about 19,600 lots for a million), then the latency (p50, p99, max) of ``backward`` (a random
-   sold package back to its lot), ``forward`` (a random lot to every package, pallet and store)
-   and ``recall_report`` (forward from each of 20 lots the brand owner recalled), first in process
+   sold package back to its lot), ``forward`` (a random lot to every package, pallet and store),
+   ``events`` (the EPCIS event query for a random pallet's events) and ``recall_report`` (forward
+   from each of 20 lots the brand owner recalled), first in process
    (``Node.query``: contract + store) and then through the REST API of a node process started on
    the same store, each query a signed read as ``Client.query(..., signed=True)`` sends it.
-   Also reports the load rate and the store's size on disk (``chain.db`` and its WAL).
+   Also reports the load rate and the store's size on disk (``chain.db`` and its WAL), in MB and
+   in bytes per event (ADR 0028: it scales, so 50,000 to 100,000 events tell the million's).
 
 How the events are loaded (``_load``): an in-process ``Node`` on a fresh single-node chain
 (blocks of up to 100 transactions). One worker process builds the lots' events, cuts them into
