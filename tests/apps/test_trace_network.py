@@ -22,6 +22,7 @@ from consortia.apps.trace.times import format_iso
 from consortia.cli.main import cli
 from consortia.client import Client
 from consortia.errors import BadInput, Forbidden
+from consortia.ledger.store import Store
 from consortia.node.network import LocalNetwork
 
 pytestmark = [pytest.mark.slow,
@@ -98,6 +99,12 @@ def test_only_the_parties_nodes_open_a_sealed_payload(net: LocalNetwork) -> None
 
     for node in net.state.nodes:  # sealed at rest on every node, the parties' own included
         stored = b"".join(f.read_bytes() for f in sorted((net.home / "nodes" / node.org).glob("chain.db*")))
+        store = Store(net.home / "nodes" / node.org / "chain.db")  # and as read back (compressed at rest, ADR 0028)
+        try:
+            stored += b"".join(value for _, value, _, _ in store.state_items())
+            stored += b"".join(b"".join(store.get_block_bodies(h) or ()) for h in range(store.height() + 1))
+        finally:
+            store.close()
         assert SECRET_PO.encode() not in stored and b"1250.75" not in stored, node.org
         assert event_id.encode() in stored
 
