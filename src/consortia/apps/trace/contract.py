@@ -413,9 +413,12 @@ class Traceability(Contract):
                 raise refuse("BAD_IDENTIFIER", f"identifier {key!r} contains '|'")
             ctx.put(f"k/{key}|{suffix}", role)
         for instance, lot in sorted(lots.items()):
+            if instance in memo.lotted:  # an instance's lot is written once and never changes
+                continue
             if not ctx.has(f"lot/{instance}"):
                 ctx.put(f"lot/{instance}", lot)
                 ctx.put(f"lotm/{lot}|{instance}", 1)
+            memo.lotted.add(instance)
         place = rec["biz_location"] or rec["read_point"]
         if rec["type"] in ("AggregationEvent", "AssociationEvent") and rec["parent"]:
             self._track_packing(ctx, rec)
@@ -842,13 +845,15 @@ class Traceability(Contract):
 
 class _TxMemo:
     """What one capture transaction already looked up: the owners of places, the identifiers
-    checked against governance freezes (neither changes while it runs); and each identifier's
-    last place, written once at the end (``write_last_places``) however many of its events the
-    transaction holds (the same rule as writing it per event, so the same final state)."""
+    checked against governance freezes (neither changes while it runs), the instances whose lot
+    is recorded (written once); and each identifier's last place, written once at the end
+    (``write_last_places``) however many of its events the transaction holds (the same rule as
+    writing it per event, so the same final state)."""
 
     def __init__(self) -> None:
         self.owners: dict[str, str | None] = {}
         self.checked: set[str] = set()
+        self.lotted: set[str] = set()  # instances whose lot is on record
         self.last: dict[str, dict[str, Any] | None] = {}
         self.moved: set[str] = set()
 
