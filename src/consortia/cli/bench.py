@@ -210,7 +210,8 @@ def drive(urls: list[str], bodies: list[bytes], clients: int, txs: int, progress
     return {**counts, "seconds": time.perf_counter() - start, "latencies": latencies}
 
 
-@click.command(epilog=example("consortia bench --txs 20000 --json\nconsortia bench --crypto sm --txs 5000"))
+@click.command(epilog=example("consortia bench --txs 20000 --json\nconsortia bench --crypto sm --txs 5000\n"
+                                 "consortia bench --network 4 --txs 10000 --json"))
 @click.option("--txs", default=20_000, show_default=True, type=click.IntRange(1, 10_000_000),
               help="Transactions to commit.")
 @click.option("--batch", default=500, show_default=True, type=click.IntRange(1, 5000), help="Transactions per request.")
@@ -219,16 +220,31 @@ def drive(urls: list[str], bodies: list[bytes], clients: int, txs: int, progress
               help="Crypto suite of the benchmark chain: ed25519 (Ed25519 + SHA-256) or sm (SM2 + SM3).")
 @click.option("--member-contract", "member", is_flag=True,
               help="Drive kv.put installed as a member's contract (sandboxed and metered) instead of the built-in.")
+@click.option("--network", "network", default=0, type=click.IntRange(0, 16),
+              help="Run a replicated consortium of this many organisations on this machine instead (3 nats-server "
+                   "processes, a JetStream R3 stream, one node process each); adds nodes and efficiency.")
 @click.option("--json", "as_json", is_flag=True,
               help="Print one JSON object with tps, p50_ms, p99_ms, verify_per_s, ratio.")
 @handle_errors
-def bench(txs: int, batch: int, clients: int, crypto: str, member: bool, as_json: bool) -> None:
+def bench(txs: int, batch: int, clients: int, crypto: str, member: bool, network: int, as_json: bool) -> None:
     """Commit signed key-value writes through the API of a freshly started node and
     report end-to-end transactions per second beside this machine's verify ceiling
     for the chain's crypto suite.
 
     Transactions are signed before the clock starts; the clock covers submission,
-    validation, ordering, execution and the durable commit of every block."""
+    validation, ordering, execution and the durable commit of every block.
+
+    With ``--network N``, ``efficiency`` is tx/s × N nodes ÷ (cores × one core's verify/s):
+    every node verifies every transaction."""
+    if network:
+        from consortia.cli.bench_network import run_network_bench
+
+        net = run_network_bench(txs, network, batch, clients, progress=not as_json, suite_name=CRYPTO_CHOICES[crypto])
+        click.echo(json.dumps(net) if as_json else
+                   f"committed {net['committed']} of {net['txs']} txs on {net['nodes']} nodes in {net['seconds']} s: "
+                   f"{net['tps']} tx/s, p50 {net['p50_ms']} ms, p99 {net['p99_ms']} ms; efficiency {net['efficiency']} "
+                   f"(tx/s × nodes ÷ ({net['cpus']} cores × {net['verify_per_s']} verify/s))")
+        return
     result = run_kv_bench(txs, batch, clients, progress=not as_json, suite_name=CRYPTO_CHOICES[crypto], member=member)
     if as_json:
         click.echo(json.dumps(result))

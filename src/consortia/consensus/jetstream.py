@@ -11,7 +11,14 @@ stream alone, so every node derives the same blocks:
 - a block's time is the stream timestamp of its closing message (never before the previous
   block's), its ``seq`` the stream sequence of that message: a node resumes after it.
 
-Attestations (signed headers) travel on a second stream and are handed to the node as they come.
+Attestations (signed headers) travel on a second stream and are handed to the node as they come,
+on a thread of their own so that storing them never holds up the transactions.
+
+Every node verifies every transaction it executes. A node verifies the signatures of a stream
+message's transactions on a small pool as the message arrives (``verify``), so that the
+committer, which executes one block at a time, finds them checked; a message this node
+published itself, byte for byte, reuses the transactions it parsed and verified at admission.
+The executor checks a signature itself whenever it finds it unverified, so this only moves work.
 """
 
 from __future__ import annotations
@@ -22,7 +29,9 @@ import queue
 import ssl
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +52,11 @@ PUBLISH_TIMEOUT_S = 10.0
 # How long a publish keeps retrying while the stream has no leader. After the whole cluster
 # restarts on a busy host, the servers can take well over 10 s to recover the stream and elect.
 ELECTION_WAIT_S = 45.0
+# Transactions per signature-checking task, and tasks at once (the verifier releases the GIL).
+VERIFY_CHUNK = 128
+VERIFY_THREADS = 2
+# Own published messages remembered until they come back from the stream.
+OWN_MESSAGES_KEPT = 1024
 
 
 def stream_names(chain_id: str) -> tuple[str, str]:
@@ -63,6 +77,7 @@ class OpenBlock:
     opened_at: float = 0.0  # local monotonic time the first transaction arrived
     cut_requested: bool = False
     retry_at: float = 0.0  # after a failed marker, when to try again
+    checks: list[Future[None]] = field(default_factory=list)  # signature checks still running
 
 
 class JetStreamOrderer:
@@ -71,7 +86,8 @@ class JetStreamOrderer:
     def __init__(self, servers: list[str], chain_id: str, org: str, *, next_height: int, last_seq: int,
                  parse: Callable[[Any], SignedTx], max_txs: int = 500, timeout_ms: int = 50, replicas: int = 3,
                  on_attestation: Callable[[dict[str, Any]], None] | None = None,
-                 on_gap: Callable[[], tuple[int, int]] | None = None, tls: ssl.SSLContext | None = None) -> None:
+                 on_gap: Callable[[], tuple[int, int]] | None = None, tls: ssl.SSLContext | None = None,
+                 verify: Callable[[SignedTx], None] | None = None) -> None:
         self.servers = servers
         self.tls = tls  # present a client certificate to NATS and verify its servers (ADR 0027)
         self.chain_id = chain_id
@@ -82,10 +98,16 @@ class JetStreamOrderer:
         self._parse = parse
         self._on_attestation = on_attestation
         self._on_gap = on_gap
+        self._verify = verify  # checks one signature (and remembers it); raises if it does not verify
+        self._verifier = ThreadPoolExecutor(VERIFY_THREADS, thread_name_prefix="verify") if verify else None
+        self._own: OrderedDict[str, tuple[bytes, list[SignedTx]]] = OrderedDict()  # msg id -> payload, txs
+        self._own_attestations: OrderedDict[str, bytes] = OrderedDict()  # msg id -> payload we published
+        self._own_lock = threading.Lock()
+        self._attestations: queue.Queue[bytes | None] = queue.Queue()
         self._open = OpenBlock(next_height)
         self._last_seq = last_seq
         self._last_time_ms = 0
-        self._blocks: queue.Queue[Batch | None] = queue.Queue()
+        self._blocks: queue.Queue[tuple[Batch, list[Future[None]]] | None] = queue.Queue()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._nc: Any = None
         self._js: Any = None
@@ -101,7 +123,8 @@ class JetStreamOrderer:
 
     def start(self, deliver: Deliver) -> None:
         self._threads = [threading.Thread(target=self._run_loop, name="jetstream", daemon=True),
-                         threading.Thread(target=self._commit_loop, args=(deliver,), name="committer", daemon=True)]
+                         threading.Thread(target=self._commit_loop, args=(deliver,), name="committer", daemon=True),
+                         threading.Thread(target=self._attestation_loop, name="attestations", daemon=True)]
         for thread in self._threads:
             thread.start()
         if not self._ready.wait(60):
@@ -112,10 +135,13 @@ class JetStreamOrderer:
     def stop(self) -> None:
         self._stopping.set()
         self._blocks.put(None)
+        self._attestations.put(None)
         if self._loop is not None and not self._loop.is_closed():
             self._loop.call_soon_threadsafe(lambda: None)
         for thread in self._threads:
             thread.join(timeout=30)
+        if self._verifier is not None:
+            self._verifier.shutdown(wait=True, cancel_futures=True)
 
     def pending(self) -> int:
         return len(self._open.txs) + self._blocks.qsize()
@@ -194,18 +220,11 @@ class JetStreamOrderer:
         if seq <= self._last_seq:
             return
         stamp_ms = int(msg.metadata.timestamp.timestamp() * 1000)
-        try:
-            body = codec.decode(msg.data)
-        except Exception:  # noqa: BLE001 - every node skips the same bad message
-            log.error("stream message %d is not canonical JSON; skipped", seq)
-            body = {}
         block = self._open
-        if type(body) is dict and body.get("t") == "txs" and type(body.get("txs")) is list:
-            for wire in body["txs"]:
-                try:
-                    block.txs.append(self._parse(wire))
-                except Exception as exc:  # noqa: BLE001 - deterministic: all nodes parse the same bytes
-                    log.error("stream message %d carries a malformed transaction (%s); skipped", seq, exc)
+        body, txs = self._read(msg, seq)
+        if txs is not None:
+            block.txs.extend(txs)
+            self._check_signatures(block, txs if body is not None else [])
             if block.txs and not block.opened_at:
                 block.opened_at = time.monotonic()
             if len(block.txs) >= self.max_txs:
@@ -216,13 +235,59 @@ class JetStreamOrderer:
             return
         self._last_seq = seq  # a message that closes nothing is consumed; resume after it on restart
 
+    def _read(self, msg: Any, seq: int) -> tuple[Any, list[SignedTx] | None]:
+        """A stream message's body and, if it carries transactions, those that parse (body None:
+        a message this node published, byte for byte, whose transactions it parsed and verified
+        at admission)."""
+        own = self._own_message(msg)
+        if own is not None:
+            return None, own
+        try:
+            body = codec.decode(msg.data)
+        except Exception:  # noqa: BLE001 - every node skips the same bad message
+            log.error("stream message %d is not canonical JSON; skipped", seq)
+            return {}, None
+        if type(body) is not dict or body.get("t") != "txs" or type(body.get("txs")) is not list:
+            return body, None
+        parsed: list[SignedTx] = []
+        for wire in body["txs"]:
+            try:
+                parsed.append(self._parse(wire))
+            except Exception as exc:  # noqa: BLE001 - deterministic: all nodes parse the same bytes
+                log.error("stream message %d carries a malformed transaction (%s); skipped", seq, exc)
+        return body, parsed
+
     def _cut(self, seq: int, stamp_ms: int, proposer: str) -> None:
         block = self._open
         time_ms = max(stamp_ms, self._last_time_ms)
         self._last_time_ms = time_ms
         self._last_seq = seq
-        self._blocks.put(Batch(block.txs, time_ms, proposer, seq))
+        self._blocks.put((Batch(block.txs, time_ms, proposer, seq), block.checks))
         self._open = OpenBlock(block.height + 1)
+
+    def _own_message(self, msg: Any) -> list[SignedTx] | None:
+        """The transactions of a message this node published, if ``msg`` is that very message."""
+        msg_id = (msg.headers or {}).get("Nats-Msg-Id")
+        if not msg_id:
+            return None
+        with self._own_lock:
+            own = self._own.pop(msg_id, None)
+        return own[1] if own is not None and own[0] == msg.data else None
+
+    def _check_signatures(self, block: OpenBlock, txs: list[SignedTx]) -> None:
+        """Verify ``txs``' signatures on the pool while the committer works on earlier blocks."""
+        if self._verifier is None or not txs:
+            return
+        for start in range(0, len(txs), VERIFY_CHUNK):
+            block.checks.append(self._verifier.submit(self._verify_all, txs[start:start + VERIFY_CHUNK]))
+
+    def _verify_all(self, txs: list[SignedTx]) -> None:
+        assert self._verify is not None
+        for tx in txs:
+            try:
+                self._verify(tx)
+            except Exception:  # noqa: BLE001 - the executor checks it again and rejects it in the block
+                continue
 
     async def _maybe_request_cut(self) -> None:
         block = self._open
@@ -241,12 +306,26 @@ class JetStreamOrderer:
             block.retry_at = time.monotonic() + 0.5
 
     async def _on_attest_message(self, msg: Any) -> None:
-        try:
-            body = codec.decode(msg.data)
-        except Exception:  # noqa: BLE001
-            return
-        if type(body) is dict and self._on_attestation is not None:
-            self._on_attestation(body)
+        msg_id = (msg.headers or {}).get("Nats-Msg-Id")
+        if msg_id:
+            with self._own_lock:
+                own = self._own_attestations.pop(msg_id, None)
+            if own is not None and own == msg.data:  # our own, kept and checked when we made it
+                return
+        self._attestations.put(msg.data)
+
+    def _attestation_loop(self) -> None:
+        """Hand attestations to the node in stream order, off the thread that reads the streams."""
+        while (data := self._attestations.get()) is not None:
+            try:
+                body = codec.decode(data)
+            except Exception:  # noqa: BLE001
+                continue
+            if type(body) is dict and self._on_attestation is not None:
+                try:
+                    self._on_attestation(body)
+                except Exception:  # noqa: BLE001 - one bad attestation must not stop the others
+                    log.exception("an attestation could not be handled")
 
     # -- called from other threads -------------------------------------------------------
 
@@ -255,11 +334,15 @@ class JetStreamOrderer:
         payload = b'{"from":"' + self.org.encode() + b'","t":"txs","txs":[' + b",".join(
             b'{"sig":"' + t.sig.hex().encode() + b'","tx":' + t.raw + b"}" for t in txs) + b"]}"
         msg_id = txs[0].id.hex() if len(txs) == 1 else f"batch-{len(txs)}-{txs[0].id.hex()}-{txs[-1].id.hex()}"
+        with self._own_lock:
+            _remember(self._own, msg_id, (payload, txs))
         self._call(self._publish(self.tx_subject, payload, msg_id))
 
     def publish_attestation(self, attestation: dict[str, Any]) -> None:
-        self._call(self._publish(self.attest_subject, codec.encode(attestation),
-                                 f"attest-{attestation['height']}-{attestation['org']}"))
+        payload, msg_id = codec.encode(attestation), f"attest-{attestation['height']}-{attestation['org']}"
+        with self._own_lock:
+            _remember(self._own_attestations, msg_id, payload)
+        self._call(self._publish(self.attest_subject, payload, msg_id))
 
     async def _publish(self, subject: str, payload: bytes, msg_id: str) -> Any:
         """Publish, retrying while the stream has no leader (an election after a server died or
@@ -295,7 +378,11 @@ class JetStreamOrderer:
     # -- the committer side --------------------------------------------------------------
 
     def _commit_loop(self, deliver: Deliver) -> None:
-        while (batch := self._blocks.get()) is not None:
+        while (item := self._blocks.get()) is not None:
+            batch, checks = item
+            for check in checks:  # let the pool finish; whatever it did not check, the executor does
+                if not check.cancelled():
+                    check.exception()
             try:
                 deliver(batch)
             except BaseException as exc:  # noqa: BLE001 - the node records it and turns unhealthy
@@ -303,3 +390,10 @@ class JetStreamOrderer:
                 self.failure = exc
                 self._stopping.set()
                 return
+
+
+def _remember(kept: OrderedDict[str, Any], key: str, value: Any) -> None:
+    kept[key] = value
+    kept.move_to_end(key)
+    while len(kept) > OWN_MESSAGES_KEPT:
+        kept.popitem(last=False)

@@ -150,7 +150,8 @@ class Node:
                 last_seq=int(self.store.get_meta("ordering_seq") or b"0"), parse=self.parse,
                 max_txs=self.genesis["config"]["block_max_txs"], timeout_ms=config["block_timeout_ms"],
                 replicas=replicas, on_attestation=self._on_attestation, on_gap=self._catch_up,
-                tls=nats_context_from_env())  # CONSORTIA_TLS_* (consortia up --tls-*), ADR 0027
+                tls=nats_context_from_env(),  # CONSORTIA_TLS_* (consortia up --tls-*), ADR 0027
+                verify=self.executor.verify_signature)  # signatures checked as blocks arrive (jetstream.py)
         else:
             self.orderer = SoloOrderer(proposer=name)
         self.alerts = self._open_alerts(Path(data_dir) / "alerts.db", webhooks)
