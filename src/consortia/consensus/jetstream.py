@@ -57,6 +57,8 @@ VERIFY_CHUNK = 128
 VERIFY_THREADS = 2
 # Own published messages remembered until they come back from the stream.
 OWN_MESSAGES_KEPT = 1024
+# How long a stopping node keeps trying to publish its last attestations.
+ATTEST_FLUSH_S = 5.0
 
 
 def stream_names(chain_id: str) -> tuple[str, str]:
@@ -104,6 +106,7 @@ class JetStreamOrderer:
         self._own_attestations: OrderedDict[str, bytes] = OrderedDict()  # msg id -> payload we published
         self._own_lock = threading.Lock()
         self._attestations: queue.Queue[bytes | None] = queue.Queue()
+        self._attesting: set[Future[None]] = set()  # our attestations being published
         self._open = OpenBlock(next_height)
         self._last_seq = last_seq
         self._last_time_ms = 0
@@ -186,6 +189,10 @@ class JetStreamOrderer:
         while not self._stopping.is_set():
             await asyncio.sleep(min(0.01, self.timeout_ms / 4000))
             await self._maybe_request_cut()
+        with self._own_lock:
+            attesting = list(self._attesting)
+        if pending := [asyncio.wrap_future(f) for f in attesting if not f.done()]:
+            await asyncio.wait(pending, timeout=ATTEST_FLUSH_S + 1)  # our attestations, published before we go
         await self._nc.drain()
 
     async def _disconnected(self) -> None:
@@ -339,10 +346,34 @@ class JetStreamOrderer:
         self._call(self._publish(self.tx_subject, payload, msg_id))
 
     def publish_attestation(self, attestation: dict[str, Any]) -> None:
+        """Hand an attestation to the cluster and return at once: the committer does not wait for
+        the stream's acknowledgement; it is retried here until stored (its id makes that harmless)."""
         payload, msg_id = codec.encode(attestation), f"attest-{attestation['height']}-{attestation['org']}"
         with self._own_lock:
             _remember(self._own_attestations, msg_id, payload)
-        self._call(self._publish(self.attest_subject, payload, msg_id))
+        loop = self._loop
+        if loop is None or loop.is_closed() or self._stopping.is_set():
+            raise Unavailable("the ordering service is not running", code="ORDERER_UNREACHABLE")
+        publishing = asyncio.run_coroutine_threadsafe(self._publish_until_stored(payload, msg_id), loop)
+        with self._own_lock:
+            self._attesting.add(publishing)
+        publishing.add_done_callback(self._published)
+
+    def _published(self, publishing: Future[None]) -> None:
+        with self._own_lock:
+            self._attesting.discard(publishing)
+
+    async def _publish_until_stored(self, payload: bytes, msg_id: str) -> None:
+        deadline = None
+        while deadline is None or time.monotonic() < deadline:
+            if self._stopping.is_set() and deadline is None:  # stopping: a last few seconds to store it
+                deadline = time.monotonic() + ATTEST_FLUSH_S
+            try:
+                await self._publish(self.attest_subject, payload, msg_id)
+                return
+            except Exception as exc:  # noqa: BLE001 - not stored yet: the cluster is electing or unreachable
+                log.warning("attestation %s not published yet (%s); retrying", msg_id, type(exc).__name__)
+                await asyncio.sleep(0.5)
 
     async def _publish(self, subject: str, payload: bytes, msg_id: str) -> Any:
         """Publish, retrying while the stream has no leader (an election after a server died or
