@@ -338,9 +338,7 @@ class JetStreamOrderer:
 
     def submit(self, txs: list[SignedTx]) -> None:
         """Publish one admission batch; returns once the cluster has stored it (not yet ordered)."""
-        payload = b'{"from":"' + self.org.encode() + b'","t":"txs","txs":[' + b",".join(
-            b'{"sig":"' + t.sig.hex().encode() + b'","tx":' + t.raw + b"}" for t in txs) + b"]}"
-        msg_id = txs[0].id.hex() if len(txs) == 1 else f"batch-{len(txs)}-{txs[0].id.hex()}-{txs[-1].id.hex()}"
+        payload, msg_id = batch_message(self.org, txs)
         with self._own_lock:
             _remember(self._own, msg_id, (payload, txs))
         self._call(self._publish(self.tx_subject, payload, msg_id))
@@ -421,6 +419,14 @@ class JetStreamOrderer:
                 self.failure = exc
                 self._stopping.set()
                 return
+
+
+def batch_message(org: str, txs: list[SignedTx]) -> tuple[bytes, str]:
+    """The stream message that carries one admission batch, and its message id."""
+    payload = b'{"from":"' + org.encode() + b'","t":"txs","txs":[' + b",".join(
+        b'{"sig":"' + t.sig.hex().encode() + b'","tx":' + t.raw + b"}" for t in txs) + b"]}"
+    msg_id = txs[0].id.hex() if len(txs) == 1 else f"batch-{len(txs)}-{txs[0].id.hex()}-{txs[-1].id.hex()}"
+    return payload, msg_id
 
 
 def _remember(kept: OrderedDict[str, Any], key: str, value: Any) -> None:
