@@ -43,7 +43,9 @@ def run_network_bench(txs: int = 20_000, orgs: int = 4, batch: int = 500, client
         try:
             urls = [n.url for n in net.state.nodes]
             nodes_cpu, nats_cpu = cpu_seconds([n.pid for n in net.state.nodes]), cpu_seconds([s.pid for s in net.state.servers])
+            client_cpu = time.process_time()
             result = drive(urls, bodies, clients, txs, progress=progress)
+            client_cpu = time.process_time() - client_cpu
             nodes_cpu = cpu_seconds([n.pid for n in net.state.nodes]) - nodes_cpu
             nats_cpu = cpu_seconds([s.pid for s in net.state.servers]) - nats_cpu
             top = max(httpx.get(u + "/health").json()["height"] for u in urls)
@@ -68,7 +70,8 @@ def run_network_bench(txs: int = 20_000, orgs: int = 4, batch: int = 500, client
             # CPU the node processes and the NATS servers spent per committed transaction while
             # driven (all nodes together): steadier than tx/s on a shared machine
             "node_cpu_us_per_tx": round(nodes_cpu / committed * 1e6, 1) if committed else 0.0,
-            "nats_cpu_us_per_tx": round(nats_cpu / committed * 1e6, 1) if committed else 0.0}
+            "nats_cpu_us_per_tx": round(nats_cpu / committed * 1e6, 1) if committed else 0.0,
+            "client_cpu_us_per_tx": round(client_cpu / committed * 1e6, 1) if committed else 0.0}
 
 
 def cpu_seconds(pids: list[int]) -> float:

@@ -50,12 +50,18 @@ class Finality:
         self.diverged: str | None = None
         self._lock = threading.Lock()
         self._final = 0
+        self._quorum = (-2, 0)  # (height, quorum at that height)
 
     def quorum(self) -> int:
+        """A majority of the member organisations as of the latest block (computed once per block)."""
         if self.quorum_override:
             return self.quorum_override
-        orgs = self.executor.query("members", "orgs", {}, None)
-        return len(orgs) // 2 + 1
+        height = self.store.height()
+        cached = self._quorum
+        if cached[0] != height:
+            cached = (height, len(self.executor.query("members", "orgs", {}, None)) // 2 + 1)
+            self._quorum = cached
+        return cached[1]
 
     def verify(self, body: Any) -> dict[str, Any] | None:
         """The attestation if its shape, signer (a node of a member organisation) and signature check out."""
