@@ -107,6 +107,8 @@ class JetStreamOrderer:
         self._own_lock = threading.Lock()
         self._attestations: queue.Queue[bytes | None] = queue.Queue()
         self._attesting: set[Future[None]] = set()  # our attestations being published
+        self._tasks: set[asyncio.Future[None]] = set()  # cuts being posted
+        self._wake = asyncio.Event()  # set to stop
         self._open = OpenBlock(next_height)
         self._last_seq = last_seq
         self._last_time_ms = 0
@@ -140,7 +142,10 @@ class JetStreamOrderer:
         self._blocks.put(None)
         self._attestations.put(None)
         if self._loop is not None and not self._loop.is_closed():
-            self._loop.call_soon_threadsafe(lambda: None)
+            try:
+                self._loop.call_soon_threadsafe(self._wake.set)
+            except RuntimeError:  # the loop closed meanwhile
+                pass
         for thread in self._threads:
             thread.join(timeout=30)
         if self._verifier is not None:
@@ -186,9 +191,12 @@ class JetStreamOrderer:
                                      config=api.ConsumerConfig(deliver_policy=api.DeliverPolicy.ALL),
                                      idle_heartbeat=2.0)
         self._ready.set()
-        while not self._stopping.is_set():
-            await asyncio.sleep(min(0.01, self.timeout_ms / 4000))
-            await self._maybe_request_cut()
+        while not self._stopping.is_set():  # cuts run on timers (_cut_timer); this only waits to stop
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), 1.0)
+            except TimeoutError:
+                pass
         with self._own_lock:
             attesting = list(self._attesting)
         if pending := [asyncio.wrap_future(f) for f in attesting if not f.done()]:
@@ -234,6 +242,7 @@ class JetStreamOrderer:
             self._check_signatures(block, txs if body is not None else [])
             if block.txs and not block.opened_at:
                 block.opened_at = time.monotonic()
+                self._arm_cut_timer(block, self.timeout_ms / 1000)
             if len(block.txs) >= self.max_txs:
                 self._cut(seq, stamp_ms, "count")
                 return
@@ -296,14 +305,26 @@ class JetStreamOrderer:
             except Exception:  # noqa: BLE001 - the executor checks it again and rejects it in the block
                 continue
 
-    async def _maybe_request_cut(self) -> None:
-        block = self._open
-        if not block.txs or block.cut_requested or not self.connected:
+    def _arm_cut_timer(self, block: OpenBlock, delay_s: float) -> None:
+        if self._loop is not None:
+            self._loop.call_later(max(delay_s, 0.001), self._cut_timer, block)
+
+    def _cut_timer(self, block: OpenBlock) -> None:
+        """Post a cut for ``block`` once it has waited ``timeout_ms`` (on the loop, by timer)."""
+        if block is not self._open or not block.txs or block.cut_requested or self._stopping.is_set():
             return
         now = time.monotonic()
-        if (now - block.opened_at) * 1000 < self.timeout_ms or now < block.retry_at:
-            return
-        block.cut_requested = True
+        due = max(block.opened_at + self.timeout_ms / 1000, block.retry_at)
+        if now < due:  # the timeout grew, or a failed cut waits to retry
+            self._arm_cut_timer(block, due - now)
+        elif not self.connected:
+            self._arm_cut_timer(block, 0.01)
+        else:
+            block.cut_requested = True
+            self._tasks.add(task := asyncio.ensure_future(self._request_cut(block)))
+            task.add_done_callback(self._tasks.discard)
+
+    async def _request_cut(self, block: OpenBlock) -> None:
         payload = codec.encode({"t": "cut", "height": block.height, "from": self.org})
         try:
             await self._js.publish(self.tx_subject, payload, headers={"Nats-Msg-Id": f"cut-{block.height}-{self.org}"})
@@ -311,6 +332,7 @@ class JetStreamOrderer:
             log.warning("could not post the cut for block %d (%s); retrying in 0.5 s", block.height, exc)
             block.cut_requested = False
             block.retry_at = time.monotonic() + 0.5
+            self._arm_cut_timer(block, 0.5)
 
     async def _on_attest_message(self, msg: Any) -> None:
         msg_id = (msg.headers or {}).get("Nats-Msg-Id")
