@@ -140,6 +140,11 @@ def render(c: dict[str, float], runs: list[dict[str, object]], extra: dict[str, 
                   f"| {net['workload']} | {net['txs']:,} | {net['batch']} | {net['clients']} | {net['tps']:,} | "
                   f"{net['p50_ms']} | {net['p99_ms']} | {net['finality_after_last_commit_ms']} ms | "
                   f"{embedded['tps'] if embedded else '-'} |"]
+        if "efficiency" in net:  # every node verifies every transaction: tx/s × nodes ÷ (cores × verify/s)
+            lines += ["", f"Network efficiency {net['efficiency']} (tx/s × {net['nodes']} nodes ÷ ({net['cpus']} cores × "
+                      f"{net['verify_per_s']:,} verify/s, same run); CPU per committed transaction: nodes "
+                      f"{net['node_cpu_us_per_tx']} µs (all {net['nodes']} together), NATS servers "
+                      f"{net['nats_cpu_us_per_tx']} µs, the driving client {net['client_cpu_us_per_tx']} µs."]
     scf = extra.get("scf")
     if scf:
         lines += ["", f"**Supply chain finance** ({scf['vouchers']:,} vouchers, each issued, accepted, split-transferred "
