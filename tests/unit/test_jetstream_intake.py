@@ -26,7 +26,8 @@ from tests.unit.helpers import Chain
 
 def orderer(chain: Chain, max_txs: int = 3, **kw: Any) -> JetStreamOrderer:
     return JetStreamOrderer([], chain.c.chain_id, chain.c.org_ids[0], next_height=1, last_seq=0,
-                            parse=lambda wire: SignedTx.from_wire(chain.suite, wire, 1 << 24), max_txs=max_txs, **kw)
+                            parse=lambda wire, checked=False: SignedTx.from_wire(chain.suite, wire, 1 << 24, checked=checked),
+                            max_txs=max_txs, **kw)
 
 
 def message(seq: int, data: bytes, msg_id: str | None = None) -> SimpleNamespace:

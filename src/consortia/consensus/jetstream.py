@@ -33,7 +33,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import nats
 from nats.errors import NoRespondersError
@@ -70,6 +70,12 @@ def subjects(chain_id: str) -> tuple[str, str]:
     return f"consortia.{chain_id}.tx", f"consortia.{chain_id}.attest"
 
 
+class Parse(Protocol):
+    """Parse one signed transaction off the wire (``checked``: it came out of ``codec.decode``)."""
+
+    def __call__(self, wire: Any, *, checked: bool = False) -> SignedTx: ...
+
+
 @dataclass
 class OpenBlock:
     """The block being assembled from the stream."""
@@ -86,7 +92,7 @@ class JetStreamOrderer:
     """The Orderer interface over a JetStream cluster; one per node."""
 
     def __init__(self, servers: list[str], chain_id: str, org: str, *, next_height: int, last_seq: int,
-                 parse: Callable[[Any], SignedTx], max_txs: int = 500, timeout_ms: int = 50, replicas: int = 3,
+                 parse: Parse, max_txs: int = 500, timeout_ms: int = 50, replicas: int = 3,
                  on_attestation: Callable[[dict[str, Any]], None] | None = None,
                  on_gap: Callable[[], tuple[int, int]] | None = None, tls: ssl.SSLContext | None = None,
                  verify: Callable[[SignedTx], None] | None = None) -> None:
@@ -268,7 +274,7 @@ class JetStreamOrderer:
         parsed: list[SignedTx] = []
         for wire in body["txs"]:
             try:
-                parsed.append(self._parse(wire))
+                parsed.append(self._parse(wire, checked=True))  # codec.decode held the message to the model
             except Exception as exc:  # noqa: BLE001 - deterministic: all nodes parse the same bytes
                 log.error("stream message %d carries a malformed transaction (%s); skipped", seq, exc)
         return body, parsed
