@@ -55,6 +55,9 @@ def run_network_bench(txs: int = 20_000, orgs: int = 4, batch: int = 500, client
             finality_lag_ms = (time.perf_counter() - final_wait) * 1000
         finally:
             net.down()
+    # On a shared machine one measurement can land in a busy moment: the ceiling is the better of
+    # one before and one after the run (which only lowers the efficiency it reports).
+    verify_per_s = max(verify_per_s, measure_verify_rate(suite_name=suite_name))
     seconds, committed = result["seconds"], result["committed"]
     tps = committed / seconds if seconds else 0.0
     cpus = os.cpu_count() or 1
