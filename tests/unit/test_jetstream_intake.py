@@ -5,7 +5,8 @@ messages are fed to the orderer's handlers as the client would hand them over.
   anything else under the same message id is parsed like any other node's message;
 - signatures of other nodes' transactions are checked on the pool before the block is
   delivered, and the executor still rejects one that does not verify (checking it again);
-- this node's own attestations coming back from the stream are not handled twice.
+- this node's own attestations coming back from the stream are not handled twice;
+- a batch too large for one message goes out in several, in order.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from typing import Any
 
 import pytest
 
-from consortia.consensus.jetstream import JetStreamOrderer, batch_message
+from consortia.consensus import jetstream
+from consortia.consensus.jetstream import JetStreamOrderer, batch_message, split_batch
 from consortia.errors import Unavailable
 from consortia.ledger.records import SignedTx
 from consortia.types import codec
@@ -125,3 +127,23 @@ def test_own_attestation_from_the_stream_is_not_handled_again(chain: Chain) -> N
     forged = codec.encode({**attestation, "hash": "ef"})
     asyncio.run(o._on_attest_message(message(2, forged, msg_id)))
     assert o._attestations.get_nowait() == forged
+
+
+def test_a_large_batch_goes_out_in_several_messages_in_order(chain: Chain, monkeypatch: pytest.MonkeyPatch) -> None:
+    o = orderer(chain, max_txs=100)
+    published: list[int] = []
+
+    def publish(coroutine: Any) -> None:
+        coroutine.close()
+        published.append(1)
+    monkeypatch.setattr(o, "_call", publish)
+    monkeypatch.setattr(jetstream, "MESSAGE_TARGET_BYTES", 3000)
+    txs = puts(chain, 10)
+    o.submit(txs)
+    parts = split_batch(txs, 3000)
+    assert len(parts) > 1 and len(published) == len(parts) and [t for p in parts for t in p] == txs
+    assert all(len(batch_message(o.org, p)[0]) <= 3000 for p in parts)
+    feed(o, *(message(seq, *batch_message(o.org, p)) for seq, p in enumerate(parts, 1)))
+    assert all(a is b for a, b in zip(o._open.txs, txs, strict=True))  # each came back as our own
+    big = puts(chain, 1)
+    assert split_batch(big, 10) == [big]  # a transaction over the limit still goes, alone

@@ -55,6 +55,10 @@ ELECTION_WAIT_S = 45.0
 # Transactions per signature-checking task, and tasks at once (the verifier releases the GIL).
 VERIFY_CHUNK = 128
 VERIFY_THREADS = 2
+# A batch goes to the stream in messages of about this size at most (NATS refuses a message over
+# the servers' max_payload, 1 MiB by default); the rest of max_payload is left for the envelope.
+MESSAGE_TARGET_BYTES = 512 * 1024
+MESSAGE_HEADROOM_BYTES = 16 * 1024
 # Own published messages remembered until they come back from the stream.
 OWN_MESSAGES_KEPT = 1024
 # How long a stopping node keeps trying to publish its last attestations.
@@ -365,11 +369,16 @@ class JetStreamOrderer:
     # -- called from other threads -------------------------------------------------------
 
     def submit(self, txs: list[SignedTx]) -> None:
-        """Publish one admission batch; returns once the cluster has stored it (not yet ordered)."""
-        payload, msg_id = batch_message(self.org, txs)
-        with self._own_lock:
-            _remember(self._own, msg_id, (payload, txs))
-        self._call(self._publish(self.tx_subject, payload, msg_id))
+        """Publish one admission batch, in order, in messages the servers accept (``max_payload``);
+        returns once the cluster has stored them all (not yet ordered)."""
+        limit = MESSAGE_TARGET_BYTES
+        if self._nc is not None:
+            limit = min(limit, int(self._nc.max_payload) - MESSAGE_HEADROOM_BYTES)
+        for part in split_batch(txs, limit):
+            payload, msg_id = batch_message(self.org, part)
+            with self._own_lock:
+                _remember(self._own, msg_id, (payload, part))
+            self._call(self._publish(self.tx_subject, payload, msg_id))
 
     def publish_attestation(self, attestation: dict[str, Any]) -> None:
         """Hand an attestation to the cluster and return at once: the committer does not wait for
@@ -447,6 +456,23 @@ class JetStreamOrderer:
                 self.failure = exc
                 self._stopping.set()
                 return
+
+
+def split_batch(txs: list[SignedTx], max_bytes: int) -> list[list[SignedTx]]:
+    """``txs`` in order, in runs whose message stays under ``max_bytes`` (a larger transaction alone)."""
+    parts: list[list[SignedTx]] = []
+    part: list[SignedTx] = []
+    size = 0
+    for tx in txs:
+        wire = len(tx.raw) + 2 * len(tx.sig) + 20  # {"sig":"<hex>","tx":<raw>},
+        if part and size + wire > max_bytes:
+            parts.append(part)
+            part, size = [], 0
+        part.append(tx)
+        size += wire
+    if part:
+        parts.append(part)
+    return parts
 
 
 def batch_message(org: str, txs: list[SignedTx]) -> tuple[bytes, str]:

@@ -174,6 +174,7 @@ class LocalNetwork:
         config.write_text(
             f"server_name: {server.name}\n"
             f"listen: {self.state.bind}:{server.client_port}\n"
+            "max_payload: 8MB\n"  # room for a transaction of the chain's max_tx_bytes (1 MiB by default)
             + tls + f"jetstream {{ store_dir: \"{folder / 'data'}\" }}\n"
             f"cluster {{\n  name: consortia\n  listen: 127.0.0.1:{server.cluster_port}\n  routes: [{routes}]\n"
             + textwrap.indent(tls, "  ") + "}\n")
