@@ -22,7 +22,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from consortia.apps.evidence.batch import certified_fields, compute_batch_root, compute_leaf
 from consortia.contracts.sdk import Context, Contract, method, query, refuse, require
+from consortia.crypto import get_suite
 from consortia.errors import Forbidden, NotFound
 
 ALGORITHMS = ("sha-256", "sm3")
@@ -32,6 +34,7 @@ MAX_BATCH_ITEMS = 2000
 MAX_META_ENTRIES = 20
 MAX_COSIGNERS = 10
 MAX_LIST = 500
+ITEM_FIELDS = frozenset({"algorithm", "digest", "title", "kind", "metadata"})
 
 
 def digest_key(algorithm: str, digest: str) -> str:
@@ -40,22 +43,23 @@ def digest_key(algorithm: str, digest: str) -> str:
 
 def check_digest(algorithm: object, digest: object) -> None:
     """Verify the algorithm is one we name and the digest is 64 lowercase hex characters."""
-    require(algorithm in ALGORITHMS, refuse("BAD_ALGORITHM", f"algorithm: expected one of {ALGORITHMS}, got {algorithm!r:.40}"))
-    require(type(digest) is str and HEX64.fullmatch(digest) is not None,
-            refuse("BAD_DIGEST", f"digest: expected 64 lowercase hex characters, got {digest!r:.80}"))
+    if algorithm not in ALGORITHMS:
+        raise refuse("BAD_ALGORITHM", f"algorithm: expected one of {ALGORITHMS}, got {algorithm!r:.40}")
+    if type(digest) is not str or HEX64.fullmatch(digest) is None:
+        raise refuse("BAD_DIGEST", f"digest: expected 64 lowercase hex characters, got {digest!r:.80}")
 
 
 def check_text(value: object, what: str, limit: int, *, empty: bool = False) -> None:
-    require(type(value) is str and (empty or value.strip()) and len(value) <= limit,
-            refuse("BAD_ARGS", f"{what}: expected {'' if empty else 'non-empty '}text of at most {limit} characters"))
+    if not (type(value) is str and (empty or value.strip()) and len(value) <= limit):
+        raise refuse("BAD_ARGS", f"{what}: expected {'' if empty else 'non-empty '}text of at most {limit} characters")
 
 
 def check_metadata(metadata: object) -> None:
-    require(type(metadata) is dict and len(metadata) <= MAX_META_ENTRIES,
-            refuse("BAD_METADATA", f"metadata: expected an object of at most {MAX_META_ENTRIES} entries"))
-    for key, value in metadata.items():  # type: ignore[attr-defined]
-        require(0 < len(key) <= 64 and type(value) is str and len(value) <= 1000,
-                refuse("BAD_METADATA", f"metadata.{key:.64}: keys up to 64 characters, values text up to 1000"))
+    if type(metadata) is not dict or len(metadata) > MAX_META_ENTRIES:
+        raise refuse("BAD_METADATA", f"metadata: expected an object of at most {MAX_META_ENTRIES} entries")
+    for key, value in metadata.items():
+        if not (0 < len(key) <= 64 and type(value) is str and len(value) <= 1000):
+            raise refuse("BAD_METADATA", f"metadata.{key:.64}: keys up to 64 characters, values text up to 1000")
 
 
 class Evidence(Contract):
@@ -82,39 +86,50 @@ class Evidence(Contract):
         return (caller.org == record["owner"] or caller.org in record["grantees"]
                 or caller.org in record["cosigners"] or self._is_regulator(ctx))
 
-    def _new_deposit(self, ctx: Context, item: dict[str, Any], cosigners: list[str], threshold: int) -> dict[str, Any]:
-        require(type(item) is dict, refuse("BAD_ARGS", "each deposit: expected an object"))
-        extra = sorted(set(item) - {"algorithm", "digest", "title", "kind", "metadata"})
-        require(not extra, refuse("BAD_ARGS", f"deposit: unknown field(s) {', '.join(extra)}"))
+    def _new_deposit(self, ctx: Context, item: dict[str, Any], cosigners: list[str], threshold: int,
+                     *, events: bool = True) -> dict[str, Any]:
+        """Check and store one deposit; ``events=False`` (a batch) leaves its events to the caller."""
+        # Each check raises only when it fails, so that a valid deposit builds no refusal (hot path).
+        if type(item) is not dict:
+            raise refuse("BAD_ARGS", "each deposit: expected an object")
+        if not ITEM_FIELDS.issuperset(item):
+            raise refuse("BAD_ARGS", f"deposit: unknown field(s) {', '.join(sorted(set(item) - ITEM_FIELDS))}")
         algorithm, digest = item.get("algorithm"), item.get("digest")
         check_digest(algorithm, digest)
         check_text(item.get("title"), "title", 200)
         kind = item.get("kind", "document")
-        require(kind in KINDS, refuse("BAD_KIND", f"kind: expected one of {KINDS}, got {kind!r:.40}"))
+        if kind not in KINDS:
+            raise refuse("BAD_KIND", f"kind: expected one of {KINDS}, got {kind!r:.40}")
         metadata = item.get("metadata", {})
-        check_metadata(metadata)
-        key = digest_key(str(algorithm), str(digest))
+        if metadata:
+            check_metadata(metadata)
+        elif type(metadata) is not dict:
+            raise refuse("BAD_METADATA", f"metadata: expected an object of at most {MAX_META_ENTRIES} entries")
+        key = f"d/{algorithm}/{digest}"
         first = ctx.get(key)
-        require(first is None, refuse("ALREADY_DEPOSITED", f"{algorithm}:{digest} was deposited by "
-                                      f"{first['owner'] if first else ''} at height {first['height'] if first else 0}"))
+        if first is not None:
+            raise refuse("ALREADY_DEPOSITED", f"{algorithm}:{digest} was deposited by {first['owner']} "
+                                              f"at height {first['height']}")
         caller = ctx.require_caller()
         record = {"id": f"{algorithm}:{digest}", "algorithm": algorithm, "digest": digest, "title": item["title"],
                   "kind": kind, "metadata": metadata, "owner": caller.org, "depositor": caller.id,
                   "registered_ms": ctx.time_ms, "height": ctx.height, "cosigners": cosigners, "threshold": threshold,
                   "cosigned": [], "status": "pending", "confirmed_ms": None, "confirmed_tx": None, "grantees": []}
         if threshold == 0:
-            self._confirm(ctx, record)
+            self._confirm(ctx, record, emit=events)
         ctx.put(key, record)
         ctx.put(f"own/{caller.org}/{ctx.height:012d}/{algorithm}/{digest}", 1)
         for org in cosigners:
             ctx.put(f"cos/{org}/{algorithm}/{digest}", 1)
-        ctx.emit("Deposited", id=record["id"], owner=caller.org, status=record["status"])
+        if events:
+            ctx.emit("Deposited", id=record["id"], owner=caller.org, status=record["status"])
         return record
 
     @staticmethod
-    def _confirm(ctx: Context, record: dict[str, Any]) -> None:
+    def _confirm(ctx: Context, record: dict[str, Any], *, emit: bool = True) -> None:
         record.update(status="confirmed", confirmed_ms=ctx.time_ms, confirmed_tx=ctx.tx_id.hex())
-        ctx.emit("Confirmed", record=certified_fields(record))
+        if emit:
+            ctx.emit("Confirmed", record=certified_fields(record))
 
     def _check_cosigners(self, ctx: Context, cosigners: list[str], threshold: int) -> None:
         require(len(cosigners) <= MAX_COSIGNERS and len(set(cosigners)) == len(cosigners),
@@ -141,18 +156,29 @@ class Evidence(Contract):
     @method
     def deposit_batch(self, ctx: Context, items: list[dict[str, Any]], cosigners: list[str] | None = None,
                       threshold: int = 0) -> dict[str, Any]:
-        """Register up to 2,000 digests in one transaction; one bad item refuses the whole batch."""
+        """Register up to 2,000 digests in one transaction; one bad item refuses the whole batch.
+        A batch confirmed at once is certified under one Merkle root (ADR 0030): one ``BatchConfirmed``
+        event instead of an event per deposit."""
         require(0 < len(items) <= MAX_BATCH_ITEMS, refuse("BAD_BATCH", f"items: 1 to {MAX_BATCH_ITEMS} deposits"))
         cosigners = cosigners or []
         self._check_cosigners(ctx, cosigners, threshold)
         seen: set[tuple[Any, Any]] = set()
-        ids = []
+        leaves = []
         for i, item in enumerate(items):
             pair = (item.get("algorithm"), item.get("digest")) if type(item) is dict else (None, i)
-            require(pair not in seen, refuse("DUPLICATE_IN_BATCH", f"items[{i}] repeats {pair[0]}:{pair[1]}"))
+            if pair in seen:
+                raise refuse("DUPLICATE_IN_BATCH", f"items[{i}] repeats {pair[0]}:{pair[1]}")
             seen.add(pair)
-            ids.append(self._new_deposit(ctx, item, cosigners, threshold)["id"])
-        return {"count": len(ids), "ids": ids}
+            record = self._new_deposit(ctx, item, cosigners, threshold, events=False)
+            if threshold == 0:
+                leaves.append(compute_leaf(certified_fields(record)))
+        owner, status = ctx.require_caller().org, "confirmed" if threshold == 0 else "pending"
+        ctx.emit("BatchDeposited", owner=owner, count=len(items), status=status)
+        root = None
+        if threshold == 0:
+            root = compute_batch_root(get_suite(ctx.suite).hash, leaves)
+            ctx.emit("BatchConfirmed", owner=owner, count=len(items), root=root)
+        return {"count": len(items), "status": status, "root": root}
 
     @method
     def cosign(self, ctx: Context, algorithm: str, digest: str) -> dict[str, Any]:
@@ -373,12 +399,3 @@ class Evidence(Contract):
 
 
 IMPRINT_HEX = {"sha-256": 64, "sm3": 64, "sha-384": 96, "sha-512": 128}
-
-
-CERTIFIED = ("id", "algorithm", "digest", "title", "kind", "metadata", "owner", "depositor", "registered_ms",
-             "cosigners", "threshold", "cosigned", "confirmed_ms")
-
-
-def certified_fields(record: dict[str, Any]) -> dict[str, Any]:
-    """The part of a deposit that its ``Confirmed`` event carries and a certificate attests."""
-    return {k: record[k] for k in CERTIFIED}
