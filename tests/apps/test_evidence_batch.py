@@ -127,3 +127,32 @@ def test_certificates_issued_before_the_batch_root_still_verify(suite: str) -> N
     tampered = copy.deepcopy(cert)
     tampered["credentialSubject"]["deposit"]["title"] = "forged"
     fails(tampered, genesis, "SUBJECT_MISMATCH", "title")
+
+
+def test_listing_pages_through_single_deposits_and_batch_rows(dep: Depository) -> None:
+    """A batch lists its deposits in one row; a single deposit keeps its own row (as every deposit
+    did before ADR 0030); pages of any size walk both, oldest first, each deposit once."""
+    a = alg(dep)
+    first = dep.ok(OWNER, "deposit", {"algorithm": a, "digest": file_digest(a, b"single one"), "title": "one"})
+    batch = batch_items(a, scans(5, "first batch"))
+    dep.ok(OWNER, "deposit_batch", {"items": batch})
+    dep.ok(WITNESS, "deposit_batch", {"items": batch_items(a, scans(2, "not ours"))})
+    last = dep.ok(OWNER, "deposit", {"algorithm": a, "digest": file_digest(a, b"single two"), "title": "two"})
+    second = batch_items(a, scans(3, "second batch"))
+    dep.ok(OWNER, "deposit_batch", {"items": second})
+    expected = [first["id"], *[f"{a}:{i['digest']}" for i in batch], last["id"], *[f"{a}:{i['digest']}" for i in second]]
+    assert [d["id"] for d in dep.query(OWNER, "deposits", {"owner": OWNER})["deposits"]] == expected
+    for limit in (1, 2, 3, 4, 7, 10):
+        listed, after = [], ""
+        for _ in range(20):
+            page = dep.query(OWNER, "deposits", {"owner": OWNER, "after": after, "limit": limit})
+            listed += [d["id"] for d in page["deposits"]]
+            assert len(page["deposits"]) <= limit
+            if page["next"] is None:
+                break
+            after = page["next"]
+        assert listed == expected, limit
+    stolen = dep.query(WITNESS, "deposits", {"owner": WITNESS, "limit": 1})["next"]
+    with pytest.raises(Exception, match="not a cursor") as info:
+        dep.query(OWNER, "deposits", {"owner": OWNER, "after": stolen})
+    assert getattr(info.value, "code", None) == "BAD_ARGS"

@@ -35,6 +35,7 @@ MAX_META_ENTRIES = 20
 MAX_COSIGNERS = 10
 MAX_LIST = 500
 ITEM_FIELDS = frozenset({"algorithm", "digest", "title", "kind", "metadata"})
+BATCH_ROW = "~batch/"  # own/<org>/<height>/~batch/<tx id>: the deposits of one batch, in order
 
 
 def digest_key(algorithm: str, digest: str) -> str:
@@ -118,7 +119,8 @@ class Evidence(Contract):
         if threshold == 0:
             self._confirm(ctx, record, emit=events)
         ctx.put(key, record)
-        ctx.put(f"own/{caller.org}/{ctx.height:012d}/{algorithm}/{digest}", 1)
+        if events:  # a batch lists its deposits in one row (ADR 0030)
+            ctx.put(f"own/{caller.org}/{ctx.height:012d}/{algorithm}/{digest}", 1)
         for org in cosigners:
             ctx.put(f"cos/{org}/{algorithm}/{digest}", 1)
         if events:
@@ -163,16 +165,18 @@ class Evidence(Contract):
         cosigners = cosigners or []
         self._check_cosigners(ctx, cosigners, threshold)
         seen: set[tuple[Any, Any]] = set()
-        leaves = []
+        leaves, names = [], []
         for i, item in enumerate(items):
             pair = (item.get("algorithm"), item.get("digest")) if type(item) is dict else (None, i)
             if pair in seen:
                 raise refuse("DUPLICATE_IN_BATCH", f"items[{i}] repeats {pair[0]}:{pair[1]}")
             seen.add(pair)
             record = self._new_deposit(ctx, item, cosigners, threshold, events=False)
+            names.append(f"{pair[0]}/{pair[1]}")
             if threshold == 0:
                 leaves.append(compute_leaf(certified_fields(record)))
         owner, status = ctx.require_caller().org, "confirmed" if threshold == 0 else "pending"
+        ctx.put(f"own/{owner}/{ctx.height:012d}/{BATCH_ROW}{ctx.tx_id.hex()}", names)
         ctx.emit("BatchDeposited", owner=owner, count=len(items), status=status)
         root = None
         if threshold == 0:
@@ -239,14 +243,27 @@ class Evidence(Contract):
 
     @query
     def deposits(self, ctx: Context, owner: str, after: str = "", limit: int = 100) -> dict[str, Any]:
-        """An owner's deposits, oldest first (the owner itself or a regulator)."""
+        """An owner's deposits, oldest first (the owner itself or a regulator). ``after`` is the
+        ``next`` of the previous page."""
         caller = ctx.require_caller()
         require(caller.org == owner or self._is_regulator(ctx),
                 Forbidden(f"{caller.org} may not list the deposits of {owner}", code="NOT_VISIBLE"))
         require(type(limit) is int and 0 < limit <= MAX_LIST, refuse("BAD_ARGS", f"limit: 1 to {MAX_LIST}"))
-        rows = ctx.range(f"own/{owner}/", limit=limit, after=after)
-        items = [ctx.get("d/" + key.split("/", 3)[3]) for key, _ in rows]
-        return {"deposits": items, "next": rows[-1][0] if len(rows) == limit else None}
+        require(type(after) is str, refuse("BAD_ARGS", "after: expected the next of a previous page"))
+        prefix = f"own/{owner}/"
+        found: list[tuple[str, str]] = []  # (cursor, "algorithm/digest")
+        row, _, position = after.rpartition("#") if "#" in after else (after, "", "")
+        if position:  # the page ended inside a batch's row: the rest of that row first
+            require(row.startswith(prefix) and position.isdigit(), refuse("BAD_ARGS", "after: not a cursor of this list"))
+            names = ctx.get(row)
+            found += batch_entries(row, names if type(names) is list else [], int(position) + 1)
+        rows = ctx.range(prefix, limit=limit, after=row)
+        for key, value in rows:
+            found += batch_entries(key, value) if type(value) is list else [(key, key.split("/", 3)[3])]
+        page = found[:limit]
+        items = [ctx.get("d/" + name) for _, name in page]
+        more = len(found) > limit or len(rows) == limit
+        return {"deposits": items, "next": page[-1][0] if more and page else None}
 
     @query
     def pending(self, ctx: Context) -> dict[str, Any]:
@@ -396,6 +413,11 @@ class Evidence(Contract):
         require(org == work["owner"] or org in {lic["licensee"] for lic in work["licences"]} or self._is_regulator(ctx),
                 Forbidden(f"{org} may not see the infringement evidence of {work_id}", code="NOT_VISIBLE"))
         return {"infringements": [r for _, r in ctx.range(f"inf/{work_id}/", limit=MAX_LIST)]}
+
+
+def batch_entries(key: str, names: list[str], start: int = 0) -> list[tuple[str, str]]:
+    """The deposits a batch's row lists from position ``start``, each with its page cursor."""
+    return [(f"{key}#{i}", name) for i, name in enumerate(names) if i >= start]
 
 
 IMPRINT_HEX = {"sha-256": 64, "sm3": 64, "sha-384": 96, "sha-512": 128}
