@@ -11,7 +11,9 @@ from typing import Any
 
 import pytest
 
+from consortia.apps.evidence.contract import load_record, stored_form
 from consortia.client.certificates import CertificateInvalid, file_digest, verify_certificate
+from consortia.types import codec
 from tests.apps.test_evidence import NOTARY, OWNER, WITNESS, Depository, alg
 from tests.unit.helpers import Consortium
 
@@ -156,3 +158,27 @@ def test_listing_pages_through_single_deposits_and_batch_rows(dep: Depository) -
     with pytest.raises(Exception, match="not a cursor") as info:
         dep.query(OWNER, "deposits", {"owner": OWNER, "after": stolen})
     assert getattr(info.value, "code", None) == "BAD_ARGS"
+
+
+def test_deposit_rows_leave_out_defaults_and_full_rows_written_before_still_read(dep: Depository) -> None:
+    a = alg(dep)
+    plain = dep.ok(OWNER, "deposit", {"algorithm": a, "digest": file_digest(a, b"plain"), "title": "plain"})
+    full = dep.ok(OWNER, "deposit", {"algorithm": a, "digest": file_digest(a, b"full"), "title": "full", "kind": "image",
+                                     "metadata": {"case": "17"}, "cosigners": [WITNESS], "threshold": 1})
+    full = dep.ok(WITNESS, "cosign", {"algorithm": a, "digest": full["digest"]})
+    full = dep.ok(OWNER, "grant", {"algorithm": a, "digest": full["digest"], "org": NOTARY})
+    for record in (plain, full):
+        name = f"{a}/{record['digest']}"
+        assert load_record(name, stored_form(record)) == record
+        assert not {"id", "algorithm", "digest"} & set(stored_form(record))
+    assert set(stored_form(plain)) == {"title", "kind", "owner", "depositor", "registered_ms", "height", "status",
+                                       "confirmed_ms", "confirmed_tx"}
+    # A row as the code before ADR 0030 wrote it (every field) reads the same.
+    store, key = dep.chain.store, f"evidence/d/{a}/{plain['digest']}"
+    before = dep.query(OWNER, "get", {"algorithm": a, "digest": plain["digest"]})
+    store._writer.execute("UPDATE state SET value=? WHERE key=?", (codec.encode(plain), key))
+    store._cache.clear()
+    assert dep.query(OWNER, "get", {"algorithm": a, "digest": plain["digest"]}) == before == plain
+    assert dep.query(None, "exists", {"algorithm": a, "digest": plain["digest"]})["owner"] == OWNER
+    assert [d["id"] for d in dep.query(OWNER, "deposits", {"owner": OWNER})["deposits"]] == [plain["id"], full["id"]]
+    assert verify_certificate(dep.certificate(a, plain["digest"]), dep.chain.c.genesis, file_data=b"plain")

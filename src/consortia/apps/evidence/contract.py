@@ -42,6 +42,32 @@ def digest_key(algorithm: str, digest: str) -> str:
     return f"d/{algorithm}/{digest}"
 
 
+# A deposit's row leaves out what its key names (id, algorithm, digest) and the fields still at
+# their defaults (ADR 0030); ``load_record`` gives back the whole record. Rows written before
+# hold every field and load the same.
+DEFAULTS: tuple[tuple[str, Any], ...] = (("metadata", {}), ("cosigners", []), ("threshold", 0), ("cosigned", []),
+                                         ("grantees", []))
+DERIVED = frozenset({"id", "algorithm", "digest"})
+
+
+def stored_form(record: dict[str, Any]) -> dict[str, Any]:
+    """The row of a deposit record: without the fields its key names or that hold their default."""
+    row = {k: v for k, v in record.items() if k not in DERIVED}
+    for name, default in DEFAULTS:
+        if row.get(name) == default:
+            del row[name]
+    return row
+
+
+def load_record(name: str, row: Any) -> dict[str, Any] | None:
+    """The whole record of the deposit ``algorithm/digest`` from its row (None when absent)."""
+    if row is None:
+        return None
+    algorithm, _, digest = name.partition("/")
+    return {"id": f"{algorithm}:{digest}", "algorithm": algorithm, "digest": digest, "metadata": {}, "cosigners": [],
+            "threshold": 0, "cosigned": [], "grantees": [], **row}
+
+
 def check_digest(algorithm: object, digest: object) -> None:
     """Verify the algorithm is one we name and the digest is 64 lowercase hex characters."""
     if algorithm not in ALGORITHMS:
@@ -72,9 +98,9 @@ class Evidence(Contract):
 
     def _deposit(self, ctx: Context, algorithm: str, digest: str) -> dict[str, Any]:
         check_digest(algorithm, digest)
-        record = ctx.get(digest_key(algorithm, digest))
+        record = load_record(f"{algorithm}/{digest}", ctx.get(digest_key(algorithm, digest)))
         require(record is not None, NotFound(f"no deposit of {algorithm}:{digest}", code="DEPOSIT_NOT_FOUND"))
-        return record  # type: ignore[no-any-return]
+        return record  # type: ignore[return-value]
 
     def _is_regulator(self, ctx: Context) -> bool:
         caller = ctx.caller
@@ -118,7 +144,7 @@ class Evidence(Contract):
                   "cosigned": [], "status": "pending", "confirmed_ms": None, "confirmed_tx": None, "grantees": []}
         if threshold == 0:
             self._confirm(ctx, record, emit=events)
-        ctx.put(key, record)
+        ctx.put(key, stored_form(record))
         if events:  # a batch lists its deposits in one row (ADR 0030)
             ctx.put(f"own/{caller.org}/{ctx.height:012d}/{algorithm}/{digest}", 1)
         for org in cosigners:
@@ -196,7 +222,7 @@ class Evidence(Contract):
         ctx.emit("Cosigned", id=record["id"], org=org, signer=ctx.require_caller().id)
         if len(record["cosigned"]) >= record["threshold"]:
             self._confirm(ctx, record)
-        ctx.put(digest_key(algorithm, digest), record)
+        ctx.put(digest_key(algorithm, digest), stored_form(record))
         return record
 
     @method
@@ -208,7 +234,7 @@ class Evidence(Contract):
         require(ctx.member_org(org) is not None, refuse("UNKNOWN_ORG", f"{org!r:.64} is not a member organisation"))
         require(org not in record["grantees"] and org != caller, refuse("ALREADY_GRANTED", f"{org} already sees it"))
         record["grantees"] = sorted([*record["grantees"], org])
-        ctx.put(digest_key(algorithm, digest), record)
+        ctx.put(digest_key(algorithm, digest), stored_form(record))
         ctx.emit("Granted", id=record["id"], org=org)
         return record
 
@@ -216,7 +242,7 @@ class Evidence(Contract):
     def exists(self, ctx: Context, algorithm: str, digest: str) -> dict[str, Any]:
         """Public: is this digest on the chain, since when, and is it confirmed (no title, no metadata)."""
         check_digest(algorithm, digest)
-        record = ctx.get(digest_key(algorithm, digest))
+        record = load_record(f"{algorithm}/{digest}", ctx.get(digest_key(algorithm, digest)))
         if record is None:
             return {"exists": False, "algorithm": algorithm, "digest": digest}
         return {"exists": True, "algorithm": algorithm, "digest": digest, "status": record["status"],
@@ -261,7 +287,7 @@ class Evidence(Contract):
         for key, value in rows:
             found += batch_entries(key, value) if type(value) is list else [(key, key.split("/", 3)[3])]
         page = found[:limit]
-        items = [ctx.get("d/" + name) for _, name in page]
+        items = [load_record(name, ctx.get("d/" + name)) for _, name in page]
         more = len(found) > limit or len(rows) == limit
         return {"deposits": items, "next": page[-1][0] if more and page else None}
 
@@ -269,7 +295,8 @@ class Evidence(Contract):
     def pending(self, ctx: Context) -> dict[str, Any]:
         """Deposits waiting for the caller's organisation to co-sign."""
         org = ctx.require_caller().org
-        records = [ctx.get("d/" + key.split("/", 2)[2]) for key, _ in ctx.range(f"cos/{org}/", limit=MAX_LIST)]
+        names = [key.split("/", 2)[2] for key, _ in ctx.range(f"cos/{org}/", limit=MAX_LIST)]
+        records = [r for name in names if (r := load_record(name, ctx.get("d/" + name))) is not None]
         return {"pending": [r for r in records if r["status"] == "pending" and org not in r["cosigned"]]}
 
     @method
