@@ -4,7 +4,8 @@
    SHA-256) in ``evidence.deposit_batch`` transactions of ``per_tx`` items, signed by four
    organisations' clerks before the clock starts, posted to ``POST /transactions/batch`` of a
    fresh node process by several concurrent clients, every commit awaited. Reports deposits/s,
-   tx/s and the latency of a request from post to commit (p50, p99).
+   tx/s, the latency of a request from post to commit (p50, p99) and the node process's CPU time
+   per deposit (user + system, from /proc: steadier than deposits/s on a shared machine).
 2. ``certificates(samples, suite_name)``: a fresh node holding ``samples`` single deposits and one
    ``deposit_batch`` of ``per_tx``; ``samples`` certificates of each kind fetched through the API
    (signed reads) and verified offline by ``verify_certificate``, as ``consortia verify`` does
@@ -17,6 +18,7 @@
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import tempfile
 import time
@@ -39,6 +41,7 @@ from consortia.node.home import DEMO_ORGS, init_consortium, load_genesis
 ORGS = [o["id"] for o in DEMO_ORGS[:4]]
 OWNER = ORGS[0]
 SUITES = ("ed25519-sha256", "sm2-sm3")
+NODE_PIDS: dict[str, int] = {}
 
 
 def algorithm_of(suite_name: str) -> str:
@@ -55,18 +58,31 @@ def deposit_item(algorithm: str, tag: str, i: int) -> dict[str, Any]:
             "title": f"{tag}-{i:08d}.pdf", "kind": "document"}
 
 
+def process_cpu_s(pid: int) -> float | None:
+    """User + system CPU seconds of process ``pid`` so far (None where /proc is missing)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
 def running_node(suite_name: str) -> Iterator[tuple[Path, dict[str, Any], str]]:
-    """A fresh four-organisation consortium and its node process: (home, genesis, url)."""
+    """A fresh four-organisation consortium and its node process: (home, genesis, url); the
+    process id is in ``NODE_PIDS[url]`` while it runs."""
     with tempfile.TemporaryDirectory(prefix="evidence-bench-") as scratch:
         home = Path(scratch) / "c"
         init_consortium(home, orgs=len(ORGS), chain_id="consortia-bench-evidence", suite_name=suite_name,
                         config={"block_timeout_ms": 20})
         port = free_port()
         process = start_node(home, port)
+        url = f"http://127.0.0.1:{port}"
+        NODE_PIDS[url] = process.pid
         try:
-            yield home, load_genesis(home), f"http://127.0.0.1:{port}"
+            yield home, load_genesis(home), url
         finally:
+            NODE_PIDS.pop(url, None)
             stop_node(process)
 
 
@@ -85,7 +101,9 @@ def deposits(count: int = 20_000, per_tx: int = 1000, suite_name: str = "ed25519
         bodies = [orjson.dumps({"txs": [t.to_wire() for t in txs[i:i + per_request]]})
                   for i in range(0, len(txs), per_request)]
         sign_s = time.perf_counter() - started
+        cpu_before = process_cpu_s(NODE_PIDS[url])
         result = drive([url], bodies, clients, len(txs), progress=False)
+        cpu_after = process_cpu_s(NODE_PIDS[url])
     seconds = result["seconds"]
     committed_deposits = sum(len(t.tx["args"]["items"]) for t in txs) if result["failed"] == 0 else None
     return {"suite": suite_name, "algorithm": algorithm, "deposits": count, "per_tx": per_tx,
@@ -96,7 +114,9 @@ def deposits(count: int = 20_000, per_tx: int = 1000, suite_name: str = "ed25519
             "tx_per_s": round(result["committed"] / seconds, 1),
             "p50_ms": round(percentile(result["latencies"], 0.50) * 1000, 1),
             "p99_ms": round(percentile(result["latencies"], 0.99) * 1000, 1),
-            "request_bytes": round(statistics.mean(len(b) for b in bodies))}
+            "request_bytes": round(statistics.mean(len(b) for b in bodies)),
+            "node_cpu_us_per_deposit": (round((cpu_after - cpu_before) / count * 1e6, 1)
+                                        if cpu_before is not None and cpu_after is not None else None)}
 
 
 def _ms(samples: list[float]) -> dict[str, float]:

@@ -175,6 +175,11 @@ def render(c: dict[str, float], runs: list[dict[str, object]], extra: dict[str, 
             lines.append(f"| {dep['suite']} | {dep['deposits']:,} | {dep['deposits_per_s']:,} | {dep['p50_ms']} | "
                          f"{dep['p99_ms']} | {one['p50_ms']} / {one['p99_ms']} | {one['bytes']:,} | "
                          f"{many['p50_ms']} / {many['p99_ms']} | {many['bytes']:,} |")
+        cpu = [f"{dep['suite']} {dep['node_cpu_us_per_deposit']} µs" for dep in evidence["deposits"]
+               if dep.get("node_cpu_us_per_deposit")]
+        if cpu:
+            lines += ["", "Node process CPU per deposit (user + system, the GIL-bound process's ceiling is about "
+                      "1,000,000 / that deposits/s): " + ", ".join(cpu) + "."]
     trace = extra.get("trace")
     if trace:
         cap, q = trace["capture"], trace["queries"]

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from consortia.apps.evidence.batch import batch_proof
 from consortia.client.certificates import (
     ATTEST_DOMAIN,
     CertificateInvalid,
@@ -90,7 +91,8 @@ class Depository:
         record = self.query(OWNER, "get", {"algorithm": algorithm, "digest": digest})
         view = self.tx_view(record["confirmed_tx"])
         return build_certificate(record, view, self.attest(view["height"], orgs), self.chain.c.genesis,
-                                 verify_url=f"http://node/evidence/verify/{algorithm}/{digest}")
+                                 verify_url=f"http://node/evidence/verify/{algorithm}/{digest}",
+                                 batch=batch_proof(self.chain.suite.hash, view, record))
 
 
 @pytest.fixture(scope="module")

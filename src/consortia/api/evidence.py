@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from consortia.api.auth import caller_of
 from consortia.api.responses import OrjsonResponse
+from consortia.apps.evidence.batch import batch_proof
 from consortia.apps.evidence.contract import check_digest
 from consortia.apps.evidence.credential import CertificateInvalid, Verification, build_certificate, verify_certificate
 from consortia.apps.evidence.files import FileVault, max_file_bytes
@@ -60,7 +61,10 @@ def certificate_for(node: Node, record: dict[str, Any], url: str) -> dict[str, A
         raise Unavailable(f"block {view['height']} is not final yet (attestations from a quorum of organisations "
                           "are still arriving); ask again in a moment", code="NOT_FINAL")
     attestations = attestations_of(node, view["height"], view["block_hash"])
-    return build_certificate(record, view, attestations, node.genesis, verify_url=url)
+    # A deposit confirmed in a batch: its Merkle path to the batch root, rebuilt from the items (ADR 0030).
+    clear = transaction_view(node, record["confirmed_tx"], clear=True) if view.get("masked") else view
+    batch = batch_proof(node.suite.hash, clear, record)
+    return build_certificate(record, view, attestations, node.genesis, verify_url=url, batch=batch)
 
 
 @router.get("/evidence/certificates/{algorithm}/{digest}", summary="A deposit's certificate (signed read)")

@@ -19,7 +19,7 @@ from consortia.cli.common import app_command, emit, example, handle_errors, json
 from consortia.errors import BadInput
 
 F = TypeVar("F", bound=Callable[..., Any])
-BATCH_ITEMS = 100  # deposits per transaction: a certificate embeds its transaction's receipt, so it stays small
+BATCH_ITEMS = 1000  # deposits per transaction: each one's certificate proves it by a Merkle path (ADR 0030)
 
 
 @click.group("evidence", epilog=example("consortia evidence deposit contract.pdf --title 'Supply contract'"))
@@ -102,7 +102,7 @@ def deposit(home: Path, url: str, identity: str | None, as_json: bool, files: tu
             kind: str, meta: tuple[str, ...], cosigner: tuple[str, ...], threshold: int | None,
             algorithm: str | None) -> None:
     """Hash FILES locally and deposit their digests (one request; thousands of files are cut into
-    transactions of 100). The first confirmed registration of a digest wins."""
+    transactions of 1,000). The first confirmed registration of a digest wins."""
     from consortia.client.certificates import file_digest
 
     algorithm = algorithm or default_algorithm(home)
@@ -121,8 +121,8 @@ def deposit(home: Path, url: str, identity: str | None, as_json: bool, files: tu
                    for i in range(0, len(items), BATCH_ITEMS)]
         views = c.submit(txs)
     results = [_ok(v["receipt"], v["tx_id"]) for v in views]
-    records = results if len(items) == 1 else [{"id": i} for r in results for i in r["ids"]]
-    out = {"deposited": len(items), "ids": [r["id"] for r in records], "tx_ids": [v["tx_id"] for v in views],
+    ids = [results[0]["id"]] if len(items) == 1 else [f"{i['algorithm']}:{i['digest']}" for i in items]
+    out = {"deposited": len(items), "ids": ids, "tx_ids": [v["tx_id"] for v in views],
            "status": results[0].get("status", "confirmed" if not cosigner else "pending") if len(items) == 1
            else ("pending" if cosigner else "confirmed")}
     emit(out, as_json, lambda o: click.echo(f"deposited {o['deposited']} ({o['status']}): " + ", ".join(o["ids"][:5])

@@ -61,14 +61,21 @@ def subject_id(chain_id: str, algorithm: str, digest: str) -> str:
 
 
 def build_certificate(record: dict[str, Any], tx_view: dict[str, Any], attestations: list[dict[str, Any]],
-                      genesis: dict[str, Any], *, verify_url: str | None = None) -> dict[str, Any]:
-    """A Verifiable Credential for a confirmed deposit with everything needed to check it offline."""
+                      genesis: dict[str, Any], *, verify_url: str | None = None,
+                      batch: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A Verifiable Credential for a confirmed deposit with everything needed to check it offline.
+
+    ``batch`` (``{"record", "path"}``, ADR 0030): for a deposit confirmed in a batch, its certified
+    record and Merkle path to the root of the receipt's ``BatchConfirmed`` event."""
     if record.get("status") != "confirmed":
         raise BadInput(f"{record.get('id')} is not confirmed yet (co-signatures pending)", code="NOT_CONFIRMED")
     chain_id = genesis["chain_id"]
     cas = {o["id"]: o["ca_cert"] for o in genesis["orgs"]}
     signers = sorted({a["org"] for a in attestations})
     certified = confirmed_record(Receipt.from_dict(tx_view["receipt"]), record["algorithm"], record["digest"])
+    batch_path = None
+    if certified is None and batch is not None:
+        certified, batch_path = batch["record"], batch["path"]
     if certified is None:
         raise BadInput("the confirming transaction carries no Confirmed event for this digest", code="NOT_CONFIRMED")
     credential: dict[str, Any] = {
@@ -89,6 +96,8 @@ def build_certificate(record: dict[str, Any], tx_view: dict[str, Any], attestati
             "caCertificates": {org: cas[org] for org in signers if org in cas},
         },
     }
+    if batch_path is not None:
+        credential["proof"]["batchPath"] = copy.deepcopy(batch_path)
     if verify_url:
         credential["credentialStatus"] = {"id": verify_url, "type": "ConsortiaPublicVerificationPage"}
     return credential
@@ -104,6 +113,22 @@ def confirmed_record(receipt: Receipt, algorithm: str, digest: str) -> dict[str,
                 and record.get("algorithm") == algorithm and record.get("digest") == digest:
             return record
     return None
+
+
+def batch_record(hasher: Any, receipt: Receipt, claimed: dict[str, Any], path: Any) -> dict[str, Any] | None:
+    """``claimed`` when its Merkle ``path`` leads from its canonical bytes to the root of the receipt's
+    ``evidence.BatchConfirmed`` event over that many deposits (ADR 0030), else None."""
+    if receipt.status != "ok" or type(path) is not dict:
+        return None
+    roots = [e.data for e in receipt.events if (e.contract, e.name) == ("evidence", "BatchConfirmed")]
+    if len(roots) != 1 or type(roots[0].get("root")) is not str or type(roots[0].get("count")) is not int:
+        return None
+    try:
+        proof = MerkleProof.from_dict(path)
+        leaf, root = codec.encode(claimed), bytes.fromhex(roots[0]["root"])
+    except (KeyError, TypeError, ValueError, AttributeError, codec.CodecError):
+        return None
+    return claimed if is_valid_proof(hasher, leaf, proof, root, roots[0]["count"]) else None
 
 
 @dataclass
@@ -160,7 +185,15 @@ def verify_certificate(credential: Any, genesis: dict[str, Any], *, file_data: b
     claimed = subject.get("deposit")
     check(type(claimed) is dict, "MALFORMED_CERTIFICATE", "credentialSubject.deposit is missing")
     algorithm, digest = claimed.get("algorithm"), claimed.get("digest")
-    certified = confirmed_record(Receipt.from_dict(view["receipt"]), str(algorithm), str(digest))
+    receipt = Receipt.from_dict(view["receipt"])
+    certified = confirmed_record(receipt, str(algorithm), str(digest))
+    in_batch = certified is None and "batchPath" in proof
+    if in_batch:
+        certified = batch_record(suite.hash, receipt, claimed, proof["batchPath"])
+        check(certified is not None, "SUBJECT_MISMATCH", f"the Merkle path of {algorithm}:{digest} does not lead "
+              "to the batch root in the proved receipt: the deposit or its path was altered")
+        report.passed(f"the deposit is leaf {proof['batchPath']['index'] + 1} of {proof['batchPath']['size']} "
+                      "under the batch's Merkle root in the receipt")
     check(certified is not None, "SUBJECT_MISMATCH",
           f"the proved receipt does not confirm {algorithm}:{digest}")
     changed = sorted(k for k in set(claimed) | set(certified or {}) if claimed.get(k) != (certified or {}).get(k))

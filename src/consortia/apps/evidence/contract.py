@@ -22,7 +22,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from consortia.apps.evidence.batch import certified_fields, compute_batch_root, compute_leaf
 from consortia.contracts.sdk import Context, Contract, method, query, refuse, require
+from consortia.crypto import get_suite
 from consortia.errors import Forbidden, NotFound
 
 ALGORITHMS = ("sha-256", "sm3")
@@ -32,30 +34,59 @@ MAX_BATCH_ITEMS = 2000
 MAX_META_ENTRIES = 20
 MAX_COSIGNERS = 10
 MAX_LIST = 500
+ITEM_FIELDS = frozenset({"algorithm", "digest", "title", "kind", "metadata"})
+BATCH_ROW = "~batch/"  # own/<org>/<height>/~batch/<tx id>: the deposits of one batch, in order
 
 
 def digest_key(algorithm: str, digest: str) -> str:
     return f"d/{algorithm}/{digest}"
 
 
+# A deposit's row leaves out what its key names (id, algorithm, digest) and the fields still at
+# their defaults (ADR 0030); ``load_record`` gives back the whole record. Rows written before
+# hold every field and load the same.
+DEFAULTS: tuple[tuple[str, Any], ...] = (("metadata", {}), ("cosigners", []), ("threshold", 0), ("cosigned", []),
+                                         ("grantees", []))
+DERIVED = frozenset({"id", "algorithm", "digest"})
+
+
+def stored_form(record: dict[str, Any]) -> dict[str, Any]:
+    """The row of a deposit record: without the fields its key names or that hold their default."""
+    row = {k: v for k, v in record.items() if k not in DERIVED}
+    for name, default in DEFAULTS:
+        if row.get(name) == default:
+            del row[name]
+    return row
+
+
+def load_record(name: str, row: Any) -> dict[str, Any] | None:
+    """The whole record of the deposit ``algorithm/digest`` from its row (None when absent)."""
+    if row is None:
+        return None
+    algorithm, _, digest = name.partition("/")
+    return {"id": f"{algorithm}:{digest}", "algorithm": algorithm, "digest": digest, "metadata": {}, "cosigners": [],
+            "threshold": 0, "cosigned": [], "grantees": [], **row}
+
+
 def check_digest(algorithm: object, digest: object) -> None:
     """Verify the algorithm is one we name and the digest is 64 lowercase hex characters."""
-    require(algorithm in ALGORITHMS, refuse("BAD_ALGORITHM", f"algorithm: expected one of {ALGORITHMS}, got {algorithm!r:.40}"))
-    require(type(digest) is str and HEX64.fullmatch(digest) is not None,
-            refuse("BAD_DIGEST", f"digest: expected 64 lowercase hex characters, got {digest!r:.80}"))
+    if algorithm not in ALGORITHMS:
+        raise refuse("BAD_ALGORITHM", f"algorithm: expected one of {ALGORITHMS}, got {algorithm!r:.40}")
+    if type(digest) is not str or HEX64.fullmatch(digest) is None:
+        raise refuse("BAD_DIGEST", f"digest: expected 64 lowercase hex characters, got {digest!r:.80}")
 
 
 def check_text(value: object, what: str, limit: int, *, empty: bool = False) -> None:
-    require(type(value) is str and (empty or value.strip()) and len(value) <= limit,
-            refuse("BAD_ARGS", f"{what}: expected {'' if empty else 'non-empty '}text of at most {limit} characters"))
+    if not (type(value) is str and (empty or value.strip()) and len(value) <= limit):
+        raise refuse("BAD_ARGS", f"{what}: expected {'' if empty else 'non-empty '}text of at most {limit} characters")
 
 
 def check_metadata(metadata: object) -> None:
-    require(type(metadata) is dict and len(metadata) <= MAX_META_ENTRIES,
-            refuse("BAD_METADATA", f"metadata: expected an object of at most {MAX_META_ENTRIES} entries"))
-    for key, value in metadata.items():  # type: ignore[attr-defined]
-        require(0 < len(key) <= 64 and type(value) is str and len(value) <= 1000,
-                refuse("BAD_METADATA", f"metadata.{key:.64}: keys up to 64 characters, values text up to 1000"))
+    if type(metadata) is not dict or len(metadata) > MAX_META_ENTRIES:
+        raise refuse("BAD_METADATA", f"metadata: expected an object of at most {MAX_META_ENTRIES} entries")
+    for key, value in metadata.items():
+        if not (0 < len(key) <= 64 and type(value) is str and len(value) <= 1000):
+            raise refuse("BAD_METADATA", f"metadata.{key:.64}: keys up to 64 characters, values text up to 1000")
 
 
 class Evidence(Contract):
@@ -67,9 +98,9 @@ class Evidence(Contract):
 
     def _deposit(self, ctx: Context, algorithm: str, digest: str) -> dict[str, Any]:
         check_digest(algorithm, digest)
-        record = ctx.get(digest_key(algorithm, digest))
+        record = load_record(f"{algorithm}/{digest}", ctx.get(digest_key(algorithm, digest)))
         require(record is not None, NotFound(f"no deposit of {algorithm}:{digest}", code="DEPOSIT_NOT_FOUND"))
-        return record  # type: ignore[no-any-return]
+        return record  # type: ignore[return-value]
 
     def _is_regulator(self, ctx: Context) -> bool:
         caller = ctx.caller
@@ -82,39 +113,51 @@ class Evidence(Contract):
         return (caller.org == record["owner"] or caller.org in record["grantees"]
                 or caller.org in record["cosigners"] or self._is_regulator(ctx))
 
-    def _new_deposit(self, ctx: Context, item: dict[str, Any], cosigners: list[str], threshold: int) -> dict[str, Any]:
-        require(type(item) is dict, refuse("BAD_ARGS", "each deposit: expected an object"))
-        extra = sorted(set(item) - {"algorithm", "digest", "title", "kind", "metadata"})
-        require(not extra, refuse("BAD_ARGS", f"deposit: unknown field(s) {', '.join(extra)}"))
+    def _new_deposit(self, ctx: Context, item: dict[str, Any], cosigners: list[str], threshold: int,
+                     *, events: bool = True) -> dict[str, Any]:
+        """Check and store one deposit; ``events=False`` (a batch) leaves its events to the caller."""
+        # Each check raises only when it fails, so that a valid deposit builds no refusal (hot path).
+        if type(item) is not dict:
+            raise refuse("BAD_ARGS", "each deposit: expected an object")
+        if not ITEM_FIELDS.issuperset(item):
+            raise refuse("BAD_ARGS", f"deposit: unknown field(s) {', '.join(sorted(set(item) - ITEM_FIELDS))}")
         algorithm, digest = item.get("algorithm"), item.get("digest")
         check_digest(algorithm, digest)
         check_text(item.get("title"), "title", 200)
         kind = item.get("kind", "document")
-        require(kind in KINDS, refuse("BAD_KIND", f"kind: expected one of {KINDS}, got {kind!r:.40}"))
+        if kind not in KINDS:
+            raise refuse("BAD_KIND", f"kind: expected one of {KINDS}, got {kind!r:.40}")
         metadata = item.get("metadata", {})
-        check_metadata(metadata)
-        key = digest_key(str(algorithm), str(digest))
+        if metadata:
+            check_metadata(metadata)
+        elif type(metadata) is not dict:
+            raise refuse("BAD_METADATA", f"metadata: expected an object of at most {MAX_META_ENTRIES} entries")
+        key = f"d/{algorithm}/{digest}"
         first = ctx.get(key)
-        require(first is None, refuse("ALREADY_DEPOSITED", f"{algorithm}:{digest} was deposited by "
-                                      f"{first['owner'] if first else ''} at height {first['height'] if first else 0}"))
+        if first is not None:
+            raise refuse("ALREADY_DEPOSITED", f"{algorithm}:{digest} was deposited by {first['owner']} "
+                                              f"at height {first['height']}")
         caller = ctx.require_caller()
         record = {"id": f"{algorithm}:{digest}", "algorithm": algorithm, "digest": digest, "title": item["title"],
                   "kind": kind, "metadata": metadata, "owner": caller.org, "depositor": caller.id,
                   "registered_ms": ctx.time_ms, "height": ctx.height, "cosigners": cosigners, "threshold": threshold,
                   "cosigned": [], "status": "pending", "confirmed_ms": None, "confirmed_tx": None, "grantees": []}
         if threshold == 0:
-            self._confirm(ctx, record)
-        ctx.put(key, record)
-        ctx.put(f"own/{caller.org}/{ctx.height:012d}/{algorithm}/{digest}", 1)
+            self._confirm(ctx, record, emit=events)
+        ctx.put(key, stored_form(record))
+        if events:  # a batch lists its deposits in one row (ADR 0030)
+            ctx.put(f"own/{caller.org}/{ctx.height:012d}/{algorithm}/{digest}", 1)
         for org in cosigners:
             ctx.put(f"cos/{org}/{algorithm}/{digest}", 1)
-        ctx.emit("Deposited", id=record["id"], owner=caller.org, status=record["status"])
+        if events:
+            ctx.emit("Deposited", id=record["id"], owner=caller.org, status=record["status"])
         return record
 
     @staticmethod
-    def _confirm(ctx: Context, record: dict[str, Any]) -> None:
+    def _confirm(ctx: Context, record: dict[str, Any], *, emit: bool = True) -> None:
         record.update(status="confirmed", confirmed_ms=ctx.time_ms, confirmed_tx=ctx.tx_id.hex())
-        ctx.emit("Confirmed", record=certified_fields(record))
+        if emit:
+            ctx.emit("Confirmed", record=certified_fields(record))
 
     def _check_cosigners(self, ctx: Context, cosigners: list[str], threshold: int) -> None:
         require(len(cosigners) <= MAX_COSIGNERS and len(set(cosigners)) == len(cosigners),
@@ -141,18 +184,31 @@ class Evidence(Contract):
     @method
     def deposit_batch(self, ctx: Context, items: list[dict[str, Any]], cosigners: list[str] | None = None,
                       threshold: int = 0) -> dict[str, Any]:
-        """Register up to 2,000 digests in one transaction; one bad item refuses the whole batch."""
+        """Register up to 2,000 digests in one transaction; one bad item refuses the whole batch.
+        A batch confirmed at once is certified under one Merkle root (ADR 0030): one ``BatchConfirmed``
+        event instead of an event per deposit."""
         require(0 < len(items) <= MAX_BATCH_ITEMS, refuse("BAD_BATCH", f"items: 1 to {MAX_BATCH_ITEMS} deposits"))
         cosigners = cosigners or []
         self._check_cosigners(ctx, cosigners, threshold)
         seen: set[tuple[Any, Any]] = set()
-        ids = []
+        leaves, names = [], []
         for i, item in enumerate(items):
             pair = (item.get("algorithm"), item.get("digest")) if type(item) is dict else (None, i)
-            require(pair not in seen, refuse("DUPLICATE_IN_BATCH", f"items[{i}] repeats {pair[0]}:{pair[1]}"))
+            if pair in seen:
+                raise refuse("DUPLICATE_IN_BATCH", f"items[{i}] repeats {pair[0]}:{pair[1]}")
             seen.add(pair)
-            ids.append(self._new_deposit(ctx, item, cosigners, threshold)["id"])
-        return {"count": len(ids), "ids": ids}
+            record = self._new_deposit(ctx, item, cosigners, threshold, events=False)
+            names.append(f"{pair[0]}/{pair[1]}")
+            if threshold == 0:
+                leaves.append(compute_leaf(certified_fields(record)))
+        owner, status = ctx.require_caller().org, "confirmed" if threshold == 0 else "pending"
+        ctx.put(f"own/{owner}/{ctx.height:012d}/{BATCH_ROW}{ctx.tx_id.hex()}", names)
+        ctx.emit("BatchDeposited", owner=owner, count=len(items), status=status)
+        root = None
+        if threshold == 0:
+            root = compute_batch_root(get_suite(ctx.suite).hash, leaves)
+            ctx.emit("BatchConfirmed", owner=owner, count=len(items), root=root)
+        return {"count": len(items), "status": status, "root": root}
 
     @method
     def cosign(self, ctx: Context, algorithm: str, digest: str) -> dict[str, Any]:
@@ -166,7 +222,7 @@ class Evidence(Contract):
         ctx.emit("Cosigned", id=record["id"], org=org, signer=ctx.require_caller().id)
         if len(record["cosigned"]) >= record["threshold"]:
             self._confirm(ctx, record)
-        ctx.put(digest_key(algorithm, digest), record)
+        ctx.put(digest_key(algorithm, digest), stored_form(record))
         return record
 
     @method
@@ -178,7 +234,7 @@ class Evidence(Contract):
         require(ctx.member_org(org) is not None, refuse("UNKNOWN_ORG", f"{org!r:.64} is not a member organisation"))
         require(org not in record["grantees"] and org != caller, refuse("ALREADY_GRANTED", f"{org} already sees it"))
         record["grantees"] = sorted([*record["grantees"], org])
-        ctx.put(digest_key(algorithm, digest), record)
+        ctx.put(digest_key(algorithm, digest), stored_form(record))
         ctx.emit("Granted", id=record["id"], org=org)
         return record
 
@@ -186,7 +242,7 @@ class Evidence(Contract):
     def exists(self, ctx: Context, algorithm: str, digest: str) -> dict[str, Any]:
         """Public: is this digest on the chain, since when, and is it confirmed (no title, no metadata)."""
         check_digest(algorithm, digest)
-        record = ctx.get(digest_key(algorithm, digest))
+        record = load_record(f"{algorithm}/{digest}", ctx.get(digest_key(algorithm, digest)))
         if record is None:
             return {"exists": False, "algorithm": algorithm, "digest": digest}
         return {"exists": True, "algorithm": algorithm, "digest": digest, "status": record["status"],
@@ -213,20 +269,34 @@ class Evidence(Contract):
 
     @query
     def deposits(self, ctx: Context, owner: str, after: str = "", limit: int = 100) -> dict[str, Any]:
-        """An owner's deposits, oldest first (the owner itself or a regulator)."""
+        """An owner's deposits, oldest first (the owner itself or a regulator). ``after`` is the
+        ``next`` of the previous page."""
         caller = ctx.require_caller()
         require(caller.org == owner or self._is_regulator(ctx),
                 Forbidden(f"{caller.org} may not list the deposits of {owner}", code="NOT_VISIBLE"))
         require(type(limit) is int and 0 < limit <= MAX_LIST, refuse("BAD_ARGS", f"limit: 1 to {MAX_LIST}"))
-        rows = ctx.range(f"own/{owner}/", limit=limit, after=after)
-        items = [ctx.get("d/" + key.split("/", 3)[3]) for key, _ in rows]
-        return {"deposits": items, "next": rows[-1][0] if len(rows) == limit else None}
+        require(type(after) is str, refuse("BAD_ARGS", "after: expected the next of a previous page"))
+        prefix = f"own/{owner}/"
+        found: list[tuple[str, str]] = []  # (cursor, "algorithm/digest")
+        row, _, position = after.rpartition("#") if "#" in after else (after, "", "")
+        if position:  # the page ended inside a batch's row: the rest of that row first
+            require(row.startswith(prefix) and position.isdigit(), refuse("BAD_ARGS", "after: not a cursor of this list"))
+            names = ctx.get(row)
+            found += batch_entries(row, names if type(names) is list else [], int(position) + 1)
+        rows = ctx.range(prefix, limit=limit, after=row)
+        for key, value in rows:
+            found += batch_entries(key, value) if type(value) is list else [(key, key.split("/", 3)[3])]
+        page = found[:limit]
+        items = [load_record(name, ctx.get("d/" + name)) for _, name in page]
+        more = len(found) > limit or len(rows) == limit
+        return {"deposits": items, "next": page[-1][0] if more and page else None}
 
     @query
     def pending(self, ctx: Context) -> dict[str, Any]:
         """Deposits waiting for the caller's organisation to co-sign."""
         org = ctx.require_caller().org
-        records = [ctx.get("d/" + key.split("/", 2)[2]) for key, _ in ctx.range(f"cos/{org}/", limit=MAX_LIST)]
+        names = [key.split("/", 2)[2] for key, _ in ctx.range(f"cos/{org}/", limit=MAX_LIST)]
+        records = [r for name in names if (r := load_record(name, ctx.get("d/" + name))) is not None]
         return {"pending": [r for r in records if r["status"] == "pending" and org not in r["cosigned"]]}
 
     @method
@@ -372,13 +442,9 @@ class Evidence(Contract):
         return {"infringements": [r for _, r in ctx.range(f"inf/{work_id}/", limit=MAX_LIST)]}
 
 
+def batch_entries(key: str, names: list[str], start: int = 0) -> list[tuple[str, str]]:
+    """The deposits a batch's row lists from position ``start``, each with its page cursor."""
+    return [(f"{key}#{i}", name) for i, name in enumerate(names) if i >= start]
+
+
 IMPRINT_HEX = {"sha-256": 64, "sm3": 64, "sha-384": 96, "sha-512": 128}
-
-
-CERTIFIED = ("id", "algorithm", "digest", "title", "kind", "metadata", "owner", "depositor", "registered_ms",
-             "cosigners", "threshold", "cosigned", "confirmed_ms")
-
-
-def certified_fields(record: dict[str, Any]) -> dict[str, Any]:
-    """The part of a deposit that its ``Confirmed`` event carries and a certificate attests."""
-    return {k: record[k] for k in CERTIFIED}
