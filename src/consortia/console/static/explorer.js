@@ -6,7 +6,7 @@ import {
 import { senderName } from "./wallet.js";
 
 // The events the built-in contracts emit; any of them means a new block (polling catches the rest).
-const EVENT_NAMES = ["CertificateRevoked", "Confirmed", "Cosigned", "CreditLineGranted", "Deleted", "Deposited", "DocumentRegistered", "ErrorDeclared", "EventCaptured", "FinancingApplied", "FinancingApproved", "FinancingClosed", "FinancingDisbursed", "Granted", "LocationRegistered", "LotRecalled", "PartyRegistered", "PledgeReleased", "ProductRegistered", "ProposalClosed", "ProposalOpened", "Put", "SensorAlert", "TransferAnswered", "TransferClosed", "TransferProposed", "VoteCast", "VoucherAccepted", "VoucherIssued", "VoucherOverdue", "VoucherRejected", "VoucherSettled", "VoucherSplit", "Work"];
+const EVENT_NAMES = ["BatchConfirmed", "BatchDeposited", "CertificateRevoked", "Confirmed", "Cosigned", "CreditLineGranted", "Deleted", "Deposited", "DocumentRegistered", "ErrorDeclared", "EventCaptured", "FinancingApplied", "FinancingApproved", "FinancingClosed", "FinancingDisbursed", "Granted", "LocationRegistered", "LotRecalled", "PartyRegistered", "PledgeReleased", "ProductRegistered", "ProposalClosed", "ProposalOpened", "Put", "SensorAlert", "TransferAnswered", "TransferClosed", "TransferProposed", "VoteCast", "VoucherAccepted", "VoucherIssued", "VoucherOverdue", "VoucherRejected", "VoucherSettled", "VoucherSplit", "Work"];
 
 function txPerSecond(blocks) {
   if (blocks.length < 2) return "—";
