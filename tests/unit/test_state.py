@@ -216,3 +216,28 @@ def test_store_range_bounds(store: Store) -> None:
     assert [k for k, _ in store.state_range("", "\U0010ffff", 10)] == ["a", "a/1", "a/2", "b", "é", "\U0001f600"]
     assert [k for k, _ in store.state_range("a", "b", 2)] == ["a", "a/1"]
     assert store.state_range("c", "d", 10) == []
+
+
+def test_prefetch_reads_what_single_reads_would_and_leaves_this_blocks_writes_alone(store: Store) -> None:
+    """``prefetch`` fills the cache with one query per 500 keys: present values (compressed ones
+    included), misses, and nothing for keys the block already wrote."""
+    big = codec.encode({"text": "x" * 500})  # packed at rest
+    commit(store, 0, {f"k/{i:04d}": put(b'"v%d"' % i) for i in range(1200)} | {"big": put(big)})
+    fresh = Store(store.path)
+    try:
+        state = BlockState(fresh, 1)
+        state.put("k/0003", b'"mine"')
+        keys = [f"k/{i:04d}" for i in range(0, 1300, 3)] + ["big", "absent", "k/0003"]
+        state.prefetch(keys)
+        assert "k/0003" not in fresh._cache  # noqa: SLF001 - the block's own write is not fetched
+        assert fresh._cache["absent"] is None and fresh._cache["big"] == put(big)  # noqa: SLF001
+        expected = Store(store.path)
+        try:
+            for key in keys:
+                if key != "k/0003":
+                    assert state.get_versioned(key) == expected.state_get(key), key
+        finally:
+            expected.close()
+        assert state.get("k/0003") == b'"mine"'
+    finally:
+        fresh.close()

@@ -245,6 +245,18 @@ class Context:
     def has(self, key: str) -> bool:
         return self._state.get(self._key(key)) is not None
 
+    def prefetch(self, keys: list[str]) -> None:
+        """Say which keys the call is about to read (say, every digest of a batch), so that they
+        are read from storage together rather than one at a time. Changes nothing a read returns."""
+        prefetch = getattr(self._state, "prefetch", None)
+        if prefetch is None or type(keys) is not list:
+            return
+        full = []
+        for key in keys:  # a key that is no key is left for the read that will refuse it
+            if type(key) is str and key and len(key) <= MAX_KEY_BYTES // 4 and KEY_END not in key and "\x00" not in key:
+                full.append(self._prefix + key)
+        prefetch(full)
+
     def read_other(self, contract: str, key: str) -> Any:
         """Another contract's stored value under ``key`` (None if absent), read-only: how one app
         checks a record of another, e.g. ``scf`` a waybill offered as a receivable (ADR 0017)."""

@@ -33,6 +33,10 @@ class BlockState:
         found = self.get_versioned(key)
         return None if found is None else found.value
 
+    def prefetch(self, keys: list[str]) -> None:
+        """Warm the committed values of ``keys`` this block has not written, in one read."""
+        self._store.state_prefetch([k for k in keys if k not in self._overlay])
+
     def range(self, start: str, end: str, limit: int) -> list[tuple[str, bytes]]:
         """Committed rows merged with this block's writes, ``start <= key < end``, key order."""
         if limit <= 0:
@@ -104,6 +108,9 @@ class ReadState:
     def get(self, key: str) -> bytes | None:
         found = self._store.state_read(key)
         return None if found is None else found.value
+
+    def prefetch(self, keys: list[str]) -> None:
+        """Queries read as they go."""
 
     def put(self, key: str, value: bytes) -> None:  # pragma: no cover - Context refuses first
         raise RuntimeError("read-only state")

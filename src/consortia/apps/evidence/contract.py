@@ -192,6 +192,8 @@ class Evidence(Contract):
         self._check_cosigners(ctx, cosigners, threshold)
         seen: set[tuple[Any, Any]] = set()
         leaves, names = [], []
+        ctx.prefetch([f"d/{item['algorithm']}/{item['digest']}" for item in items  # one read for all of them
+                      if type(item) is dict and type(item.get("algorithm")) is str and type(item.get("digest")) is str])
         for i, item in enumerate(items):
             pair = (item.get("algorithm"), item.get("digest")) if type(item) is dict else (None, i)
             if pair in seen:
