@@ -155,7 +155,7 @@ def test_the_fast_writer_writes_what_the_slow_one_does() -> None:
               "c": "quote \" and \\ and \u2028 and 中文", "d": [None, True, False, 2**70]}
     assert dumps_exact(tricky) == dumps_loaded(tricky) == slow_write(tricky)
     assert dumps_exact({"n": Decimal("2.50"), "s": "\ue0000\ue001"}) == '{"n":2.50,"s":"\ue0000\ue001"}'
-    for floats in ({"t": 2.5}, [1, {"x": float("nan")}], {"x": Decimal("1.5"), "y": 1e300}):
+    for floats in ({"t": 2.5}, [1, {"x": float("nan")}], {"x": Decimal("1.5"), "y": 1e300}, [float("-inf")], [3.0]):
         with pytest.raises(BadJson, match="floats cannot be written exactly"):
             dumps_exact(floats)
     with pytest.raises(TypeError):

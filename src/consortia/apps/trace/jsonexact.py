@@ -71,7 +71,7 @@ def _dumps(value: Any, *, check_floats: bool) -> str:
 
 def _has_float(text: str) -> bool:
     """Whether JSON text written from a value holds a float (decimals are placeholders there)."""
-    if "." not in text and "e" not in text and "E" not in text and "N" not in text:
+    if not any(mark in text for mark in ".eEIN"):  # a float's text has one: 2.5, 1e+300, Infinity, NaN
         return False
     found = False
 
