@@ -3,7 +3,7 @@
 The schema files are GS1's, unchanged, under ``data/``. Two validators read them (ADR 0029):
 
 - a compiled one (``jsonschema_rs``, built once per process) answers whether a document or an
-  event is valid, about 25 times faster than the reference;
+  event is valid, about 20 times faster than the reference;
 - the reference (``jsonschema``, Draft 7) runs only on what the compiled one refuses: its verdict
   is final, and it names the field. Its cross-file ``$ref``s are resolved once into one in-memory
   schema per event type.
