@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from consortia.apps.trace import schema
 from consortia.apps.trace.document import prepare_capture
@@ -160,3 +162,15 @@ def test_the_fast_writer_writes_what_the_slow_one_does() -> None:
             dumps_exact(floats)
     with pytest.raises(TypeError):
         dumps_exact({"x": {1, 2}})
+
+
+TEXT = st.text(st.sampled_from(list("a\"\\\n\u2028中\ue000\ue0010123456789.eE")), max_size=8)
+DECIMALS = st.decimals(allow_nan=False, allow_infinity=False, places=None)
+VALUES = st.recursive(st.none() | st.booleans() | st.integers(-(2**80), 2**80) | DECIMALS | TEXT,
+                      lambda inner: st.lists(inner, max_size=4) | st.dictionaries(TEXT, inner, max_size=4), max_leaves=12)
+
+
+@settings(max_examples=200, deadline=None)
+@given(VALUES)
+def test_the_fast_writer_agrees_on_any_value(value: Any) -> None:
+    assert dumps_exact(value) == dumps_loaded(value) == slow_write(value)
