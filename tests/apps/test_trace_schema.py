@@ -25,7 +25,11 @@ LEAVES: list[Any] = [5, -1, Decimal("1.5"), True, None, [], {}, "", "SHOUT", "ye
                      "ADD\n", "DELETE", "OBSERVE", "١٢", "12", "\ud800", "2026-01-01T00:00:00Z", "2026-01-01 00:00:00z",
                      "+08:00", "+8:00", "https://gs1.org/voc/Bad", "https://ref.gs1.org/cbv/BizStep-shipping",
                      "shipping", "in_transit", "gs1:x", "urn:epc:id:sgtin:0614141.107346.2017",
-                     "https://id.gs1.org/01/09521141012345/21/1"]
+                     "https://id.gs1.org/01/09521141012345/21/1", "urn:x:中文", "a:\u3000b", "a:%zz", "1a:b", "a:"]
+URI_TRIALS = ["urn:x", "a:", "A1+.-:x", "https://id.gs1.org/01/09521141012345/21/1", "urn:epc:id:sgln:0614141.07346.1234",
+              "http://[::1]:80/p?q#f", "a:é", "urn:x:中文", "a:\u3000b", "a:\u00a0b", "a:b c", "a:\x1fb", "a:\tb", "a:b\n",
+              "a:%zz", "a:b#c#d", "a:b\\c", 'a:"b"', "a:<b>", "a:{b}", "a:b|c", "a:^`", "1a:b", "+a:b", ":b", "ab", "",
+              "http://x:99999999/", "http://[zz]/", "mailto:a@b", "a:\ud800"]
 KEYS = ["foo", "gs1:bar", "https://gs1.org/voc/x", "http://ns.gs1.org/cbv/x", "example:ext", "action", "quantity",
         "uom", "epcList", "type", "id", "value", "bizTransaction", "@context", "eventID", "sensorReport"]
 
@@ -125,6 +129,23 @@ def test_the_envelope_is_checked_by_both() -> None:
         assert refused.value.details["field"].startswith(name), (name, refused.value.message)
         assert not schema._is_valid_compiled(schema._compiled()[0], {**bad, "epcisBody": {"eventList": []}})
     assert validate_document(shell) == [good]
+
+
+def test_the_compiled_uri_check_is_never_looser_than_the_reference() -> None:
+    """The compiled validator checks ``uri`` with its own RFC 3986 parser (ADR 0029): whatever it
+    accepts, the reference expression accepts too, and the URIs events carry pass both."""
+    good = event("AggregationEvent", 1_700_000_000_000, parentID=pig(9), childEPCs=[pig(1)], action="ADD",
+                 bizStep="packing", readPoint={"id": "urn:x"})
+
+    def placed(uri: str) -> list[dict[str, Any]]:
+        return [{**good, "readPoint": {"id": uri}}, {**good, "parentID": uri}, {**good, "childEPCs": [uri]},
+                {**good, "bizLocation": {"id": uri}}, {**good, "disposition": uri}]
+
+    for uri in URI_TRIALS:
+        for bad in placed(uri):
+            assert reference_accepts("AggregationEvent", bad) or not compiled_accepts("AggregationEvent", bad), uri
+    for uri in URI_TRIALS[:6]:
+        assert all(compiled_accepts("AggregationEvent", ok) for ok in placed(uri)[:4]), uri
 
 
 def test_what_the_compiled_validator_cannot_read_goes_to_the_reference() -> None:
