@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from consortia.apps.trace.eventhash import compute_event_hash
-from consortia.apps.trace.jsonexact import BadJson, dumps_exact, loads_exact
+from consortia.apps.trace.jsonexact import BadJson, dumps_loaded, loads_exact
 from consortia.apps.trace.model import summarise
 from consortia.apps.trace.schema import SchemaError, validate_document
 from consortia.apps.trace.vocab import CONTEXT_URL
@@ -67,7 +67,7 @@ def prepare_capture(document_text: str | bytes, *, max_events: int = 100_000) ->
     for i, event in enumerate(events):
         where = f"epcisBody.eventList[{i}]"
         summarise(event, where)
-        text = dumps_exact(event)
+        text = dumps_loaded(event)
         if len(text.encode()) > MAX_EVENT_BYTES:
             raise BadInput(f"{where}: an event may be at most {MAX_EVENT_BYTES} bytes", code="TOO_LARGE", field=where)
         event_id = compute_event_hash(event, namespaces)

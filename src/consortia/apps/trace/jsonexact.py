@@ -10,12 +10,14 @@ stays ``26.0``). ``dumps_exact`` writes such a value back without changing a dig
 from __future__ import annotations
 
 import json
+import re
 from decimal import Decimal
 from typing import Any
 
 from consortia.errors import BadInput
 
 INT_MIN, INT_MAX = -(2**63), 2**63 - 1
+_MARK = re.compile('"\ue000([0-9]+)\ue001"')  # a placeholder string for the n-th decimal (private-use characters)
 
 
 class BadJson(BadInput):
@@ -37,10 +39,48 @@ def loads_exact(text: str | bytes) -> Any:
 
 
 def dumps_exact(value: Any) -> str:
-    """Compact JSON text of a value read by ``loads_exact`` (key order kept, digits unchanged)."""
-    parts: list[str] = []
-    _write(value, parts)
-    return "".join(parts)
+    """Compact JSON text of a value read by ``loads_exact`` (key order kept, digits unchanged).
+
+    The C encoder writes it, each decimal as a placeholder string that is then replaced by the
+    decimal's text; the slow writer below takes over when a placeholder could be ambiguous (the
+    value holds such a string) or the value holds a float (which it refuses)."""
+    return _dumps(value, check_floats=True)
+
+
+def dumps_loaded(value: Any) -> str:
+    """``dumps_exact`` of a value that ``loads_exact`` returned, which holds no float: not looked for."""
+    return _dumps(value, check_floats=False)
+
+
+def _dumps(value: Any, *, check_floats: bool) -> str:
+    numbers: list[str] = []
+
+    def placeholder(item: Any) -> str:
+        if isinstance(item, Decimal):
+            numbers.append(str(item))
+            return f"\ue000{len(numbers) - 1}\ue001"
+        raise TypeError(f"Object of type {type(item).__name__} is not JSON serializable")
+
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=placeholder, check_circular=False)
+    if (check_floats and _has_float(text)) or (numbers and len(_MARK.findall(text)) != len(numbers)):
+        parts: list[str] = []
+        _write(value, parts)
+        return "".join(parts)
+    return _MARK.sub(lambda m: numbers[int(m.group(1))], text) if numbers else text
+
+
+def _has_float(text: str) -> bool:
+    """Whether JSON text written from a value holds a float (decimals are placeholders there)."""
+    if not any(mark in text for mark in ".eEIN"):  # a float's text has one: 2.5, 1e+300, Infinity, NaN
+        return False
+    found = False
+
+    def seen(_: str) -> None:
+        nonlocal found
+        found = True
+
+    json.loads(text, parse_float=seen, parse_constant=seen)
+    return found
 
 
 def _write(value: Any, out: list[str]) -> None:
