@@ -63,6 +63,7 @@ MAX_EVENTS_PER_TX = 1000
 MAX_PUBLIC_BYTES = 256 * 1024
 MAX_SEALED_BYTES = 300 * 1024
 MAX_PAGE = 1000
+MAX_EXISTS = 10_000  # event IDs per exists_many query
 MAX_NAMESPACES = 50
 SCAN_PAGE = 2000
 TOKEN_ID = 17  # a page token is "<16-digit time>/<event ref>" (graph.event_ref); whole event ids contain slashes
@@ -245,8 +246,11 @@ class Traceability(Contract):
         captured: list[str] = []
         declared: list[str] = []
         memo = _TxMemo()
+        read = [_read_event(text, ns, f"events[{i}]") for i, text in enumerate(events)]
+        _prefetch(ctx, read)
         for i, text in enumerate(events):
-            event_id, was_declaration = self._capture_one(ctx, org, text, ns, shared, f"events[{i}]", memo=memo)
+            event_id, was_declaration = self._capture_one(ctx, org, text, ns, shared, f"events[{i}]", memo=memo,
+                                                          read=read[i])
             (declared if was_declaration else captured).append(event_id)
         memo.write_last_places(ctx)
         self._count(ctx, events=len(captured), declarations=len(declared))
@@ -323,24 +327,26 @@ class Traceability(Contract):
         ctx.put("stats", stats)
 
     def _capture_one(self, ctx: Context, org: str, text: str, ns: dict[str, str], shared: list[str],
-                     where: str, seal: dict[str, Any] | None = None, memo: _TxMemo | None = None) -> tuple[str, bool]:
+                     where: str, seal: dict[str, Any] | None = None, memo: _TxMemo | None = None,
+                     read: _Read | None = None) -> tuple[str, bool]:
         """Check, store and index one event; ``seal`` (its claimed ID, sealed payload, key group,
         recipients and the chain's regulators) when ``text`` is only its public part; ``memo``
-        what this transaction already looked up and the last places it is still to write."""
+        what this transaction already looked up and the last places it is still to write;
+        ``read`` what ``_read_event`` made of ``text`` already (for an event without ``seal``)."""
         if memo is None:  # one event on its own (a recall's)
             memo = _TxMemo()
             found = self._capture_one(ctx, org, text, ns, shared, where, seal, memo)
             memo.write_last_places(ctx)
             return found
-        try:
-            event = loads_exact(text)
-            summary = summarise(event, where)
-        except ConsortiaError as exc:
-            message = exc.message if exc.message.startswith(where) else f"{where}: {exc.message}"
-            raise refuse(exc.code if exc.code != "BAD_INPUT" else "BAD_EVENT", message) from None
         if seal is None:
-            event_id = compute_event_hash(event, ns)
+            if read is None:
+                read = _read_event(text, ns, where)
+            if isinstance(read, Exception):
+                raise read  # the refusal (or fault) reading it gave, at the same point as before
+            event, summary, event_id, keys = read
         else:
+            event, summary = _summary(text, where)
+            keys = keys_with_roles(summary)
             event_id = seal["id"]
             public = public_part(event)
             if public != event:
@@ -381,13 +387,14 @@ class Traceability(Contract):
         if seal is not None:
             record["sealed"] = {"ct": seal["ct"], "ref": seal["ref"]}
         ctx.put(f"ev/{event_id}", record)
-        self._index(ctx, record, summary["lots"], memo)
+        self._index(ctx, record, summary["lots"], memo, keys)
         if "errorDeclaration" in event:
             self._declare_error(ctx, org, record, event, where)
         ctx.emit("EventCaptured", id=event_id, type=record["type"], org=org, biz_step=record["biz_step"])
         return event_id, False
 
-    def _index(self, ctx: Context, rec: dict[str, Any], lots: dict[str, str], memo: _TxMemo) -> None:
+    def _index(self, ctx: Context, rec: dict[str, Any], lots: dict[str, str], memo: _TxMemo,
+               keys: list[tuple[str, str]]) -> None:
         """The indexes a query starts from (``_candidates``, ``graph.index_rows``); ADR 0028 keeps
         only those a query reads, each naming the event by its ``event_ref``."""
         stamp = time_key(rec["time_ms"])
@@ -396,7 +403,6 @@ class Traceability(Contract):
         for name, value in (("bs", rec["biz_step"]), ("dp", rec["disposition"]), ("bl", rec["biz_location"])):
             if value:
                 ctx.put(f"{name}/{value}|{suffix}", 1)
-        keys = keys_with_roles(rec)
         watched: dict[str, None] = {}  # a lot frozen by a governance vote takes no new events, nor do its packages
         for key, _ in keys:
             watched[key] = None
@@ -579,6 +585,23 @@ class Traceability(Contract):
         rec = self._event_record(ctx, event_id)
         return {"id": rec["id"], "org": rec["org"], "height": rec["height"], "tx": rec["tx"],
                 "record_ms": rec["record_ms"], "declared_erroneous": ctx.has(f"err/{rec['id']}")}
+
+    @query
+    def exists_many(self, ctx: Context, event_ids: list[str]) -> dict[str, Any]:
+        """Public: which of ``event_ids`` (hash IDs or events' own eventIDs, at most
+        ``MAX_EXISTS``) are on the chain, in the order given, each once: ``exists`` for a batch,
+        as the capture edge checks a document for duplicates."""
+        require(type(event_ids) is list and len(event_ids) <= MAX_EXISTS
+                and all(type(e) is str and 0 < len(e) <= 2000 for e in event_ids),
+                BadInput(f"event_ids: expected a list of at most {MAX_EXISTS} event IDs", code="BAD_ARGS"))
+        found = []
+        for event_id in dict.fromkeys(event_ids):
+            try:
+                self._event_record(ctx, event_id)
+            except NotFound:
+                continue
+            found.append(event_id)
+        return {"found": found}
 
     @query
     def verify(self, ctx: Context, event: str, namespaces: dict[str, str] | None = None) -> dict[str, Any]:
@@ -841,6 +864,47 @@ class Traceability(Contract):
     @query
     def context_url(self, ctx: Context) -> str:
         return CONTEXT_URL
+
+
+_Read = tuple[dict[str, Any], dict[str, Any], str, list[tuple[str, str]]] | Exception
+
+
+def _summary(text: str, where: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """An event text read and checked (``loads_exact``, ``summarise``), or its refusal raised."""
+    try:
+        event = loads_exact(text)
+        return event, summarise(event, where)
+    except ConsortiaError as exc:
+        message = exc.message if exc.message.startswith(where) else f"{where}: {exc.message}"
+        raise refuse(exc.code if exc.code != "BAD_INPUT" else "BAD_EVENT", message) from None
+
+
+def _read_event(text: str, ns: dict[str, str], where: str) -> _Read:
+    """``(event, summary, hash ID, keys_with_roles)`` of an event text, or what reading it raised (kept to be raised
+    when the capture reaches it, so that a transaction is refused for the same event and reason as
+    when each event was read in turn). Pure: it depends on the text and namespaces only."""
+    try:
+        event, summary = _summary(text, where)
+        return event, summary, compute_event_hash(event, ns), keys_with_roles(summary)
+    except Exception as exc:  # noqa: BLE001 - re-raised as it is, later
+        return exc
+
+
+def _prefetch(ctx: Context, read: list[_Read]) -> None:
+    """Warm, in one read of storage per 500 keys, what the capture will look up for these events:
+    each event's record (a duplicate?), and each identifier's lot and last place. Changes nothing
+    any read returns."""
+    keys: list[str] = []
+    for item in read:
+        if isinstance(item, Exception):
+            break  # the capture stops there
+        _, summary, event_id, named = item
+        keys.append(f"ev/{event_id}")
+        for key, _ in named:
+            keys.append(f"lot/{key}")
+            if summary["biz_location"] or summary["read_point"]:
+                keys.append(f"last/{key}")
+    ctx.prefetch(list(dict.fromkeys(keys)))
 
 
 class _TxMemo:

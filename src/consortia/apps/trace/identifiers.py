@@ -125,7 +125,12 @@ class Gs1Id:
         return None
 
 
+_DL_SAFE = re.compile(r"[A-Za-z0-9\-._~!$'()*+,;=:@]*")  # what ``quote`` leaves as it is, with the safe set below
+
+
 def _dl_escape(value: str) -> str:
+    if _DL_SAFE.fullmatch(value) is not None:  # most values (digits, plain lots): nothing to escape
+        return value
     return quote(value, safe="-._~!$'()*+,;=:@")
 
 

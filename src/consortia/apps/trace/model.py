@@ -37,12 +37,20 @@ def _where(prefix: str, name: str) -> str:
 
 
 def _ids(event: dict[str, Any], name: str, where: str) -> list[str]:
-    value = event.get(name, [])
+    if name not in event:
+        return []
+    value = event[name]
     if not isinstance(value, list) or len(value) > MAX_IDS:
         raise BadEvent(f"expected a list of at most {MAX_IDS} identifiers", field=_where(where, name))
     out = []
     for i, item in enumerate(value):
-        out.append(_key(item, f"{_where(where, name)}[{i}]"))
+        if type(item) is str and 0 < len(item) <= 2000:  # the usual case, without naming the field
+            try:
+                out.append(key_of(item.strip()))
+                continue
+            except BadIdentifier:
+                pass
+        out.append(_key(item, f"{_where(where, name)}[{i}]"))  # raises, naming the field
     return out
 
 
@@ -56,7 +64,9 @@ def _key(value: Any, field: str) -> str:
 
 
 def _quantities(event: dict[str, Any], name: str, where: str) -> list[dict[str, Any]]:
-    value = event.get(name, [])
+    if name not in event:
+        return []
+    value = event[name]
     if not isinstance(value, list) or len(value) > MAX_IDS:
         raise BadEvent("expected a list of quantity elements", field=_where(where, name))
     out = []
@@ -83,7 +93,9 @@ def _place(event: dict[str, Any], name: str, where: str) -> str | None:
 
 
 def _parties(event: dict[str, Any], name: str, child: str, where: str) -> list[dict[str, str]]:
-    value = event.get(name, [])
+    if name not in event:
+        return []
+    value = event[name]
     if not isinstance(value, list):
         raise BadEvent("expected a list", field=_where(where, name))
     out = []

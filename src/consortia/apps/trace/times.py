@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from functools import lru_cache
 
 from consortia.errors import BadInput
 
@@ -19,6 +20,24 @@ class BadTime(BadInput):
 def parse_time_ms(text: str, field: str = "eventTime") -> int:
     """Epoch milliseconds of an ISO 8601 timestamp with an offset; sub-millisecond digits are
     rounded half up (the event hash rule), so ``.1235`` is ``.124``."""
+    if type(text) is str:
+        found = _cached_ms(text)
+        if found is not None:
+            return found
+    return _parse_ms(text, field)  # raises, naming ``field``
+
+
+@lru_cache(maxsize=1 << 14)
+def _cached_ms(text: str) -> int | None:
+    """``parse_time_ms`` of a good timestamp, None for a bad one (memoised: pure; the events of
+    one lot or shipment share a handful of times)."""
+    try:
+        return _parse_ms(text, "")
+    except BadTime:
+        return None
+
+
+def _parse_ms(text: str, field: str) -> int:
     match = TIME_RE.fullmatch(text.strip()) if isinstance(text, str) else None
     if match is None:
         raise BadTime(f"{field}: expected a timestamp like 2026-03-04T11:00:30.000+08:00, got {text!r:.60}")
