@@ -99,16 +99,10 @@ def _text(field: str, value: str, ns: dict[str, str]) -> str:
 
 
 def _pair(field: str, value: Any, ns: dict[str, str], term: str | None = None) -> str:
-    if not ns and type(value) is str:  # nearly every value: one cache look-up
-        return _plain_pair(field, term or field, value)
-    text = _value(term or field, value, ns)
-    return f"{field}={text}" if text != "" else ""
-
-
-@lru_cache(maxsize=1 << 16)
-def _plain_pair(field: str, term: str, value: str) -> str:
-    """``_pair`` of a string without namespaces (memoised: pure)."""
-    text = _plain_text(term, value)
+    if not ns and type(value) is str:  # nearly every value: straight to the memoised canonical form
+        text = _plain_text(term or field, value)
+    else:
+        text = _value(term or field, value, ns)
     return f"{field}={text}" if text != "" else ""
 
 
