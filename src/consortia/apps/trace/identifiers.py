@@ -44,7 +44,10 @@ def compute_check_digit(body: str) -> str:
     return str((10 - total % 10) % 10)
 
 
+@lru_cache(maxsize=4096)
 def is_valid_check_digit(number: str) -> bool:
+    """Whether the last digit of ``number`` is its GS1 check digit (memoised: pure; one GTIN or
+    company's GLNs recur in many identifiers)."""
     return len(number) >= 2 and number.isascii() and number.isdigit() and compute_check_digit(number[:-1]) == number[-1]
 
 
@@ -134,12 +137,15 @@ def _dl_escape(value: str) -> str:
     return quote(value, safe="-._~!$'()*+,;=:@")
 
 
+DIGITAL_LINK = re.compile(r"https?://[^/?#]+(/[^?#]*)(?:\?[^#]*)?(?:#.*)?")
+
+
 def parse_digital_link(uri: str) -> Gs1Id | None:
     """Parse a GS1 Digital Link URI on any domain (``https://example.com/01/.../21/...``).
 
     Returns None when the URI is not a Digital Link; raises ``BadIdentifier`` when it is one
     with a wrong check digit or an out-of-order qualifier."""
-    match = re.fullmatch(r"https?://[^/?#]+(/[^?#]*)(?:\?[^#]*)?(?:#.*)?", uri)
+    match = DIGITAL_LINK.fullmatch(uri)
     if match is None:
         return None
     segments = match.group(1).strip("/").split("/")
