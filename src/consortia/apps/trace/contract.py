@@ -64,6 +64,8 @@ MAX_PUBLIC_BYTES = 256 * 1024
 MAX_SEALED_BYTES = 300 * 1024
 MAX_PAGE = 1000
 MAX_EXISTS = 10_000  # event IDs per exists_many query
+READ_AHEAD = 10  # events read and hashed ahead of storing them, their state reads warmed in one query (more keeps
+#                 more parsed events alive at once, which the garbage collector then scans as long-lived: it costs more)
 MAX_NAMESPACES = 50
 SCAN_PAGE = 2000
 TOKEN_ID = 17  # a page token is "<16-digit time>/<event ref>" (graph.event_ref); whole event ids contain slashes
@@ -246,12 +248,14 @@ class Traceability(Contract):
         captured: list[str] = []
         declared: list[str] = []
         memo = _TxMemo()
-        read = [_read_event(text, ns, f"events[{i}]") for i, text in enumerate(events)]
-        _prefetch(ctx, read)
-        for i, text in enumerate(events):
-            event_id, was_declaration = self._capture_one(ctx, org, text, ns, shared, f"events[{i}]", memo=memo,
-                                                          read=read[i])
-            (declared if was_declaration else captured).append(event_id)
+        for start in range(0, len(events), READ_AHEAD):
+            chunk = range(start, min(start + READ_AHEAD, len(events)))
+            read = [_read_event(events[i], ns, f"events[{i}]") for i in chunk]
+            _prefetch(ctx, read)
+            for i, found in zip(chunk, read, strict=True):
+                event_id, was_declaration = self._capture_one(ctx, org, events[i], ns, shared, f"events[{i}]",
+                                                              memo=memo, read=found)
+                (declared if was_declaration else captured).append(event_id)
         memo.write_last_places(ctx)
         self._count(ctx, events=len(captured), declarations=len(declared))
         return {"captured": captured, "declared": declared, "org": org, "height": ctx.height}
