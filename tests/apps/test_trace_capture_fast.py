@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from consortia.apps.trace.contract import READ_AHEAD
 from consortia.apps.trace.identifiers import _dl_escape
 from consortia.apps.trace.jsonexact import dumps_exact
 from consortia.apps.trace.times import BadTime, parse_time_ms
@@ -52,7 +53,15 @@ def test_refusals_name_the_first_failing_event_in_order(trace: Trace) -> None:
     again = _seen(trace, 6)
     refused = trace.refused(FARM, "capture", {"events": [again, again]}, "DUPLICATE_EVENT")
     assert "events[1]" in refused.message
+    # past the first read-ahead chunk (contract.READ_AHEAD events): still the first failing event
+    many = [_seen(trace, 100 + n) for n in range(3 * READ_AHEAD)]
+    refused = trace.refused(FARM, "capture", {"events": [*many[:READ_AHEAD + 2], bad_type, stored]},
+                            "UNSUPPORTED_EVENT_TYPE")
+    assert f"events[{READ_AHEAD + 2}]" in refused.message
+    refused = trace.refused(FARM, "capture", {"events": [*many[:READ_AHEAD + 2], stored, bad_type]}, "DUPLICATE_EVENT")
+    assert f"events[{READ_AHEAD + 2}]" in refused.message
     assert trace.query(None, "stats")["events"] == 1
+    assert len(trace.ok(FARM, "capture", {"events": many})["captured"]) == 3 * READ_AHEAD
 
 
 def test_many_events_of_one_identifier_in_one_transaction_are_all_indexed(trace: Trace) -> None:
