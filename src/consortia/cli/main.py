@@ -243,7 +243,11 @@ def up(home: Path, host: str, port: int, init_missing: bool, crypto: str, log_le
         os.environ.setdefault("CONSORTIA_CONSOLE_SIGNER", str(Path(home).resolve()))
     click.echo("Press Ctrl-C to stop.", err=True)
     sys.stdout.flush()
-    uvicorn.run(create_app(node), host=host, port=port, log_level=log_level if log_level != "info" else "warning",
+    from consortia.node.runtime import tune_gc
+
+    app = create_app(node)
+    tune_gc()  # issue 18: collections tuned for a process that allocates this much
+    uvicorn.run(app, host=host, port=port, log_level=log_level if log_level != "info" else "warning",
                 access_log=False, ssl_certfile=tls.get("ssl_certfile"), ssl_keyfile=tls.get("ssl_keyfile"))
     click.echo("Node stopped.", err=True)
 
