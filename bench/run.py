@@ -281,6 +281,11 @@ def render(c: dict[str, float], runs: list[dict[str, object]], extra: dict[str, 
 def main() -> None:
     txs = int(os.environ.get("BENCH_TXS", "30000"))
     c = ceilings()
+    # Nodes run in processes of their own (consortia up, which tunes its collector); the sections that
+    # load a node inside this process (lineage, the million trace events) get the same settings.
+    from consortia.node.runtime import tune_gc
+
+    tune_gc()
     print(json.dumps(c, indent=1), file=sys.stderr)
     suites = os.environ.get("BENCH_SUITES", "ed25519-sha256,sm2-sm3").split(",")
     runs = [run_kv_bench(txs, 500, clients, progress=True, suite_name=suite.strip())
