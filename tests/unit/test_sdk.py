@@ -251,3 +251,17 @@ def test_event_streams_are_capped_per_client_and_kept_for_signed_readers() -> No
     thread.join(30)
     if failure:
         raise failure[0]
+
+
+def test_refuse_builds_a_revert_with_its_code_that_survives_pickling() -> None:
+    """``refuse`` skips ConsortiaError.__init__ (contracts build one per check) yet is a whole Revert."""
+    import pickle
+
+    from consortia.contracts.sdk import refuse
+
+    error = refuse("NOT_HOLDER", "piece p1 is not yours")
+    for seen in (error, pickle.loads(pickle.dumps(error))):  # noqa: S301 - our own bytes
+        assert isinstance(seen, Revert) and seen.status == Revert.status
+        assert (seen.code, seen.message, str(seen), seen.details) == ("NOT_HOLDER", "piece p1 is not yours",
+                                                                      "piece p1 is not yours", {})
+        assert seen.to_dict() == {"code": "NOT_HOLDER", "message": "piece p1 is not yours"}

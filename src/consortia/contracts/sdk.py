@@ -46,10 +46,13 @@ class _Refusal(Revert):
     """A ``Revert`` made for ``require``: contracts make one for every check and raise almost none,
     so it is built without ``ConsortiaError.__init__`` (half the cost)."""
 
-    def __init__(self, message: str, code: str) -> None:
+    def __init__(self, message: str, code: str = "REVERTED") -> None:
         self.args = (message,)
         self.code = code
         self.details = {}
+
+    def __reduce__(self) -> tuple[Any, ...]:  # pickled with its code (the default would drop it)
+        return (_Refusal, (self.args[0], self.code))
 
 
 def refuse(code: str, message: str) -> Revert:
