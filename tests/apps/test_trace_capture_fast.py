@@ -5,9 +5,6 @@ event that fails, for the reason it fails, as when the events were taken one at 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from consortia.apps.trace.contract import READ_AHEAD
@@ -15,22 +12,7 @@ from consortia.apps.trace.identifiers import _dl_escape
 from consortia.apps.trace.jsonexact import dumps_exact
 from consortia.apps.trace.times import BadTime, parse_time_ms
 from consortia.errors import BadInput, NotFound
-from consortia.node.home import DEMO_ORG_COUNT_WITH_TRACE
 from tests.apps.test_trace_harness import BARN, FARM, Trace, event, pig, place
-from tests.unit.helpers import Consortium
-
-
-@pytest.fixture(scope="module")
-def consortium(tmp_path_factory: pytest.TempPathFactory, suite_name: str) -> Consortium:
-    return Consortium(tmp_path_factory.mktemp("trace-fast") / "c", orgs=DEMO_ORG_COUNT_WITH_TRACE,
-                      suite_name=suite_name)
-
-
-@pytest.fixture
-def trace(consortium: Consortium, tmp_path: Path) -> Iterator[Trace]:
-    harness = Trace(consortium, tmp_path / "chain")
-    yield harness
-    harness.chain.close()
 
 
 def _seen(trace: Trace, n: int, minutes: int = 0) -> str:

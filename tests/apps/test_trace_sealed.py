@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import copy
 import secrets
-from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,7 +15,6 @@ from consortia.apps.trace.jsonexact import dumps_exact, loads_exact
 from consortia.apps.trace.sealing import Opener, public_part
 from consortia.apps.trace.times import format_iso
 from consortia.crypto import KeyUnwrapper
-from consortia.node.home import DEMO_ORG_COUNT_WITH_TRACE
 from tests.apps.test_trace_harness import (
     BARN,
     DL,
@@ -34,22 +31,10 @@ from tests.apps.test_trace_harness import (
     pig,
     place,
 )
-from tests.unit.helpers import Consortium
 
 PO = "urn:epcglobal:cbv:bt:6921234000016:PO-SECRET-4711"
 PRICE_NS = {"acme": "https://ns.acme.example/epcis/"}
 
-
-@pytest.fixture(scope="module")
-def consortium(tmp_path_factory: pytest.TempPathFactory, suite_name: str) -> Consortium:
-    return Consortium(tmp_path_factory.mktemp("sealed") / "c", orgs=DEMO_ORG_COUNT_WITH_TRACE, suite_name=suite_name)
-
-
-@pytest.fixture
-def trace(consortium: Consortium, tmp_path: Path) -> Iterator[Trace]:
-    harness = Trace(consortium, tmp_path / "chain")
-    yield harness
-    harness.chain.close()
 
 
 @pytest.fixture

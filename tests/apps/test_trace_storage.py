@@ -3,34 +3,16 @@ indexes a query reads, and the lookups a capture transaction makes once."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
-
-import pytest
 
 from consortia.apps.trace.document import capture_args, prepare_capture
 from consortia.apps.trace.graph import event_of, event_ref
-from consortia.node.home import DEMO_ORG_COUNT_WITH_TRACE
 from consortia.types import codec
 from tests.apps.test_trace_harness import BARN, FARM, PLANT, PROC, REG, SHOP, STORE, Trace, document, event, loin, place
-from tests.unit.helpers import Consortium
 
 DIGEST = "0123456789abcdef" * 4
 REF_LENGTH = 43  # a 32-byte digest in unpadded base64url
 
-
-@pytest.fixture(scope="module")
-def consortium(tmp_path_factory: pytest.TempPathFactory, suite_name: str) -> Consortium:
-    return Consortium(tmp_path_factory.mktemp("trace-storage") / "c", orgs=DEMO_ORG_COUNT_WITH_TRACE,
-                      suite_name=suite_name)
-
-
-@pytest.fixture
-def trace(consortium: Consortium, tmp_path: Path) -> Iterator[Trace]:
-    harness = Trace(consortium, tmp_path / "chain")
-    yield harness
-    harness.chain.close()
 
 
 def trace_keys(trace: Trace) -> list[str]:
