@@ -7,6 +7,7 @@ stay in the block and change no state.
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from collections import OrderedDict
@@ -323,6 +324,27 @@ class Executor:
         with self._lock:
             self._verified.remember(tx.id + tx.sig, True)
 
+    def verify_all(self, txs: list[SignedTx]) -> dict[int, ConsortiaError]:
+        """``verify_signature`` of each of ``txs``; the refusals by index. A batch of at least
+        ``PARALLEL_VERIFY_MIN`` is verified in chunks on a thread per core (the suites release the GIL)."""
+        def chunk(start: int, stop: int) -> dict[int, ConsortiaError]:
+            out: dict[int, ConsortiaError] = {}
+            for i in range(start, stop):
+                try:
+                    self.verify_signature(txs[i])
+                except ConsortiaError as exc:
+                    out[i] = exc
+            return out
+
+        if len(txs) < PARALLEL_VERIFY_MIN:
+            return chunk(0, len(txs))
+        size = -(-len(txs) // VERIFY_THREADS)
+        starts = range(0, len(txs), size)
+        refused: dict[int, ConsortiaError] = {}
+        for found in _verify_pool().map(chunk, starts, [min(s + size, len(txs)) for s in starts]):
+            refused.update(found)
+        return refused
+
     # -- stateful checks ---------------------------------------------------------------
 
     def identity(self, reader: Reader, sender: str, time_ms: int) -> Identity:
@@ -596,54 +618,24 @@ class Admission:
     def check_all(self, txs: list[SignedTx]) -> None:
         """Check a batch; raises for the first bad transaction (its index in ``details``).
 
-        Signatures of a large batch are verified on every core first (the suites release the GIL
-        while they verify); the checks against state then run in order."""
+        The signatures are verified first (a large batch's on every core); the checks against
+        state then run in order."""
         committed = self.executor.store.committed_among([t.id for t in txs])
-        refused = self._verify_all(txs)
+        refused = self.executor.verify_all(txs)
         for i, tx in enumerate(txs):
             try:
-                if refused and i in refused:
+                if i in refused:
                     raise refused[i]
-                if len(txs) < PARALLEL_VERIFY_MIN:
-                    self.executor.verify_signature(tx)
                 self.executor.check_tx(self.reader, tx, self.height, self.time_ms, committed.__contains__)
             except ConsortiaError as exc:
                 raise type(exc)(f"transaction {i}: {exc.message}", code=exc.code, index=i, **exc.details) from None
 
-    def _verify_all(self, txs: list[SignedTx]) -> dict[int, ConsortiaError]:
-        """Verify the signatures of ``txs`` in chunks on a pool of threads (batches of at least
-        ``PARALLEL_VERIFY_MIN``); the refusals by index."""
-        if len(txs) < PARALLEL_VERIFY_MIN:
-            return {}
-        pool = _verify_pool()
-        size = -(-len(txs) // pool._max_workers)  # noqa: SLF001 - one chunk per worker
 
-        def chunk(start: int) -> dict[int, ConsortiaError]:
-            out: dict[int, ConsortiaError] = {}
-            for i in range(start, min(start + size, len(txs))):
-                try:
-                    self.executor.verify_signature(txs[i])
-                except ConsortiaError as exc:
-                    out[i] = exc
-            return out
-
-        refused: dict[int, ConsortiaError] = {}
-        for found in pool.map(chunk, range(0, len(txs), size)):
-            refused.update(found)
-        return refused
+PARALLEL_VERIFY_MIN = 64  # a smaller batch is verified on the calling thread
+VERIFY_THREADS = max(2, os.cpu_count() or 2)
 
 
-PARALLEL_VERIFY_MIN = 64
-_POOL: list[ThreadPoolExecutor] = []
-
-
+@functools.cache
 def _verify_pool() -> ThreadPoolExecutor:
-    """One process-wide pool, a thread per core, for signature checks of large batches."""
-    if not _POOL:
-        with _POOL_LOCK:
-            if not _POOL:
-                _POOL.append(ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2), thread_name_prefix="verify"))
-    return _POOL[0]
-
-
-_POOL_LOCK = threading.Lock()
+    """One process-wide pool, a thread per core, for the signature checks of large batches."""
+    return ThreadPoolExecutor(max_workers=VERIFY_THREADS, thread_name_prefix="verify")

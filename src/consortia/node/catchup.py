@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
 
-from consortia.errors import ConsortiaError, Fault, Unavailable
+from consortia.errors import Fault, Unavailable
 from consortia.execution.executor import Executor
 from consortia.identity.read_auth import HEADER, sign_read
 from consortia.identity.wallet import Wallet
@@ -29,9 +28,6 @@ from consortia.node.finality import Finality
 from consortia.types import codec
 
 log = logging.getLogger(__name__)
-
-VERIFY_THREADS = 2
-VERIFY_CHUNK = 128
 
 
 def catch_up(executor: Executor, finality: Finality, peers: list[str], *, wallet: Wallet | None = None,
@@ -56,7 +52,7 @@ def _from_peer(executor: Executor, finality: Finality, peer: str, wallet: Wallet
         if wallet is None:
             return {}
         return {HEADER: sign_read(wallet, executor.suite.hash, executor.chain_id, "GET", path, b"")}
-    with httpx.Client(base_url=peer, timeout=30) as http, ThreadPoolExecutor(VERIFY_THREADS) as pool:
+    with httpx.Client(base_url=peer, timeout=30) as http:
         chain = http.get("/chain").raise_for_status().json()
         if chain["chain_id"] != executor.chain_id:
             raise Fault(f"peer {peer} serves chain {chain['chain_id']!r}", code="WRONG_CHAIN")
@@ -67,9 +63,7 @@ def _from_peer(executor: Executor, finality: Finality, peer: str, wallet: Wallet
             block = http.get(path, headers=signed(path)).raise_for_status().json()
             _check_quorum(finality, height, block["hash"], http.get(f"/attestations/{height}").raise_for_status().json())
             txs = [SignedTx.from_wire(executor.suite, wire, 1 << 62) for wire in block["txs"]]
-            # signatures checked on both cores first; the executor checks again whatever fails here
-            list(pool.map(lambda chunk: _verify_quietly(executor, chunk),
-                          [txs[i:i + VERIFY_CHUNK] for i in range(0, len(txs), VERIFY_CHUNK)]))
+            executor.verify_all(txs)  # on every core first; what fails is rejected in the block, as any node would
             header = block["header"]
             meta = {"ordering_seq": str(seq).encode()} if height == target else None
             built = executor.apply_block(txs, header["time_ms"], header["proposer"], meta)
@@ -79,14 +73,6 @@ def _from_peer(executor: Executor, finality: Finality, peer: str, wallet: Wallet
             if progress:
                 progress(height)
     return seq
-
-
-def _verify_quietly(executor: Executor, txs: list[SignedTx]) -> None:
-    for tx in txs:
-        try:
-            executor.verify_signature(tx)
-        except ConsortiaError:
-            continue
 
 
 def _check_quorum(finality: Finality, height: int, block_hash: str, served: dict[str, Any]) -> None:
