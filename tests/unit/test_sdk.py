@@ -58,6 +58,17 @@ def test_bad_keys_rejected(store: Store, key: Any) -> None:
             call()
 
 
+def test_prefetch_leaves_bad_keys_to_the_read_that_refuses_them(store: Store) -> None:
+    """``prefetch`` warms what it can and raises for nothing; reads answer as without it."""
+    state = BlockState(store, 1)
+    state.put("kv/there", b"1")
+    ctx = context(state)
+    ctx.prefetch(["there", "absent", "", "a\x00b", "x" * (MAX_KEY_BYTES + 1), 5, None])  # type: ignore[list-item]
+    assert ctx.get("there") == 1 and ctx.get("absent") is None
+    with pytest.raises(BadArgs):
+        ctx.get("")
+
+
 def test_longest_key_accepted(store: Store) -> None:
     ctx = context(BlockState(store, 1))
     ctx.put("x" * MAX_KEY_BYTES, 1)

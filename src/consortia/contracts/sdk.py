@@ -255,9 +255,11 @@ class Context:
         if prefetch is None or type(keys) is not list:
             return
         full = []
-        for key in keys:  # a key that is no key is left for the read that will refuse it
-            if type(key) is str and key and len(key) <= MAX_KEY_BYTES // 4 and KEY_END not in key and "\x00" not in key:
-                full.append(self._prefix + key)
+        for key in keys:
+            try:
+                full.append(self._key(key))
+            except BadArgs:  # no key: left for the read that will refuse it
+                continue
         prefetch(full)
 
     def read_other(self, contract: str, key: str) -> Any:
